@@ -1,0 +1,286 @@
+//! The CloudFormation custom resource request, read leniently.
+//!
+//! The payload is read as a JSON value first, field by field, so that an event with a broken
+//! field still yields everything needed to answer it: a typed deserialisation would reject the
+//! whole event and leave the stack waiting for an answer that never comes.
+
+use serde_json::{Map, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestType {
+    Create,
+    Update,
+    Delete,
+    /// Anything else, answered FAILED.
+    Other(String),
+}
+
+impl RequestType {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RequestType::Create => "Create",
+            RequestType::Update => "Update",
+            RequestType::Delete => "Delete",
+            RequestType::Other(s) => s,
+        }
+    }
+}
+
+/// One custom resource request. Echo fields that were missing or not strings are empty here
+/// and listed in `problems`.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub request_type: RequestType,
+    pub response_url: String,
+    pub request_id: String,
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    pub physical_resource_id: Option<String>,
+    pub service_token: Option<String>,
+    /// `ResourceProperties` exactly as received (any JSON type).
+    pub properties: Option<Value>,
+    /// `OldResourceProperties` exactly as received (Update only).
+    pub old_properties: Option<Value>,
+    /// The whole payload, for the keys that only the isComplete protocol reads.
+    pub raw: Map<String, Value>,
+    /// What is wrong with the envelope, each naming the field. Answered FAILED.
+    pub problems: Vec<String>,
+}
+
+/// The payload cannot be answered at all: no ResponseURL to answer to.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotAnEvent(pub String);
+
+impl std::fmt::Display for NotAnEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn parse(payload: Value) -> Result<Event, NotAnEvent> {
+    let Value::Object(raw) = payload else {
+        return Err(NotAnEvent(format!(
+            "not a CloudFormation custom resource event: the payload is {}, not a JSON object",
+            json_type(&payload)
+        )));
+    };
+    let response_url = match raw.get("ResponseURL") {
+        Some(Value::String(url)) if !url.is_empty() => url.clone(),
+        Some(Value::String(_)) => return Err(not_an_event("ResponseURL is empty")),
+        Some(other) => {
+            return Err(not_an_event(&format!(
+                "ResponseURL is {}, not a string",
+                json_type(other)
+            )));
+        }
+        None => return Err(not_an_event("ResponseURL is missing")),
+    };
+
+    let mut problems = Vec::new();
+    let mut required = |name: &str| match raw.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            problems.push(format!("{name} is empty"));
+            String::new()
+        }
+        Some(other) => {
+            problems.push(format!("{name} is {}, not a string", json_type(other)));
+            String::new()
+        }
+        None => {
+            problems.push(format!("{name} is missing"));
+            String::new()
+        }
+    };
+    let request_type = match required("RequestType").as_str() {
+        "Create" => RequestType::Create,
+        "Update" => RequestType::Update,
+        "Delete" => RequestType::Delete,
+        other => RequestType::Other(other.to_string()),
+    };
+    let request_id = required("RequestId");
+    let stack_id = required("StackId");
+    let logical_resource_id = required("LogicalResourceId");
+    let physical_resource_id = match raw.get("PhysicalResourceId") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    if physical_resource_id.is_none()
+        && matches!(request_type, RequestType::Update | RequestType::Delete)
+    {
+        problems.push(format!(
+            "PhysicalResourceId is missing from this {} request",
+            request_type.as_str()
+        ));
+    }
+    if let RequestType::Other(name) = &request_type
+        && !name.is_empty()
+    {
+        problems.push(format!(
+            "RequestType {} is not one of Create, Update, Delete",
+            quoted(name)
+        ));
+    }
+
+    let properties = raw.get("ResourceProperties").cloned();
+    let service_token = raw
+        .get("ServiceToken")
+        .or_else(|| properties.as_ref()?.get("ServiceToken"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    let old_properties = raw.get("OldResourceProperties").cloned();
+
+    Ok(Event {
+        request_type,
+        response_url,
+        request_id,
+        stack_id,
+        logical_resource_id,
+        physical_resource_id,
+        service_token,
+        properties,
+        old_properties,
+        raw,
+        problems,
+    })
+}
+
+fn not_an_event(why: &str) -> NotAnEvent {
+    NotAnEvent(format!(
+        "not a CloudFormation custom resource event: {why}; nothing can be answered"
+    ))
+}
+
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A user-supplied value quoted for a Reason, cut to a readable length: the Reason is shown in
+/// the console and the whole answer must fit in 4096 bytes.
+pub fn quoted(value: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    if value.chars().count() <= MAX_CHARS {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MAX_CHARS).collect();
+        format!("{head:?}… ({} characters)", value.chars().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create() -> Value {
+        json!({
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr",
+            "ResponseURL": "https://bucket.s3.amazonaws.com/key?X-Amz-Signature=abc",
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+            "RequestId": "r-1",
+            "LogicalResourceId": "Slr",
+            "ResourceType": "Custom::ServiceLinkedRole",
+            "ResourceProperties": {"AWSServiceName": "ecs.amazonaws.com"}
+        })
+    }
+
+    #[test]
+    fn reads_a_well_formed_create() {
+        let event = parse(create()).unwrap();
+        assert_eq!(event.request_type, RequestType::Create);
+        assert_eq!(event.request_id, "r-1");
+        assert_eq!(event.logical_resource_id, "Slr");
+        assert_eq!(
+            event.service_token.as_deref(),
+            Some("arn:aws:lambda:us-east-1:123456789012:function:upsert-slr")
+        );
+        assert!(event.problems.is_empty(), "{:?}", event.problems);
+    }
+
+    #[test]
+    fn payloads_without_a_response_url_are_not_events() {
+        for (payload, why) in [
+            (json!("text"), "a string, not a JSON object"),
+            (json!([1]), "a list, not a JSON object"),
+            (json!(null), "null, not a JSON object"),
+            (json!({}), "ResponseURL is missing"),
+            (json!({"ResponseURL": ""}), "ResponseURL is empty"),
+            (
+                json!({"ResponseURL": 7}),
+                "ResponseURL is a number, not a string",
+            ),
+        ] {
+            let err = parse(payload).unwrap_err();
+            assert!(err.0.contains(why), "{err} should say {why}");
+        }
+    }
+
+    #[test]
+    fn broken_envelope_fields_are_problems_not_rejections() {
+        let mut payload = create();
+        payload["RequestId"] = json!(5);
+        payload.as_object_mut().unwrap().remove("StackId");
+        payload["LogicalResourceId"] = json!("");
+        let event = parse(payload).unwrap();
+        assert_eq!(
+            event.problems,
+            [
+                "RequestId is a number, not a string",
+                "StackId is missing",
+                "LogicalResourceId is empty"
+            ]
+        );
+        assert_eq!(event.stack_id, "");
+    }
+
+    #[test]
+    fn unknown_request_type_is_kept_and_named() {
+        let mut payload = create();
+        payload["RequestType"] = json!("Upgrade");
+        let event = parse(payload).unwrap();
+        assert_eq!(event.request_type, RequestType::Other("Upgrade".into()));
+        assert_eq!(
+            event.problems,
+            ["RequestType \"Upgrade\" is not one of Create, Update, Delete"]
+        );
+    }
+
+    #[test]
+    fn update_and_delete_need_a_physical_id() {
+        let mut payload = create();
+        payload["RequestType"] = json!("Delete");
+        let event = parse(payload).unwrap();
+        assert_eq!(
+            event.problems,
+            ["PhysicalResourceId is missing from this Delete request"]
+        );
+    }
+
+    #[test]
+    fn service_token_falls_back_to_the_properties() {
+        let mut payload = create();
+        payload.as_object_mut().unwrap().remove("ServiceToken");
+        payload["ResourceProperties"]["ServiceToken"] = json!("arn:x");
+        assert_eq!(
+            parse(payload).unwrap().service_token.as_deref(),
+            Some("arn:x")
+        );
+    }
+
+    #[test]
+    fn quoted_values_are_cut_to_a_readable_length() {
+        assert_eq!(quoted("ecs"), "\"ecs\"");
+        let long = "é".repeat(5000);
+        let q = quoted(&long);
+        assert!(q.ends_with("… (5000 characters)"), "{q}");
+        assert!(q.len() < 200);
+    }
+}

@@ -1,0 +1,332 @@
+//! The IAM calls, with IAM's answers turned into plain types. This is the only module that
+//! knows IAM's error codes and texts.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::{DeletionTaskStatusType, Tag};
+use std::fmt;
+
+/// An IAM call that failed, with IAM's own code and message when IAM answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IamError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl IamError {
+    fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug,
+    {
+        let code = err.code().map(String::from);
+        let message = match err.message() {
+            Some(m) => m.to_string(),
+            None => DisplayErrorContext(&err).to_string(),
+        };
+        IamError {
+            operation,
+            code,
+            message,
+        }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// IAM's code and message first, so they survive when a Reason has to be shortened.
+impl fmt::Display for IamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {} (iam:{})", self.message, self.operation),
+            None => write!(f, "{} (iam:{})", self.message, self.operation),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Role {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_service_linked(&self) -> bool {
+        self.path.starts_with("/aws-service-role/")
+    }
+
+    fn from_sdk(role: &aws_sdk_iam::types::Role) -> Self {
+        Role {
+            name: role.role_name().to_string(),
+            arn: role.arn().to_string(),
+            path: role.path().to_string(),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        }
+    }
+}
+
+/// What `CreateServiceLinkedRole` said.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created(Role),
+    /// The role already exists. IAM names it in the message; `None` if the text changed.
+    Taken {
+        name: Option<String>,
+    },
+}
+
+const TAKEN_PREFIX: &str = "Service role name ";
+const TAKEN_MARK: &str = " has been taken";
+
+pub async fn create_service_linked_role(
+    iam: &Client,
+    service: &str,
+    suffix: Option<&str>,
+    description: Option<&str>,
+) -> Result<CreateOutcome, IamError> {
+    let sent = iam
+        .create_service_linked_role()
+        .aws_service_name(service)
+        .set_custom_suffix(suffix.map(String::from))
+        .set_description(description.map(String::from))
+        .send()
+        .await;
+    match sent {
+        Ok(out) => match out.role() {
+            Some(role) => Ok(CreateOutcome::Created(Role::from_sdk(role))),
+            None => Err(IamError {
+                operation: "CreateServiceLinkedRole",
+                code: None,
+                message: "IAM answered without the role".into(),
+            }),
+        },
+        Err(err) => {
+            let err = IamError::from_sdk("CreateServiceLinkedRole", err);
+            // The only InvalidInput that means "exists"; every other one (e.g. "Custom suffix
+            // is not allowed") is a real failure.
+            if err.is("InvalidInput") && err.message.contains(TAKEN_MARK) {
+                Ok(CreateOutcome::Taken {
+                    name: taken_role_name(&err.message),
+                })
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+fn taken_role_name(message: &str) -> Option<String> {
+    let start = message.find(TAKEN_PREFIX)? + TAKEN_PREFIX.len();
+    let end = start + message[start..].find(TAKEN_MARK)?;
+    let name = &message[start..end];
+    is_role_name(name).then(|| name.to_string())
+}
+
+/// IAM's role name pattern: 1-64 characters of `[\w+=,.@-]`.
+pub fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+/// The role, or `None` when IAM says it does not exist.
+pub async fn get_role(iam: &Client, name: &str) -> Result<Option<Role>, IamError> {
+    match iam.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().map(Role::from_sdk)),
+        Err(err) => {
+            let err = IamError::from_sdk("GetRole", err);
+            if err.is("NoSuchEntity") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Names of the roles under the service's service-linked path.
+pub async fn list_service_linked_role_names(
+    iam: &Client,
+    service: &str,
+) -> Result<Vec<String>, IamError> {
+    let prefix = format!("/aws-service-role/{service}/");
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = iam
+            .list_roles()
+            .path_prefix(&prefix)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| IamError::from_sdk("ListRoles", e))?;
+        names.extend(out.roles().iter().map(|r| r.role_name().to_string()));
+        marker = out.marker().map(String::from);
+        if !out.is_truncated() || marker.is_none() {
+            return Ok(names);
+        }
+    }
+}
+
+pub async fn tag_role(iam: &Client, name: &str, tags: &[(&str, &str)]) -> Result<(), IamError> {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| IamError {
+            operation: "TagRole",
+            code: None,
+            message: e.to_string(),
+        })?;
+    iam.tag_role()
+        .role_name(name)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| IamError::from_sdk("TagRole", e))
+}
+
+pub async fn update_role_description(
+    iam: &Client,
+    name: &str,
+    description: &str,
+) -> Result<(), IamError> {
+    iam.update_role_description()
+        .role_name(name)
+        .description(description)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| IamError::from_sdk("UpdateRoleDescription", e))
+}
+
+/// Starts the deletion and returns its task id.
+pub async fn delete_service_linked_role(iam: &Client, name: &str) -> Result<String, IamError> {
+    let out = iam
+        .delete_service_linked_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| IamError::from_sdk("DeleteServiceLinkedRole", e))?;
+    Ok(out.deletion_task_id().to_string())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeletionStatus {
+    /// NOT_STARTED or IN_PROGRESS.
+    Running,
+    Succeeded,
+    /// The role is still in use: IAM's reason and, per region, the resources using it.
+    Failed {
+        reason: Option<String>,
+        usage: Vec<(String, Vec<String>)>,
+    },
+    /// The task is unknown to IAM (it can vanish after finishing).
+    NotFound,
+}
+
+pub async fn deletion_status(iam: &Client, task_id: &str) -> Result<DeletionStatus, IamError> {
+    let sent = iam
+        .get_service_linked_role_deletion_status()
+        .deletion_task_id(task_id)
+        .send()
+        .await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(err) => {
+            let err = IamError::from_sdk("GetServiceLinkedRoleDeletionStatus", err);
+            return if err.is("NoSuchEntity") {
+                Ok(DeletionStatus::NotFound)
+            } else {
+                Err(err)
+            };
+        }
+    };
+    Ok(match out.status() {
+        DeletionTaskStatusType::Succeeded => DeletionStatus::Succeeded,
+        DeletionTaskStatusType::Failed => {
+            let failure = out.reason();
+            DeletionStatus::Failed {
+                reason: failure.and_then(|r| r.reason()).map(String::from),
+                usage: failure
+                    .map(|r| r.role_usage_list())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|u| {
+                        (
+                            u.region().unwrap_or("unknown region").to_string(),
+                            u.resources().to_vec(),
+                        )
+                    })
+                    .collect(),
+            }
+        }
+        _ => DeletionStatus::Running,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taken_message_names_the_role() {
+        assert_eq!(
+            taken_role_name(
+                "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
+            ),
+            Some("AWSServiceRoleForECS".into())
+        );
+        assert_eq!(
+            taken_role_name(
+                "Service role name AWSServiceRoleForAutoScaling_team-a has been taken in this account, please try a different suffix."
+            ),
+            Some("AWSServiceRoleForAutoScaling_team-a".into())
+        );
+        assert_eq!(taken_role_name("The role has been taken"), None);
+        assert_eq!(
+            taken_role_name("Service role name not/a/name has been taken"),
+            None
+        );
+    }
+
+    #[test]
+    fn role_names_follow_iam_pattern() {
+        assert!(is_role_name("AWSServiceRoleForECS"));
+        assert!(is_role_name("a+=,.@_-"));
+        assert!(!is_role_name(""));
+        assert!(!is_role_name("upsert-slr:create-failed:Slr"));
+        assert!(!is_role_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn errors_read_code_first() {
+        let e = IamError {
+            operation: "CreateServiceLinkedRole",
+            code: Some("InvalidInput".into()),
+            message: "Custom suffix is not allowed for ecs.amazonaws.com".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
+        );
+    }
+}

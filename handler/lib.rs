@@ -1,0 +1,17 @@
+//! upsert-slr: a CloudFormation custom resource that creates an IAM service-linked role, or
+//! adopts it when it already exists.
+//!
+//! `lifecycle` runs each event; it reads the request with `event` and `properties`, does the
+//! work with `slr` (over `iam`), and answers with `response` and `sender`.
+
+pub mod config;
+pub mod event;
+pub mod iam;
+pub mod lifecycle;
+pub mod progress;
+pub mod properties;
+pub mod response;
+pub mod sender;
+pub mod slr;
+
+pub use lifecycle::{Deps, handle};

@@ -1,0 +1,389 @@
+//! Service-linked role logic over IAM: create or adopt, update, and delete only what this
+//! resource created.
+//!
+//! A role this resource creates is tagged with its stack, logical id and request id. The tags
+//! are the only evidence Delete trusts: a role without them (made by a console click, another
+//! stack, or another resource of this stack) is never deleted. The request id also lets a
+//! redelivered Create recognise the role it made the first time and give the same answer.
+
+use crate::iam::{self, CreateOutcome, DeletionStatus, IamError, Role};
+use crate::progress::Progress;
+use crate::properties::{RemovalPolicy, RoleProperties};
+use aws_sdk_iam::Client;
+use std::time::Duration;
+
+pub const STACK_TAG: &str = "upsert-slr:stack-id";
+pub const LOGICAL_ID_TAG: &str = "upsert-slr:logical-id";
+pub const REQUEST_TAG: &str = "upsert-slr:request-id";
+
+/// Pauses between lookups of a role that IAM says exists but does not show yet (IAM is
+/// eventually consistent; another function may have created it a moment ago).
+const FIND_RETRY_PAUSES: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// The custom resource on whose behalf the work is done.
+#[derive(Clone, Copy, Debug)]
+pub struct Owner<'a> {
+    pub stack_id: &'a str,
+    pub logical_id: &'a str,
+    pub request_id: &'a str,
+}
+
+impl Owner<'_> {
+    fn owns(&self, role: &Role) -> bool {
+        role.tag(STACK_TAG) == Some(self.stack_id)
+            && role.tag(LOGICAL_ID_TAG) == Some(self.logical_id)
+    }
+
+    fn created_in_this_request(&self, role: &Role) -> bool {
+        self.owns(role) && role.tag(REQUEST_TAG) == Some(self.request_id)
+    }
+}
+
+/// Why the work failed, as the Reason CloudFormation shows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl From<IamError> for Failure {
+    fn from(err: IamError) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created(Role),
+    Adopted(Role),
+}
+
+/// Creates the role, or finds it when IAM says it already exists.
+pub async fn upsert(
+    iam: &Client,
+    props: &RoleProperties,
+    owner: Owner<'_>,
+    progress: &Progress,
+) -> Result<Upserted, Failure> {
+    progress.doing(format!(
+        "calling iam:CreateServiceLinkedRole for {}",
+        props.service
+    ));
+    let outcome = iam::create_service_linked_role(
+        iam,
+        &props.service,
+        props.suffix.as_deref(),
+        props.description.as_deref(),
+    )
+    .await?;
+    match outcome {
+        CreateOutcome::Created(role) => {
+            progress.created(&role.name);
+            mark_as_created(iam, &role, props.removal_policy, owner, progress).await?;
+            Ok(Upserted::Created(role))
+        }
+        CreateOutcome::Taken { name } => {
+            let role = find_existing(iam, props, name.as_deref(), progress).await?;
+            if owner.created_in_this_request(&role) {
+                Ok(Upserted::Created(role))
+            } else {
+                Ok(Upserted::Adopted(role))
+            }
+        }
+    }
+}
+
+async fn mark_as_created(
+    iam: &Client,
+    role: &Role,
+    removal_policy: RemovalPolicy,
+    owner: Owner<'_>,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    progress.doing(format!("calling iam:TagRole for {}", role.name));
+    let tags = [
+        (STACK_TAG, owner.stack_id),
+        (LOGICAL_ID_TAG, owner.logical_id),
+        (REQUEST_TAG, owner.request_id),
+    ];
+    match iam::tag_role(iam, &role.name, &tags).await {
+        Ok(()) => Ok(()),
+        // Without the tags a later Delete must retain the role: only fatal when the user
+        // asked for it to be deleted.
+        Err(err) if removal_policy == RemovalPolicy::Delete => Err(Failure(format!(
+            "{err}; created {} but could not tag it as created by this resource, so \
+             RemovalPolicy Delete could not remove it later (allow iam:TagRole)",
+            role.name
+        ))),
+        Err(err) => {
+            tracing::warn!(role_name = %role.name, error = %err, "could not tag the created role; it will be retained on delete");
+            Ok(())
+        }
+    }
+}
+
+/// The existing role: by the name in IAM's message, else by listing the service's path.
+async fn find_existing(
+    iam: &Client,
+    props: &RoleProperties,
+    named: Option<&str>,
+    progress: &Progress,
+) -> Result<Role, Failure> {
+    let mut pauses = FIND_RETRY_PAUSES.iter();
+    loop {
+        progress.doing(format!(
+            "looking up the existing role for {}",
+            props.service
+        ));
+        let name = match named {
+            Some(name) => Some(name.to_string()),
+            None => {
+                let names = iam::list_service_linked_role_names(iam, &props.service).await?;
+                pick_role(&names, props.suffix.as_deref())?
+            }
+        };
+        if let Some(name) = &name
+            && let Some(role) = iam::get_role(iam, name).await?
+        {
+            return Ok(role);
+        }
+        let Some(pause) = pauses.next() else {
+            return Err(Failure(format!(
+                "IAM says the role for {} exists{} but does not show it after {} lookups",
+                props.service,
+                named.map(|n| format!(" ({n})")).unwrap_or_default(),
+                FIND_RETRY_PAUSES.len() + 1
+            )));
+        };
+        tokio::time::sleep(*pause).await;
+    }
+}
+
+/// The one listed role that matches the suffix: `<base>_<suffix>`, or the one without a
+/// suffix. `None` while nothing matches yet; an error when the choice is ambiguous.
+fn pick_role(names: &[String], suffix: Option<&str>) -> Result<Option<String>, Failure> {
+    let matching: Vec<&String> = names
+        .iter()
+        .filter(|name| match suffix {
+            Some(suffix) => name
+                .to_ascii_lowercase()
+                .ends_with(&format!("_{}", suffix.to_ascii_lowercase())),
+            None => !name.contains('_') || names.len() == 1,
+        })
+        .collect();
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).clone())),
+        many => Err(Failure(format!(
+            "IAM says the role exists but several roles could be it: {}",
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Updated {
+    /// Another role (or the same one, found again): answered like a Create.
+    Upserted(Upserted),
+    /// The same role, its description brought up to date.
+    Kept(Role),
+}
+
+/// An Update: a changed service or suffix means another role; otherwise the role stays and
+/// only its description can change.
+pub async fn update(
+    iam: &Client,
+    physical_id: &str,
+    old: Option<&RoleProperties>,
+    new: &RoleProperties,
+    owner: Owner<'_>,
+    progress: &Progress,
+) -> Result<Updated, Failure> {
+    let same_role = old.is_some_and(|old| old.same_role_as(new)) && iam::is_role_name(physical_id);
+    if !same_role {
+        return upsert(iam, new, owner, progress)
+            .await
+            .map(Updated::Upserted);
+    }
+    progress.doing(format!("calling iam:GetRole for {physical_id}"));
+    let Some(role) = iam::get_role(iam, physical_id).await? else {
+        // Deleted behind the stack's back: bring it back.
+        return upsert(iam, new, owner, progress)
+            .await
+            .map(Updated::Upserted);
+    };
+    if old.and_then(|o| o.description.as_deref()) != new.description.as_deref() {
+        progress.doing(format!(
+            "calling iam:UpdateRoleDescription for {}",
+            role.name
+        ));
+        let description = new.description.as_deref().unwrap_or_default();
+        match iam::update_role_description(iam, &role.name, description).await {
+            Ok(()) => {}
+            Err(err) if err.is("UnmodifiableEntity") => {
+                tracing::warn!(role_name = %role.name, error = %err, "description not changed: the role is protected");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(Updated::Kept(role))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Left in place; says why.
+    Retained(String),
+    /// Nothing to delete; says why.
+    Gone(String),
+    /// Deletion started; IAM works on it asynchronously.
+    Started { role: String, task_id: String },
+}
+
+/// A Delete: starts deleting the role only when the policy asks for it and this resource
+/// created it.
+pub async fn begin_delete(
+    iam: &Client,
+    physical_id: &str,
+    policy: RemovalPolicy,
+    owner: Owner<'_>,
+    progress: &Progress,
+) -> Result<Removal, Failure> {
+    if policy == RemovalPolicy::Retain {
+        return Ok(Removal::Retained("RemovalPolicy is Retain".into()));
+    }
+    if !iam::is_role_name(physical_id) {
+        return Ok(Removal::Gone(format!(
+            "{physical_id} is not a role (nothing was created)"
+        )));
+    }
+    progress.doing(format!("calling iam:GetRole for {physical_id}"));
+    let Some(role) = iam::get_role(iam, physical_id).await? else {
+        return Ok(Removal::Gone(format!("{physical_id} does not exist")));
+    };
+    if !role.is_service_linked() {
+        return Ok(Removal::Retained(format!(
+            "{} is not a service-linked role",
+            role.name
+        )));
+    }
+    if !owner.owns(&role) {
+        return Ok(Removal::Retained(format!(
+            "{} was not created by this resource",
+            role.name
+        )));
+    }
+    progress.doing(format!(
+        "calling iam:DeleteServiceLinkedRole for {}",
+        role.name
+    ));
+    let task_id = iam::delete_service_linked_role(iam, &role.name).await?;
+    Ok(Removal::Started {
+        role: role.name,
+        task_id,
+    })
+}
+
+/// Whether the deletion has finished: `Ok(true)` when the role is gone, `Ok(false)` while IAM
+/// is still working, a Failure naming what still uses the role when IAM gave up.
+pub async fn deletion_finished(
+    iam: &Client,
+    role: &str,
+    task_id: &str,
+    progress: &Progress,
+) -> Result<bool, Failure> {
+    progress.doing(format!(
+        "waiting for the deletion of {role} (iam:GetServiceLinkedRoleDeletionStatus {task_id})"
+    ));
+    match iam::deletion_status(iam, task_id).await? {
+        DeletionStatus::Running => Ok(false),
+        DeletionStatus::Succeeded => Ok(true),
+        DeletionStatus::NotFound => match iam::get_role(iam, role).await? {
+            None => Ok(true),
+            Some(_) => Err(Failure(format!(
+                "the deletion task for {role} is gone but the role still exists ({task_id})"
+            ))),
+        },
+        DeletionStatus::Failed { reason, usage } => {
+            Err(Failure(deletion_failure(role, reason, &usage)))
+        }
+    }
+}
+
+fn deletion_failure(role: &str, reason: Option<String>, usage: &[(String, Vec<String>)]) -> String {
+    let mut text = format!(
+        "DeletionFailed: {} (iam:GetServiceLinkedRoleDeletionStatus)",
+        reason.as_deref().unwrap_or("IAM gave no reason")
+    );
+    if !usage.is_empty() {
+        let places: Vec<String> = usage
+            .iter()
+            .map(|(region, resources)| format!("in {region} by {}", resources.join(", ")))
+            .collect();
+        text.push_str(&format!("; {role} is still used {}", places.join("; ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn picks_the_role_for_the_suffix() {
+        let listed = names(&[
+            "AWSServiceRoleForAutoScaling",
+            "AWSServiceRoleForAutoScaling_A",
+            "AWSServiceRoleForAutoScaling_b",
+        ]);
+        assert_eq!(
+            pick_role(&listed, Some("a")),
+            Ok(Some("AWSServiceRoleForAutoScaling_A".into()))
+        );
+        assert_eq!(
+            pick_role(&listed, None),
+            Ok(Some("AWSServiceRoleForAutoScaling".into()))
+        );
+        assert_eq!(pick_role(&listed, Some("c")), Ok(None));
+        assert_eq!(
+            pick_role(&names(&["AWSServiceRoleFor_Odd"]), None),
+            Ok(Some("AWSServiceRoleFor_Odd".into()))
+        );
+        assert!(pick_role(&names(&["X_a", "Y_a"]), Some("a")).is_err());
+    }
+
+    #[test]
+    fn deletion_failure_names_reason_and_usage() {
+        let text = deletion_failure(
+            "AWSServiceRoleForECS",
+            Some("Service-linked role deletion failed".into()),
+            &[
+                (
+                    "us-east-1".into(),
+                    vec![
+                        "arn:aws:ecs:us-east-1:1:cluster/a".into(),
+                        "arn:aws:ecs:us-east-1:1:cluster/b".into(),
+                    ],
+                ),
+                (
+                    "eu-west-1".into(),
+                    vec!["arn:aws:ecs:eu-west-1:1:cluster/c".into()],
+                ),
+            ],
+        );
+        assert_eq!(
+            text,
+            "DeletionFailed: Service-linked role deletion failed (iam:GetServiceLinkedRoleDeletionStatus); \
+             AWSServiceRoleForECS is still used in us-east-1 by arn:aws:ecs:us-east-1:1:cluster/a, \
+             arn:aws:ecs:us-east-1:1:cluster/b; in eu-west-1 by arn:aws:ecs:eu-west-1:1:cluster/c"
+        );
+    }
+}
