@@ -2,6 +2,7 @@
 //! knows IAM's error codes and texts.
 
 use aws_sdk_iam::Client;
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{DeletionTaskStatusType, Tag};
 use std::fmt;
@@ -15,15 +16,22 @@ pub struct IamError {
 }
 
 impl IamError {
-    fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug,
     {
         let code = err.code().map(String::from);
-        let message = match err.message() {
-            Some(m) => m.to_string(),
-            None => DisplayErrorContext(&err).to_string(),
+        let message = match (err.message(), &err) {
+            (Some(m), _) => m.to_string(),
+            // An answer IAM did not word (a proxy, an outage page): its status says enough,
+            // the SDK's debug rendering of it would fill the Reason.
+            (None, SdkError::ServiceError(e)) => {
+                format!(
+                    "unexpected HTTP {} answer from IAM",
+                    e.raw().status().as_u16()
+                )
+            }
+            (None, _) => DisplayErrorContext(&err).to_string(),
         };
         IamError {
             operation,

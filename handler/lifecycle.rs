@@ -25,6 +25,7 @@ use tokio::time::Instant;
 /// Kept back from the Lambda deadline to deliver the answer.
 const MAX_ANSWER_MARGIN: Duration = Duration::from_secs(3);
 const DELETION_POLL_INTERVAL: Duration = Duration::from_secs(2);
+const GUARD_SLACK: Duration = Duration::from_millis(200);
 
 /// What the handler needs, built once at init and cloned (cheaply) into each event.
 #[derive(Clone, Debug)]
@@ -280,20 +281,23 @@ async fn finish(deps: &Deps, step: Step, guard_at: Instant, progress: &Progress)
         Step::Done(answer) => answer,
         Step::Propagate { mut answer, until } => {
             let wanted = until.duration_since(SystemTime::now()).unwrap_or_default();
-            let allowed = guard_at.saturating_duration_since(Instant::now());
+            // Ends a little before the guard so that the answer, not the guard, wins.
+            let allowed = guard_at
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(GUARD_SLACK);
             progress.doing("waiting for IAM propagation");
             tokio::time::sleep(wanted.min(allowed)).await;
+            let secs = |d: Duration| d.as_secs_f64().round();
             if wanted > allowed {
                 answer.reason.push_str(&format!(
                     "; waited {} s of {} s for IAM propagation (cut short by the Lambda deadline)",
-                    allowed.as_secs(),
-                    wanted.as_secs()
+                    secs(allowed),
+                    secs(wanted)
                 ));
             } else if !wanted.is_zero() {
-                answer.reason.push_str(&format!(
-                    "; waited {} s for IAM propagation",
-                    wanted.as_secs()
-                ));
+                answer
+                    .reason
+                    .push_str(&format!("; waited {} s for IAM propagation", secs(wanted)));
             }
             answer
         }

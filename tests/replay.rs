@@ -1,0 +1,831 @@
+//! The handler against IAM's exact wire answers, replayed by wiremock, with a second wiremock
+//! server standing in for the presigned ResponseURL. Covers what LocalStack cannot produce:
+//! unknown services, throttling, protected roles, deletion failures, hangs.
+
+#[path = "support/iam_wire.rs"]
+mod iam_wire;
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use iam_wire::*;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use upsert_slr::config::Settings;
+use upsert_slr::{Deps, handle};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/6d3a5f40";
+const ECS: &str = "ecs.amazonaws.com";
+const ECS_ROLE: &str = "AWSServiceRoleForECS";
+
+struct Harness {
+    iam: MockServer,
+    s3: MockServer,
+    settings: Vec<(&'static str, String)>,
+    deadline: Duration,
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let s3 = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/responses/key"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&s3)
+            .await;
+        Harness {
+            iam: MockServer::start().await,
+            s3,
+            settings: Vec::new(),
+            deadline: Duration::from_secs(30),
+        }
+    }
+
+    fn deps(&self) -> Deps {
+        let iam = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(self.iam.uri())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(10)),
+            )
+            .build();
+        let mut vars = vec![(
+            "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
+            format!("{}/", self.s3.uri()),
+        )];
+        vars.extend(self.settings.iter().cloned());
+        Deps {
+            iam: aws_sdk_iam::Client::from_conf(iam),
+            http: reqwest::Client::new(),
+            settings: Arc::new(Settings::from_lookup(|k| {
+                vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            })),
+        }
+    }
+
+    fn response_url(&self) -> String {
+        format!(
+            "{}/responses/key?AWSAccessKeyId=AKID&Expires=1&Signature=c2VjcmV0",
+            self.s3.uri()
+        )
+    }
+
+    fn event(&self, request_type: &str, properties: Value) -> Value {
+        json!({
+            "RequestType": request_type,
+            "ServiceToken": FUNCTION_ARN,
+            "ResponseURL": self.response_url(),
+            "StackId": STACK,
+            "RequestId": "b6a3c1d2-0001",
+            "LogicalResourceId": "EcsRole",
+            "ResourceType": "Custom::ServiceLinkedRole",
+            "ResourceProperties": properties,
+        })
+    }
+
+    async fn invoke(&self, event: Value) -> Result<Value, Diagnostic> {
+        let mut ctx = Context::default();
+        ctx.invoked_function_arn = FUNCTION_ARN.into();
+        ctx.deadline = (SystemTime::now() + self.deadline)
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        handle(self.deps(), LambdaEvent::new(event, ctx)).await
+    }
+
+    /// The bodies PUT to the ResponseURL, checking the headers each PUT must carry.
+    async fn answers(&self) -> Vec<Value> {
+        let mut answers = Vec::new();
+        for req in self.s3.received_requests().await.unwrap() {
+            assert_eq!(req.method.as_str(), "PUT");
+            let content_type = req.headers.get("content-type").expect("Content-Type sent");
+            assert_eq!(content_type.as_bytes(), b"", "Content-Type must be empty");
+            let length: usize = req.headers["content-length"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(length, req.body.len());
+            assert!(req.body.len() <= 4096, "{} bytes", req.body.len());
+            answers.push(serde_json::from_slice(&req.body).unwrap());
+        }
+        answers
+    }
+
+    /// The one answer CloudFormation would read.
+    async fn answer(&self) -> Value {
+        let answers = self.answers().await;
+        assert_eq!(answers.len(), 1, "exactly one answer expected: {answers:?}");
+        answers.into_iter().next().unwrap()
+    }
+
+    async fn iam_actions(&self) -> Vec<String> {
+        self.iam
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|r| {
+                let body = String::from_utf8_lossy(&r.body).to_string();
+                body.split('&')
+                    .find_map(|kv| kv.strip_prefix("Action=").map(String::from))
+            })
+            .collect()
+    }
+}
+
+fn ecs_props() -> Value {
+    json!({"ServiceToken": FUNCTION_ARN, "AWSServiceName": ECS, "PropagationWaitSeconds": "0"})
+}
+
+fn owned_tags() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("upsert-slr:stack-id", STACK),
+        ("upsert-slr:logical-id", "EcsRole"),
+        ("upsert-slr:request-id", "an-earlier-request"),
+    ]
+}
+
+#[tokio::test]
+async fn created_role_is_tagged_and_answered_with_data() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    action("TagRole")
+        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
+        .respond_with(ok_empty("TagRole"))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS");
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+    assert_eq!(
+        a["Data"],
+        json!({"RoleName": ECS_ROLE, "Arn": arn(ECS, ECS_ROLE), "Created": "true"})
+    );
+    assert_eq!(a["RequestId"], "b6a3c1d2-0001");
+    assert_eq!(a["LogicalResourceId"], "EcsRole");
+    assert_eq!(a["StackId"], STACK);
+    let tag_body = h
+        .iam
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .find(|b| b.contains("Action=TagRole"))
+        .unwrap();
+    for expected in [
+        "upsert-slr%3Astack-id",
+        "upsert-slr%3Alogical-id",
+        "EcsRole",
+        "upsert-slr%3Arequest-id",
+        "b6a3c1d2-0001",
+    ] {
+        assert!(
+            tag_body.contains(expected),
+            "{expected} missing from {tag_body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn has_been_taken_adopts_the_named_role_without_waiting_or_tagging() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(20);
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+
+    // A 900 s propagation wait would outlast the 20 s deadline: answering SUCCESS with
+    // Created "false" at all shows the adopted path does not wait.
+    let props = json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 900});
+    h.invoke(h.event("Create", props)).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Data"]["Created"], "false");
+    assert_eq!(a["Data"]["Arn"], arn(ECS, ECS_ROLE));
+    assert_eq!(a["Reason"], "adopted existing AWSServiceRoleForECS");
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole"]
+    );
+}
+
+#[tokio::test]
+async fn has_been_taken_with_unfamiliar_wording_falls_back_to_list_roles() {
+    let h = Harness::new().await;
+    let asg = "autoscaling.amazonaws.com";
+    action("CreateServiceLinkedRole")
+        .respond_with(error(400, "InvalidInput", "The role has been taken."))
+        .mount(&h.iam)
+        .await;
+    action("ListRoles")
+        .and(body_string_contains(
+            "PathPrefix=%2Faws-service-role%2Fautoscaling.amazonaws.com%2F",
+        ))
+        .respond_with(ok(
+            "ListRoles",
+            &format!(
+                "<IsTruncated>false</IsTruncated><Roles>{}{}</Roles>",
+                role_xml(asg, "AWSServiceRoleForAutoScaling", &[])
+                    .replace("<Role>", "<member>")
+                    .replace("</Role>", "</member>"),
+                role_xml(asg, "AWSServiceRoleForAutoScaling_team-a", &[])
+                    .replace("<Role>", "<member>")
+                    .replace("</Role>", "</member>"),
+            ),
+        ))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .and(body_string_contains(
+            "RoleName=AWSServiceRoleForAutoScaling_team-a",
+        ))
+        .respond_with(ok(
+            "GetRole",
+            &role_xml(asg, "AWSServiceRoleForAutoScaling_team-a", &[]),
+        ))
+        .mount(&h.iam)
+        .await;
+
+    let props = json!({"awsServiceName": asg, "customSuffix": "team-a"});
+    h.invoke(h.event("Create", props)).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(
+        a["PhysicalResourceId"],
+        "AWSServiceRoleForAutoScaling_team-a"
+    );
+    assert_eq!(a["Data"]["Created"], "false");
+}
+
+#[tokio::test]
+async fn other_iam_errors_fail_with_iams_code_and_message() {
+    let cases = [
+        (
+            error(
+                400,
+                "InvalidInput",
+                "Custom suffix is not allowed for ecs.amazonaws.com",
+            ),
+            "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
+        ),
+        (
+            error(
+                403,
+                "AccessDenied",
+                "Cannot find Service Linked Role template for ecs.amazonaws.com",
+            ),
+            "AccessDenied: Cannot find Service Linked Role template for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
+        ),
+        (
+            error(400, "Throttling", "Rate exceeded"),
+            "Throttling: Rate exceeded (iam:CreateServiceLinkedRole)",
+        ),
+        (
+            error(500, "ServiceFailure", "Internal failure"),
+            "ServiceFailure: Internal failure (iam:CreateServiceLinkedRole)",
+        ),
+    ];
+    for (reply, reason) in cases {
+        let h = Harness::new().await;
+        action("CreateServiceLinkedRole")
+            .respond_with(reply)
+            .mount(&h.iam)
+            .await;
+
+        h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+        let a = h.answer().await;
+        assert_eq!(a["Status"], "FAILED");
+        assert_eq!(a["Reason"], reason);
+        assert_eq!(a["PhysicalResourceId"], "upsert-slr:create-failed:EcsRole");
+        assert_eq!(a["Data"], json!({}));
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried() {
+    for first in [
+        error(400, "Throttling", "Rate exceeded"),
+        error(500, "ServiceFailure", "Internal failure"),
+    ] {
+        let h = Harness::new().await;
+        action("CreateServiceLinkedRole")
+            .respond_with(first)
+            .up_to_n_times(2)
+            .mount(&h.iam)
+            .await;
+        action("CreateServiceLinkedRole")
+            .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+            .mount(&h.iam)
+            .await;
+        action("TagRole")
+            .respond_with(ok_empty("TagRole"))
+            .mount(&h.iam)
+            .await;
+
+        h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+        assert_eq!(h.answer().await["Status"], "SUCCESS");
+        assert_eq!(
+            h.iam_actions().await,
+            ["CreateServiceLinkedRole"; 3]
+                .iter()
+                .chain(&["TagRole"])
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_create_recognises_its_own_role() {
+    let h = Harness::new().await;
+    let mut tags = owned_tags();
+    tags[2].1 = "b6a3c1d2-0001";
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(
+        a["Data"]["Created"], "true",
+        "same answer as the first delivery: {a}"
+    );
+}
+
+#[tokio::test]
+async fn tag_failure_fails_only_when_the_role_must_be_deletable() {
+    for (policy, status) in [("Delete", "FAILED"), ("Retain", "SUCCESS")] {
+        let h = Harness::new().await;
+        action("CreateServiceLinkedRole")
+            .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+            .mount(&h.iam)
+            .await;
+        action("TagRole")
+            .respond_with(error(
+                403,
+                "AccessDenied",
+                "User is not authorized to perform: iam:TagRole",
+            ))
+            .mount(&h.iam)
+            .await;
+        let props =
+            json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 0, "RemovalPolicy": policy});
+
+        h.invoke(h.event("Create", props)).await.unwrap();
+
+        let a = h.answer().await;
+        assert_eq!(a["Status"], status, "{a}");
+        // The role exists either way: its name is the physical id.
+        assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+        if status == "FAILED" {
+            assert!(
+                a["Reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("AccessDenied: User is not authorized to perform: iam:TagRole")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn update_applies_a_new_description_and_tolerates_protected_roles() {
+    for (reply, expect_reason) in [
+        (
+            ok("UpdateRoleDescription", &role_xml(ECS, ECS_ROLE, &[])),
+            "updated AWSServiceRoleForECS",
+        ),
+        (
+            error(
+                400,
+                "UnmodifiableEntity",
+                "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS",
+            ),
+            "updated AWSServiceRoleForECS",
+        ),
+    ] {
+        let h = Harness::new().await;
+        action("GetRole")
+            .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+            .mount(&h.iam)
+            .await;
+        action("UpdateRoleDescription")
+            .and(body_string_contains("Description=new%20words"))
+            .respond_with(reply)
+            .expect(1)
+            .mount(&h.iam)
+            .await;
+        let mut event = h.event(
+            "Update",
+            json!({"AWSServiceName": ECS, "Description": "new words"}),
+        );
+        event["PhysicalResourceId"] = json!(ECS_ROLE);
+        event["OldResourceProperties"] = json!({"AWSServiceName": ECS, "Description": "old words"});
+
+        h.invoke(event).await.unwrap();
+
+        let a = h.answer().await;
+        assert_eq!(a["Status"], "SUCCESS", "{a}");
+        assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+        assert_eq!(a["Reason"], expect_reason);
+        assert_eq!(a["Data"]["Created"], "false");
+        assert!(
+            !h.iam_actions()
+                .await
+                .contains(&"CreateServiceLinkedRole".to_string())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_update_keeps_the_physical_id() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(error(
+            400,
+            "InvalidInput",
+            "Custom suffix is not allowed for ecs.amazonaws.com",
+        ))
+        .mount(&h.iam)
+        .await;
+    let mut event = h.event(
+        "Update",
+        json!({"AWSServiceName": ECS, "CustomSuffix": "x"}),
+    );
+    event["PhysicalResourceId"] = json!(ECS_ROLE);
+    event["OldResourceProperties"] = json!({"AWSServiceName": ECS});
+
+    h.invoke(event).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED");
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+}
+
+fn delete_event(h: &Harness, policy: &str) -> Value {
+    let mut event = h.event(
+        "Delete",
+        json!({"AWSServiceName": ECS, "RemovalPolicy": policy}),
+    );
+    event["PhysicalResourceId"] = json!(ECS_ROLE);
+    event
+}
+
+#[tokio::test]
+async fn delete_waits_for_iam_and_reports_success() {
+    let h = Harness::new().await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .mount(&h.iam)
+        .await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok("DeleteServiceLinkedRole", "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1f4c</DeletionTaskId>"))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status("IN_PROGRESS", ""))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status("SUCCEEDED", ""))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(delete_event(&h, "delete")).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Reason"], "deleted AWSServiceRoleForECS");
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+}
+
+#[tokio::test]
+async fn delete_failure_names_the_regions_and_resources_still_using_the_role() {
+    let h = Harness::new().await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .mount(&h.iam)
+        .await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok(
+            "DeleteServiceLinkedRole",
+            "<DeletionTaskId>task/x</DeletionTaskId>",
+        ))
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status(
+            "FAILED",
+            "<Reason><Reason>Role is in use by ECS clusters</Reason><RoleUsageList>\
+             <member><Region>us-east-1</Region><Resources><member>arn:aws:ecs:us-east-1:123456789012:cluster/prod</member></Resources></member>\
+             <member><Region>eu-west-1</Region><Resources><member>arn:aws:ecs:eu-west-1:123456789012:cluster/eu</member></Resources></member>\
+             </RoleUsageList></Reason>",
+        ))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(delete_event(&h, "Delete")).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED");
+    assert_eq!(
+        a["Reason"],
+        "DeletionFailed: Role is in use by ECS clusters (iam:GetServiceLinkedRoleDeletionStatus); \
+         AWSServiceRoleForECS is still used in us-east-1 by arn:aws:ecs:us-east-1:123456789012:cluster/prod; \
+         in eu-west-1 by arn:aws:ecs:eu-west-1:123456789012:cluster/eu"
+    );
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+}
+
+#[tokio::test]
+async fn delete_never_touches_a_role_this_resource_did_not_create() {
+    let foreign = [
+        vec![],
+        vec![
+            (
+                "upsert-slr:stack-id",
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/other/1",
+            ),
+            ("upsert-slr:logical-id", "EcsRole"),
+        ],
+        vec![
+            ("upsert-slr:stack-id", STACK),
+            ("upsert-slr:logical-id", "AnotherResource"),
+        ],
+    ];
+    for tags in foreign {
+        let h = Harness::new().await;
+        action("GetRole")
+            .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)))
+            .mount(&h.iam)
+            .await;
+
+        h.invoke(delete_event(&h, "Delete")).await.unwrap();
+
+        let a = h.answer().await;
+        assert_eq!(a["Status"], "SUCCESS");
+        assert_eq!(
+            a["Reason"],
+            "retained AWSServiceRoleForECS: AWSServiceRoleForECS was not created by this resource"
+        );
+        assert_eq!(h.iam_actions().await, ["GetRole"], "tags {tags:?}");
+    }
+}
+
+#[tokio::test]
+async fn retained_and_marker_deletes_make_no_iam_call() {
+    let h = Harness::new().await;
+    h.invoke(delete_event(&h, "Retain")).await.unwrap();
+    let mut marker = delete_event(&h, "Delete");
+    marker["PhysicalResourceId"] = json!("upsert-slr:create-failed:EcsRole");
+    marker["ResourceProperties"]["RemovalPolicy"] = json!("not-a-policy");
+    h.invoke(marker).await.unwrap();
+
+    let answers = h.answers().await;
+    assert_eq!(
+        answers[0]["Reason"],
+        "retained AWSServiceRoleForECS: RemovalPolicy is Retain"
+    );
+    assert_eq!(answers[1]["Status"], "SUCCESS");
+    assert_eq!(
+        answers[1]["PhysicalResourceId"],
+        "upsert-slr:create-failed:EcsRole"
+    );
+    assert!(h.iam_actions().await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_properties_and_disallowed_services_fail_before_any_iam_call() {
+    let mut h = Harness::new().await;
+    h.settings.push((
+        "UPSERT_SLR_ALLOWED_SERVICES",
+        "ecs.amazonaws.com,*.elasticloadbalancing.amazonaws.com".into(),
+    ));
+    h.invoke(h.event("Create", json!({"AWSServiceName": "eks.amazonaws.com"})))
+        .await
+        .unwrap();
+    h.invoke(h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "soon"}),
+    ))
+    .await
+    .unwrap();
+
+    let answers = h.answers().await;
+    assert_eq!(answers[0]["Status"], "FAILED");
+    assert_eq!(
+        answers[0]["Reason"],
+        "AWSServiceName \"eks.amazonaws.com\" is not allowed by this function's UPSERT_SLR_ALLOWED_SERVICES"
+    );
+    assert_eq!(
+        answers[1]["Reason"],
+        "PropagationWaitSeconds must be a whole number of seconds from 0 to 900, got \"soon\""
+    );
+    assert!(h.iam_actions().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_hanging_iam_is_answered_failed_before_the_deadline() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(4);
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", "").set_delay(Duration::from_secs(60)))
+        .mount(&h.iam)
+        .await;
+    let started = std::time::Instant::now();
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered after the deadline"
+    );
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED");
+    assert_eq!(
+        a["Reason"],
+        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
+    );
+}
+
+#[tokio::test]
+async fn the_propagation_wait_is_cut_short_by_the_deadline() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(4);
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    action("TagRole")
+        .respond_with(ok_empty("TagRole"))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 60}),
+    ))
+    .await
+    .unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS");
+    let reason = a["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("created AWSServiceRoleForECS; waited "),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with(" s of 60 s for IAM propagation (cut short by the Lambda deadline)"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn provider_mode_returns_the_result_and_never_puts() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    let mut event = h.event("Create", ecs_props());
+    event["ServiceToken"] =
+        json!("arn:aws:lambda:us-east-1:123456789012:function:app-ProviderframeworkonEvent-1X");
+
+    let result = h.invoke(event.clone()).await.unwrap();
+    assert_eq!(
+        result,
+        json!({"PhysicalResourceId": ECS_ROLE, "Data": {"RoleName": ECS_ROLE, "Arn": arn(ECS, ECS_ROLE), "Created": "false"}})
+    );
+
+    event["ResourceProperties"]["CustomSuffix"] = json!("");
+    let err = h.invoke(event).await.unwrap_err();
+    assert_eq!(err.error_type, "ServiceLinkedRoleFailed");
+    assert!(
+        err.error_message.starts_with("CustomSuffix is empty"),
+        "{}",
+        err.error_message
+    );
+
+    assert!(h.answers().await.is_empty(), "provider mode must never PUT");
+}
+
+#[tokio::test]
+async fn a_refused_response_url_sends_nothing_and_fails_the_invocation() {
+    let h = Harness::new().await;
+    let mut event = h.event("Create", ecs_props());
+    event["ResponseURL"] = json!("https://metadata.internal/latest?X-Amz-Signature=very-secret");
+
+    let err = h.invoke(event).await.unwrap_err();
+
+    assert_eq!(err.error_type, "ResponseUrlRefused");
+    assert!(
+        err.error_message.contains("only https://")
+            || err.error_message.contains("not an S3 endpoint"),
+        "{}",
+        err.error_message
+    );
+    assert!(!err.error_message.contains("very-secret"));
+    assert!(h.iam_actions().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_response_put_is_retried_after_server_errors() {
+    let h = Harness::new().await;
+    h.s3.reset().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&h.s3)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&h.s3)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&h.s3)
+        .await;
+
+    h.invoke(delete_event(&h, "Retain")).await.unwrap();
+
+    let answers = h.answers().await;
+    assert_eq!(answers.len(), 3);
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "every attempt carries the same answer"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_response_url_is_not_retried() {
+    let h = Harness::new().await;
+    h.s3.reset().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(
+            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+        ))
+        .mount(&h.s3)
+        .await;
+
+    let err = h.invoke(delete_event(&h, "Retain")).await.unwrap_err();
+
+    assert_eq!(err.error_type, "ResponseNotDelivered");
+    assert!(
+        err.error_message
+            .contains("HTTP 403 Forbidden (AccessDenied)"),
+        "{}",
+        err.error_message
+    );
+    assert!(
+        !err.error_message.contains("Signature="),
+        "{}",
+        err.error_message
+    );
+    assert_eq!(h.answers().await.len(), 1);
+}

@@ -1,0 +1,86 @@
+//! IAM's answers as they come over the wire (query protocol, XML), for replay with wiremock.
+
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockBuilder, ResponseTemplate};
+
+pub const ACCOUNT: &str = "123456789012";
+const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// Matches one IAM action (the query protocol names it in the form body).
+pub fn action(name: &str) -> MockBuilder {
+    Mock::given(method("POST")).and(body_string_contains(format!("Action={name}&")))
+}
+
+pub fn ok(action: &str, result: &str) -> ResponseTemplate {
+    xml(
+        200,
+        format!(
+            "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result>\
+             <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata>\
+             </{action}Response>"
+        ),
+    )
+}
+
+/// An empty successful answer (TagRole, UpdateRoleDescription).
+pub fn ok_empty(action: &str) -> ResponseTemplate {
+    xml(
+        200,
+        format!(
+            "<{action}Response xmlns=\"{NS}\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+        ),
+    )
+}
+
+pub fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    xml(
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type><Code>{code}</Code>\
+             <Message>{message}</Message></Error><RequestId>4d1c2bd7-EXAMPLE</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+fn xml(status: u16, body: String) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "text/xml")
+        .set_body_string(body)
+}
+
+pub fn role_xml(service: &str, name: &str, tags: &[(&str, &str)]) -> String {
+    let tags: String = tags
+        .iter()
+        .map(|(k, v)| format!("<member><Key>{k}</Key><Value>{v}</Value></member>"))
+        .collect();
+    format!(
+        "<Role><Path>/aws-service-role/{service}/</Path><RoleName>{name}</RoleName>\
+         <RoleId>AROAEXAMPLE</RoleId>\
+         <Arn>arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}</Arn>\
+         <CreateDate>2026-11-23T04:00:00Z</CreateDate>\
+         <AssumeRolePolicyDocument>%7B%22Version%22%3A%222012-10-17%22%7D</AssumeRolePolicyDocument>\
+         <Tags>{tags}</Tags></Role>"
+    )
+}
+
+pub fn arn(service: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}")
+}
+
+pub fn taken(name: &str) -> ResponseTemplate {
+    error(
+        400,
+        "InvalidInput",
+        &format!(
+            "Service role name {name} has been taken in this account, please try a different suffix."
+        ),
+    )
+}
+
+pub fn deletion_status(status: &str, reason: &str) -> ResponseTemplate {
+    ok(
+        "GetServiceLinkedRoleDeletionStatus",
+        &format!("<Status>{status}</Status>{reason}"),
+    )
+}
