@@ -1,0 +1,539 @@
+//! The built binary, run the way Lambda runs it, against LocalStack's IAM and S3, with the
+//! sample events from `events/`. What CloudFormation would receive is read back from the
+//! presigned S3 URL the function answered to.
+//!
+//! Needs LocalStack (`make test` starts it); fails, never skips, without it.
+
+#[path = "support/localstack.rs"]
+mod localstack;
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
+
+use runtime_api::{Function, Outcome, RuntimeApi};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+const STACK_B: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-app/0c1d2e3f";
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// One function process working in a fresh LocalStack account.
+struct Lambda {
+    api: Arc<RuntimeApi>,
+    function: Function,
+    account: String,
+    iam: aws_sdk_iam::Client,
+}
+
+impl Lambda {
+    async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    async fn start_with(extra_env: &[(&'static str, String)]) -> Self {
+        localstack::require().await;
+        let account = localstack::fresh_account();
+        let api = RuntimeApi::start().await;
+        let mut env = localstack::function_env(&account);
+        env.extend(extra_env.iter().cloned());
+        let function = Function::start(&api, &env);
+        let iam = localstack::iam(&account);
+        Lambda {
+            api,
+            function,
+            account,
+            iam,
+        }
+    }
+
+    /// Invokes with `event` answering to a fresh presigned URL; returns the invocation outcome
+    /// and what the function PUT there (if anything).
+    async fn send(&self, mut event: Value) -> (Outcome, Option<Value>) {
+        let key = localstack::new_key();
+        event["ResponseURL"] = json!(localstack::presigned_put(&key, Duration::from_secs(600)));
+        let outcome = self.api.invoke(&event, INVOKE_TIMEOUT).await;
+        (outcome, localstack::answer(&key).await)
+    }
+
+    /// The answer CloudFormation would read, which must exist.
+    async fn answer(&self, event: Value) -> Value {
+        let (outcome, answer) = self.send(event).await;
+        let answer = answer.unwrap_or_else(|| {
+            panic!(
+                "nothing was PUT; outcome {outcome:?}\n{}",
+                self.function.logs()
+            )
+        });
+        assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
+        answer
+    }
+
+    async fn role(&self, name: &str) -> Option<aws_sdk_iam::types::Role> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => panic!("GetRole: {e:?}"),
+        }
+    }
+
+    /// Checks the process is still serving and never logged a presigned URL's signature.
+    fn finish(mut self) {
+        assert!(
+            self.function.is_alive(),
+            "the function process died\n{}",
+            self.function.logs()
+        );
+        assert_eq!(self.api.init_errors(), Vec::<String>::new());
+        assert_no_secrets(&self.function.logs());
+    }
+}
+
+fn assert_no_secrets(logs: &str) {
+    for secret in ["X-Amz-Signature", "Signature=", "AWSAccessKeyId="] {
+        assert!(!logs.contains(secret), "logs contain {secret}:\n{logs}");
+    }
+}
+
+fn with(mut event: Value, request_id: &str, props: Value) -> Value {
+    event["RequestId"] = json!(request_id);
+    for (k, v) in props.as_object().unwrap() {
+        event["ResourceProperties"][k] = v.clone();
+    }
+    event
+}
+
+fn fast(event: Value, request_id: &str) -> Value {
+    with(event, request_id, json!({"PropagationWaitSeconds": "1"}))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_then_adopt_then_retained_delete() {
+    let lambda = Lambda::start().await;
+
+    let created = lambda
+        .answer(fast(sample("create.json"), "req-create"))
+        .await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(created["PhysicalResourceId"], "AWSServiceRoleForECS");
+    assert_eq!(created["RequestId"], "req-create");
+    assert_eq!(created["LogicalResourceId"], "EcsServiceLinkedRole");
+    let arn = format!(
+        "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+        lambda.account
+    );
+    assert_eq!(
+        created["Data"],
+        json!({"RoleName": "AWSServiceRoleForECS", "Arn": arn, "Created": "true"})
+    );
+    assert_eq!(
+        created["Reason"],
+        "created AWSServiceRoleForECS; waited 1 s for IAM propagation"
+    );
+    let role = lambda
+        .role("AWSServiceRoleForECS")
+        .await
+        .expect("role created");
+    let tags: Vec<(&str, &str)> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert!(
+        tags.contains(&("upsert-slr:logical-id", "EcsServiceLinkedRole")),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&("upsert-slr:request-id", "req-create")),
+        "{tags:?}"
+    );
+
+    // Another stack declaring the same role: adopted at once, no wait, Created "false".
+    let adopt = with(
+        sample("create.json"),
+        "req-adopt",
+        json!({"PropagationWaitSeconds": "900"}),
+    );
+    let adopted = lambda.answer(adopt).await;
+    assert_eq!(adopted["Status"], "SUCCESS");
+    assert_eq!(adopted["Data"]["Created"], "false");
+    assert_eq!(adopted["Data"]["Arn"], arn);
+    assert_eq!(adopted["Reason"], "adopted existing AWSServiceRoleForECS");
+
+    let deleted = lambda.answer(sample("delete.json")).await;
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert_eq!(
+        deleted["Reason"],
+        "retained AWSServiceRoleForECS: RemovalPolicy is Retain"
+    );
+    assert!(
+        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        "Retain keeps the role"
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_suffix_fails_with_iams_message_and_its_delete_succeeds() {
+    let lambda = Lambda::start().await;
+
+    let failed = lambda.answer(sample("create-suffix-refused.json")).await;
+    assert_eq!(failed["Status"], "FAILED");
+    assert_eq!(
+        failed["Reason"],
+        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
+    );
+    assert_eq!(
+        failed["PhysicalResourceId"],
+        "upsert-slr:create-failed:EcsServiceLinkedRole"
+    );
+
+    // CloudFormation then deletes what the FAILED answer named.
+    let mut delete = with(
+        sample("delete-remove.json"),
+        "req-rollback",
+        json!({"CustomSuffix": "team-a"}),
+    );
+    delete["PhysicalResourceId"] = failed["PhysicalResourceId"].clone();
+    let deleted = lambda.answer(delete).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(
+        deleted["PhysicalResourceId"],
+        "upsert-slr:create-failed:EcsServiceLinkedRole"
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn construct_property_names_and_an_allowed_suffix() {
+    let lambda = Lambda::start().await;
+    let created = lambda.answer(sample("create-construct-names.json")).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(
+        created["PhysicalResourceId"],
+        "AWSServiceRoleForAutoScaling_team-a"
+    );
+    assert_eq!(created["Data"]["Created"], "true");
+    assert!(
+        lambda
+            .role("AWSServiceRoleForAutoScaling_team-a")
+            .await
+            .is_some()
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_changes_the_description_in_place() {
+    let lambda = Lambda::start().await;
+    lambda.answer(fast(sample("create.json"), "req-1")).await;
+
+    let updated = lambda.answer(sample("update.json")).await;
+
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["PhysicalResourceId"], "AWSServiceRoleForECS");
+    assert_eq!(updated["Data"]["RoleName"], "AWSServiceRoleForECS");
+    let role = lambda.role("AWSServiceRoleForECS").await.unwrap();
+    assert_eq!(
+        role.description(),
+        Some("Role for ECS, description changed")
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_suffix_replaces_the_role_and_the_old_one_is_deleted() {
+    let lambda = Lambda::start().await;
+    let props = |suffix: &str| json!({"awsServiceName": "autoscaling.amazonaws.com", "customSuffix": suffix, "waitTimeSeconds": 0, "RemovalPolicy": "Delete"});
+    let mut create = sample("create.json");
+    create["ResourceProperties"] = props("a");
+    lambda.answer(create).await;
+
+    let mut update = sample("update.json");
+    update["OldResourceProperties"] = props("a");
+    update["ResourceProperties"] = props("b");
+    update["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling_a");
+    let updated = lambda.answer(update).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(
+        updated["PhysicalResourceId"], "AWSServiceRoleForAutoScaling_b",
+        "a new physical id means replacement"
+    );
+    assert_eq!(updated["Data"]["Created"], "true");
+
+    // CloudFormation cleans up the old physical id.
+    let mut cleanup = sample("delete-remove.json");
+    cleanup["ResourceProperties"] = props("a");
+    cleanup["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling_a");
+    let deleted = lambda.answer(cleanup).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(deleted["Reason"], "deleted AWSServiceRoleForAutoScaling_a");
+    assert!(
+        lambda
+            .role("AWSServiceRoleForAutoScaling_a")
+            .await
+            .is_none()
+    );
+    assert!(
+        lambda
+            .role("AWSServiceRoleForAutoScaling_b")
+            .await
+            .is_some()
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removal_policy_delete_removes_only_roles_this_resource_created() {
+    let lambda = Lambda::start().await;
+    let create = fast(
+        with(
+            sample("create.json"),
+            "req-1",
+            json!({"RemovalPolicy": "Delete"}),
+        ),
+        "req-1",
+    );
+    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+
+    // The same role declared by another stack: adopted, and that stack's Delete spares it.
+    let mut foreign = with(sample("delete-remove.json"), "req-2", json!({}));
+    foreign["StackId"] = json!(STACK_B);
+    let retained = lambda.answer(foreign).await;
+    assert_eq!(retained["Status"], "SUCCESS");
+    assert_eq!(
+        retained["Reason"],
+        "retained AWSServiceRoleForECS: AWSServiceRoleForECS was not created by this resource"
+    );
+    assert!(lambda.role("AWSServiceRoleForECS").await.is_some());
+
+    let deleted = lambda.answer(sample("delete-remove.json")).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(deleted["Reason"], "deleted AWSServiceRoleForECS");
+    assert!(lambda.role("AWSServiceRoleForECS").await.is_none());
+
+    // Already gone: a repeated Delete still succeeds.
+    let again = lambda.answer(sample("delete-remove.json")).await;
+    assert_eq!(again["Status"], "SUCCESS");
+    assert_eq!(
+        again["Reason"],
+        "nothing to delete: AWSServiceRoleForECS does not exist"
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_made_outside_the_stack_survives_removal_policy_delete() {
+    let lambda = Lambda::start().await;
+    lambda
+        .iam
+        .create_service_linked_role()
+        .aws_service_name("ecs.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+
+    let adopted = lambda
+        .answer(with(
+            sample("create.json"),
+            "req-1",
+            json!({"RemovalPolicy": "Delete"}),
+        ))
+        .await;
+    assert_eq!(adopted["Data"]["Created"], "false");
+    let deleted = lambda.answer(sample("delete-remove.json")).await;
+
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert!(
+        deleted["Reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("retained AWSServiceRoleForECS"),
+        "{deleted}"
+    );
+    assert!(
+        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        "a console-made role must survive"
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_mode_returns_the_result_and_puts_nothing() {
+    let lambda = Lambda::start().await;
+
+    let (outcome, put) = lambda
+        .send(fast(sample("provider-create.json"), "req-p1"))
+        .await;
+    let arn = format!(
+        "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+        lambda.account
+    );
+    assert_eq!(
+        outcome,
+        Outcome::Result(
+            json!({"PhysicalResourceId": "AWSServiceRoleForECS", "Data": {"RoleName": "AWSServiceRoleForECS", "Arn": arn, "Created": "true"}})
+        )
+    );
+    assert_eq!(
+        put, None,
+        "the Provider framework answers CloudFormation itself"
+    );
+
+    let refused = with(
+        sample("provider-create.json"),
+        "req-p2",
+        json!({"CustomSuffix": "x"}),
+    );
+    let (outcome, put) = lambda.send(refused).await;
+    assert_eq!(
+        outcome.error_message(),
+        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
+    );
+    assert_eq!(put, None);
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_payloads_fail_the_invocation_and_the_process_serves_the_next_event() {
+    let lambda = Lambda::start().await;
+    let mut no_url = sample("create.json");
+    no_url.as_object_mut().unwrap().remove("ResponseURL");
+    let bad: Vec<(Vec<u8>, &str)> = vec![
+        (b"this is not JSON".to_vec(), "failed to deserialize"),
+        (
+            b"[1, 2]".to_vec(),
+            "the payload is a list, not a JSON object",
+        ),
+        (
+            serde_json::to_vec(&no_url).unwrap(),
+            "ResponseURL is missing",
+        ),
+    ];
+    for (payload, why) in bad {
+        let outcome = runtime_api::await_outcome(
+            lambda.api.invoke_raw(payload, INVOKE_TIMEOUT),
+            INVOKE_TIMEOUT,
+        )
+        .await;
+        assert!(
+            outcome.error_message().contains(why),
+            "{outcome:?} should say {why}"
+        );
+    }
+    let mut foreign_url = sample("create.json");
+    foreign_url["ResponseURL"] =
+        json!("http://169.254.169.254/latest/meta-data?X-Amz-Signature=secret");
+    let outcome = lambda.api.invoke(&foreign_url, INVOKE_TIMEOUT).await;
+    assert!(
+        outcome.error_message().contains("refused: only https://"),
+        "{outcome:?}"
+    );
+
+    let created = lambda
+        .answer(fast(sample("create.json"), "req-after-bad"))
+        .await;
+    assert_eq!(created["Status"], "SUCCESS");
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_event_twice_gets_the_same_answer() {
+    let lambda = Lambda::start().await;
+    let event = fast(sample("create.json"), "req-twice");
+    let first = lambda.answer(event.clone()).await;
+    let second = lambda.answer(event).await;
+    assert_eq!(first["Data"]["Created"], "true");
+    assert_eq!(first, second);
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_functions_racing_for_one_role_all_succeed_and_one_creates_it() {
+    localstack::require().await;
+    let account = localstack::fresh_account();
+    let api = RuntimeApi::start().await;
+    let mut functions: Vec<Function> = (0..16)
+        .map(|_| Function::start(&api, &localstack::function_env(&account)))
+        .collect();
+    api.wait_for_pollers(16).await;
+
+    let keys: Vec<String> = (0..16).map(|_| localstack::new_key()).collect();
+    let pending: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let mut event = fast(sample("create.json"), &format!("req-race-{i}"));
+            event["ResponseURL"] = json!(localstack::presigned_put(key, Duration::from_secs(600)));
+            api.invoke_raw(serde_json::to_vec(&event).unwrap(), INVOKE_TIMEOUT)
+        })
+        .collect();
+    for rx in pending {
+        runtime_api::await_outcome(rx, INVOKE_TIMEOUT).await;
+    }
+
+    let mut answers = Vec::new();
+    for key in &keys {
+        answers.push(
+            localstack::answer(key)
+                .await
+                .expect("every function answered"),
+        );
+    }
+    assert!(
+        answers.iter().all(|a| a["Status"] == "SUCCESS"),
+        "{answers:#?}"
+    );
+    let created = answers
+        .iter()
+        .filter(|a| a["Data"]["Created"] == "true")
+        .count();
+    assert_eq!(created, 1, "exactly one creator: {answers:#?}");
+    let arns: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|a| a["Data"]["Arn"].as_str().unwrap())
+        .collect();
+    assert_eq!(arns.len(), 1, "{arns:?}");
+    for f in &mut functions {
+        assert!(f.is_alive());
+        assert_no_secrets(&f.logs());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswering_iam_gets_a_failed_answer_before_the_deadline() {
+    // Accepts connections and never answers.
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let iam_url = format!("http://{}", black_hole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = black_hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let lambda = Lambda::start_with(&[("AWS_ENDPOINT_URL_IAM", iam_url)]).await;
+    let key = localstack::new_key();
+    let mut event = sample("create.json");
+    event["ResponseURL"] = json!(localstack::presigned_put(&key, Duration::from_secs(600)));
+
+    let started = std::time::Instant::now();
+    let outcome = lambda.api.invoke(&event, Duration::from_secs(4)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the answer came after the deadline"
+    );
+
+    assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
+    let answer = localstack::answer(&key).await.expect("answered");
+    assert_eq!(answer["Status"], "FAILED");
+    assert_eq!(
+        answer["Reason"],
+        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
+    );
+    lambda.finish();
+}

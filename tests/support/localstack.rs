@@ -1,0 +1,110 @@
+//! LocalStack on the host as IAM and S3. Each test works in an account of its own (LocalStack
+//! takes a 12-digit access key as the account id), so tests neither see each other's roles nor
+//! depend on what earlier runs left behind.
+//!
+//! Response URLs are presigned the way CloudFormation presigns them (S3 signature version 2,
+//! whose signature covers the Content-Type) and LocalStack is started with signature checks
+//! on, so a PUT with the wrong headers is refused here as it would be by S3.
+
+use aws_lc_rs::hmac;
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+use base64::Engine;
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const BUCKET: &str = "cfn-responses";
+/// LocalStack's default credentials: the bucket lives in its default account.
+const S3_KEY: &str = "test";
+const S3_SECRET: &str = "test";
+
+pub fn endpoint() -> String {
+    std::env::var("LOCALSTACK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+/// Fails the test, with what to do, when LocalStack is not there.
+pub async fn require() {
+    let url = format!("{}/_localstack/health", endpoint());
+    let health = reqwest::get(&url).await.and_then(|r| r.error_for_status());
+    if let Err(err) = health {
+        panic!(
+            "LocalStack is not reachable at {} ({err}). These tests need it: run `make test`, \
+             which installs and starts it, or `make localstack-start` and set LOCALSTACK_ENDPOINT.",
+            endpoint()
+        );
+    }
+    let create = reqwest::Client::new()
+        .put(format!("{}/{BUCKET}", endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        create.status().is_success() || create.status().as_u16() == 409,
+        "create bucket: {}",
+        create.status()
+    );
+}
+
+pub fn fresh_account() -> String {
+    format!("{:012}", fastrand::u64(100_000_000_000..999_999_999_999))
+}
+
+/// Environment that points the function at LocalStack as `account`.
+pub fn function_env(account: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ACCESS_KEY_ID", account.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        (
+            "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
+            format!("{}/{BUCKET}/", endpoint()),
+        ),
+    ]
+}
+
+pub fn iam(account: &str) -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(account, "test", None, None, "test"))
+        .endpoint_url(endpoint())
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// A presigned PUT URL for `key`, valid for `valid_for`, as CloudFormation makes them.
+pub fn presigned_put(key: &str, valid_for: Duration) -> String {
+    let expires = (SystemTime::now() + valid_for)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let string_to_sign = format!("PUT\n\n\n{expires}\n/{BUCKET}/{key}");
+    let signing_key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, S3_SECRET.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(hmac::sign(&signing_key, string_to_sign.as_bytes()).as_ref());
+    let signature = signature
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    format!(
+        "{}/{BUCKET}/{key}?AWSAccessKeyId={S3_KEY}&Expires={expires}&Signature={signature}",
+        endpoint()
+    )
+}
+
+pub fn new_key() -> String {
+    format!("answers/{:032x}", fastrand::u128(..))
+}
+
+/// What CloudFormation would read: the object PUT at `key`, if any.
+pub async fn answer(key: &str) -> Option<Value> {
+    let resp = reqwest::get(format!("{}/{BUCKET}/{key}", endpoint()))
+        .await
+        .unwrap();
+    if resp.status().as_u16() == 404 {
+        return None;
+    }
+    assert!(resp.status().is_success(), "GET answer: {}", resp.status());
+    let body = resp.bytes().await.unwrap();
+    assert!(body.len() <= 4096, "answer of {} bytes", body.len());
+    Some(serde_json::from_slice(&body).expect("the answer is JSON"))
+}
