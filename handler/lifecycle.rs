@@ -80,6 +80,7 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
         ResponseMode::Provider => None,
     };
 
+    tracing::debug!(deadline_ms = ctx.deadline, invoked_function_arn = %ctx.invoked_function_arn, ?mode, "event received");
     let deadline = deadline_instant(ctx.deadline);
     let guard_at = deadline - answer_margin(deadline);
     let progress = Progress::default();
@@ -114,6 +115,10 @@ async fn guarded<F>(work: F, guard_at: Instant, fail: impl FnOnce(String) -> Ans
 where
     F: Future<Output = Answer> + Send + 'static,
 {
+    if Instant::now() >= guard_at {
+        // No time left: starting IAM work now could only leave it half done.
+        return fail(String::new());
+    }
     let mut task = tokio::spawn(work);
     match tokio::time::timeout_at(guard_at, &mut task).await {
         Ok(Ok(answer)) => answer,
@@ -381,7 +386,14 @@ fn log_outcome(event: &Event, answer: &Answer, mode: ResponseMode, started: Inst
     }
 }
 
+/// Lambda gives the deadline as milliseconds since the epoch. Some local emulators
+/// (`cargo lambda watch`) give the function's timeout instead; no real deadline falls before
+/// 2001, so such a value is read as milliseconds from now.
 fn deadline_instant(deadline_ms: u64) -> Instant {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
     let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
     Instant::now()
         + deadline
@@ -439,6 +451,25 @@ mod tests {
             failed(&event, &progress, "x".into()).physical_id,
             "AWSServiceRoleForECS"
         );
+    }
+
+    #[test]
+    fn deadlines_are_epoch_milliseconds_or_relative_from_emulators() {
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        let epoch_ms = in_a_minute.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let left = deadline_instant(epoch_ms) - Instant::now();
+        assert!(
+            left > Duration::from_secs(59) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+        let left = deadline_instant(600_000) - Instant::now();
+        assert!(
+            left > Duration::from_secs(599) && left <= Duration::from_secs(600),
+            "{left:?}"
+        );
+        let past = SystemTime::now() - Duration::from_secs(5);
+        let past_ms = past.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        assert!(deadline_instant(past_ms) <= Instant::now());
     }
 
     #[test]

@@ -25,6 +25,7 @@ const EUSC_SUFFIX: &str = "amazonaws.eu";
 
 const MAX_ATTEMPTS: u32 = 6;
 const MAX_ATTEMPT_TIME: Duration = Duration::from_secs(10);
+const MIN_FIRST_ATTEMPT: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -98,12 +99,18 @@ pub async fn put(
 ) -> Result<Delivered, String> {
     let shown = redact(url.as_str());
     let mut backoff = FIRST_BACKOFF;
-    let mut last_error = String::from("no time left before the Lambda deadline");
+    let mut last_error = String::new();
     for attempt in 1..=MAX_ATTEMPTS {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining < Duration::from_millis(50) {
+        // The first attempt is made whatever the clock says: sending costs nothing, and a
+        // stack waits an hour for an answer that is never tried.
+        let remaining = if attempt == 1 {
+            remaining.max(MIN_FIRST_ATTEMPT)
+        } else if remaining < Duration::from_millis(50) {
             break;
-        }
+        } else {
+            remaining
+        };
         let sent = client
             .put(url.clone())
             // Empty, as the presigned URL was signed for: any other value breaks its signature.

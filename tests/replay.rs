@@ -829,3 +829,19 @@ async fn an_expired_response_url_is_not_retried() {
     );
     assert_eq!(h.answers().await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_event_already_past_its_deadline_still_gets_an_answer() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::ZERO;
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED");
+    assert_eq!(
+        a["Reason"],
+        "timed out while starting, before the Lambda deadline"
+    );
+    assert!(h.iam_actions().await.is_empty());
+}
