@@ -13,5 +13,6 @@ pub mod properties;
 pub mod response;
 pub mod sender;
 pub mod slr;
+pub mod waiting;
 
 pub use lifecycle::{Deps, handle};

@@ -5,7 +5,7 @@
 //! (the guard answers before Lambda's deadline) and a panic (the work runs in its own task,
 //! whose panic is caught at the join).
 
-use crate::config::{self, ResponseMode, Settings};
+use crate::config::{self, ResponseMode, Settings, WaitSetting};
 use crate::event::{self, Event, RequestType};
 use crate::iam;
 use crate::progress::Progress;
@@ -13,6 +13,7 @@ use crate::properties::{self, RoleProperties};
 use crate::response::{self, Answer, Outcome, RoleData};
 use crate::sender;
 use crate::slr::{self, Failure, Owner, Removal, Updated, Upserted};
+use crate::waiting::{self, Step};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -24,8 +25,6 @@ use tokio::time::Instant;
 
 /// Kept back from the Lambda deadline to deliver the answer.
 const MAX_ANSWER_MARGIN: Duration = Duration::from_secs(3);
-const DELETION_POLL_INTERVAL: Duration = Duration::from_secs(2);
-const GUARD_SLACK: Duration = Duration::from_millis(200);
 
 /// What the handler needs, built once at init and cloned (cheaply) into each event.
 #[derive(Clone, Debug)]
@@ -84,6 +83,16 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
     let deadline = deadline_instant(ctx.deadline);
     let guard_at = deadline - answer_margin(deadline);
     let progress = Progress::default();
+
+    if mode == ResponseMode::Provider
+        && let Some(wait) = waiting::is_complete_request(&event)
+    {
+        return is_complete(&deps, event, wait, guard_at, progress, started).await;
+    }
+
+    // Behind a Provider with isComplete, waits happen in isComplete invocations instead.
+    let waits_here =
+        !(mode == ResponseMode::Provider && deps.settings.wait == WaitSetting::IsComplete);
     let work = {
         let (deps, event, progress) = (deps.clone(), event.clone(), progress.clone());
         async move {
@@ -91,11 +100,45 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
                 Ok(step) => step,
                 Err(failure) => Step::Done(failed(&event, &progress, failure.0)),
             };
-            finish(&deps, step, guard_at, &progress).await
+            if waits_here {
+                Step::Done(waiting::finish(&deps.iam, step, guard_at, &progress).await)
+            } else {
+                step
+            }
         }
     };
-    let answer = guarded(work, guard_at, |why| failed(&event, &progress, why)).await;
-    log_outcome(&event, &answer, mode, started);
+    let step = guarded(work, guard_at, |why| {
+        Step::Done(failed(&event, &progress, why))
+    })
+    .await;
+    let answer = match step {
+        Step::Done(answer) => answer,
+        pending => {
+            if let Some((outcome, reason)) = waiting::pending_summary(&pending) {
+                log_event(&event, outcome.as_str(), &reason, "", mode, started);
+            }
+            return waiting::on_event_result(&pending);
+        }
+    };
+    let role_name = answer
+        .data
+        .as_ref()
+        .map(|d| d.role_name.as_str())
+        .or_else(|| iam::is_role_name(&answer.physical_id).then_some(answer.physical_id.as_str()))
+        .unwrap_or_default();
+    log_event(
+        &event,
+        answer.outcome.as_str(),
+        &answer.reason,
+        role_name,
+        mode,
+        started,
+    );
+    if !waits_here {
+        // isComplete is invoked after every onEvent: it must find the key even when there
+        // is nothing to wait for.
+        return waiting::on_event_result(&Step::Done(answer));
+    }
 
     match response_url {
         None => response::provider_result(&answer),
@@ -109,11 +152,48 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
     }
 }
 
+/// An isComplete invocation from CDK's Provider framework: one check, no waiting.
+async fn is_complete(
+    deps: &Deps,
+    event: Event,
+    wait: Value,
+    guard_at: Instant,
+    progress: Progress,
+    started: Instant,
+) -> Result<Value, Diagnostic> {
+    let work = {
+        let (iam, event, progress) = (deps.iam.clone(), event.clone(), progress.clone());
+        async move { waiting::check(&iam, &event, &wait, &progress).await }
+    };
+    let checked = guarded(work, guard_at, |why| {
+        Err(Failure(failed(&event, &progress, why).reason))
+    })
+    .await;
+    let physical_id = event.physical_resource_id.as_deref().unwrap_or_default();
+    let (outcome, reason) = match &checked {
+        Ok(result) if result["IsComplete"] == true => ("complete", "the wait is over".to_string()),
+        Ok(_) => ("waiting", "the wait goes on".to_string()),
+        Err(failure) => ("failed", failure.0.clone()),
+    };
+    log_event(
+        &event,
+        outcome,
+        &reason,
+        physical_id,
+        ResponseMode::Provider,
+        started,
+    );
+    checked.map_err(|failure| {
+        response::provider_result(&Answer::failed(physical_id.to_string(), failure.0)).unwrap_err()
+    })
+}
+
 /// Runs `work` in its own task so that neither a hang nor a panic can keep the answer from
 /// being sent: past `guard_at` the task is dropped and `fail` answers instead.
-async fn guarded<F>(work: F, guard_at: Instant, fail: impl FnOnce(String) -> Answer) -> Answer
+async fn guarded<T, F>(work: F, guard_at: Instant, fail: impl FnOnce(String) -> T) -> T
 where
-    F: Future<Output = Answer> + Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
 {
     if Instant::now() >= guard_at {
         // No time left: starting IAM work now could only leave it half done.
@@ -121,7 +201,7 @@ where
     }
     let mut task = tokio::spawn(work);
     match tokio::time::timeout_at(guard_at, &mut task).await {
-        Ok(Ok(answer)) => answer,
+        Ok(Ok(done)) => done,
         Ok(Err(join)) => fail(format!("internal error: {}", panic_message(join))),
         Err(_) => {
             task.abort();
@@ -140,22 +220,6 @@ fn panic_message(join: tokio::task::JoinError) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "the handler panicked".into())
-}
-
-/// Where the work for an event stands once IAM has been told what to do.
-enum Step {
-    Done(Answer),
-    /// The answer, to be given once the new role has had time to propagate through IAM.
-    Propagate {
-        answer: Answer,
-        until: SystemTime,
-    },
-    /// IAM is deleting the role; the answer waits for the outcome.
-    Deleting {
-        physical_id: String,
-        role: String,
-        task_id: String,
-    },
 }
 
 async fn decide(deps: &Deps, event: &Event, progress: &Progress) -> Result<Step, Failure> {
@@ -280,53 +344,6 @@ fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
     }
 }
 
-/// Carries a step to its answer inside this invocation, within `guard_at`.
-async fn finish(deps: &Deps, step: Step, guard_at: Instant, progress: &Progress) -> Answer {
-    match step {
-        Step::Done(answer) => answer,
-        Step::Propagate { mut answer, until } => {
-            let wanted = until.duration_since(SystemTime::now()).unwrap_or_default();
-            // Ends a little before the guard so that the answer, not the guard, wins.
-            let allowed = guard_at
-                .saturating_duration_since(Instant::now())
-                .saturating_sub(GUARD_SLACK);
-            progress.doing("waiting for IAM propagation");
-            tokio::time::sleep(wanted.min(allowed)).await;
-            let secs = |d: Duration| d.as_secs_f64().round();
-            if wanted > allowed {
-                answer.reason.push_str(&format!(
-                    "; waited {} s of {} s for IAM propagation (cut short by the Lambda deadline)",
-                    secs(allowed),
-                    secs(wanted)
-                ));
-            } else if !wanted.is_zero() {
-                answer
-                    .reason
-                    .push_str(&format!("; waited {} s for IAM propagation", secs(wanted)));
-            }
-            answer
-        }
-        Step::Deleting {
-            physical_id,
-            role,
-            task_id,
-        } => loop {
-            match slr::deletion_finished(&deps.iam, &role, &task_id, progress).await {
-                Ok(true) => {
-                    break Answer {
-                        outcome: Outcome::Deleted,
-                        physical_id,
-                        reason: format!("deleted {role}"),
-                        data: None,
-                    };
-                }
-                Ok(false) => tokio::time::sleep(DELETION_POLL_INTERVAL).await,
-                Err(failure) => break Answer::failed(physical_id, failure.0),
-            }
-        },
-    }
-}
-
 /// A FAILED answer. The physical id stays what CloudFormation knows (Update, Delete); a
 /// Create gives the role it made before failing, or a marker that is not a role.
 fn failed(event: &Event, progress: &Progress, reason: String) -> Answer {
@@ -355,14 +372,16 @@ fn refuse(error_type: &str, message: String) -> Diagnostic {
     }
 }
 
-fn log_outcome(event: &Event, answer: &Answer, mode: ResponseMode, started: Instant) {
+/// The one log line per event.
+fn log_event(
+    event: &Event,
+    outcome: &str,
+    reason: &str,
+    role_name: &str,
+    mode: ResponseMode,
+    started: Instant,
+) {
     let service = properties::service_hint(event.properties.as_ref()).unwrap_or_default();
-    let role_name = answer
-        .data
-        .as_ref()
-        .map(|d| d.role_name.as_str())
-        .or_else(|| iam::is_role_name(&answer.physical_id).then_some(answer.physical_id.as_str()))
-        .unwrap_or_default();
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(
@@ -370,19 +389,19 @@ fn log_outcome(event: &Event, answer: &Answer, mode: ResponseMode, started: Inst
                 logical_resource_id = %event.logical_resource_id,
                 stack_id = %event.stack_id,
                 service = %service,
-                outcome = answer.outcome.as_str(),
+                outcome,
                 role_name,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 mode = ?mode,
-                reason = %answer.reason,
+                reason,
                 "event handled"
             )
         };
     }
-    if answer.is_success() {
-        line!(info);
-    } else {
+    if outcome == Outcome::Failed.as_str() {
         line!(warn);
+    } else {
+        line!(info);
     }
 }
 

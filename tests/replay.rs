@@ -845,3 +845,245 @@ async fn an_event_already_past_its_deadline_still_gets_an_answer() {
     );
     assert!(h.iam_actions().await.is_empty());
 }
+
+const FRAMEWORK_ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:app-ProviderframeworkonEvent-1X";
+
+/// A Harness behind CDK's Provider with this function as isComplete handler too.
+async fn behind_is_complete() -> Harness {
+    let mut h = Harness::new().await;
+    h.settings.push(("UPSERT_SLR_WAIT", "is-complete".into()));
+    h
+}
+
+/// The isComplete event: the request merged with onEvent's result, as the framework builds it.
+fn is_complete_event(request: &Value, on_event: &Value) -> Value {
+    let mut event = request.clone();
+    for (k, v) in on_event.as_object().unwrap() {
+        event[k] = v.clone();
+    }
+    event
+}
+
+#[tokio::test]
+async fn behind_is_complete_a_new_role_returns_at_once_and_is_complete_waits() {
+    let h = behind_is_complete().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    action("TagRole")
+        .respond_with(ok_empty("TagRole"))
+        .mount(&h.iam)
+        .await;
+    let mut request = h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 600}),
+    );
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    // A 600 s wait inside a 30 s deadline: only returning at once can succeed.
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    assert_eq!(on_event["PhysicalResourceId"], ECS_ROLE);
+    assert_eq!(on_event["Data"]["Created"], "true");
+    let until = on_event["UpsertSlrWait"]["UntilEpochMs"]
+        .as_u64()
+        .expect("wait end given");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        until > now + 590_000 && until <= now + 600_000,
+        "{until} vs {now}"
+    );
+
+    let waiting = h
+        .invoke(is_complete_event(&request, &on_event))
+        .await
+        .unwrap();
+    assert_eq!(waiting, json!({"IsComplete": false}));
+
+    let mut over = on_event.clone();
+    over["UpsertSlrWait"]["UntilEpochMs"] = json!(now - 1);
+    let complete = h.invoke(is_complete_event(&request, &over)).await.unwrap();
+    assert_eq!(
+        complete,
+        json!({"IsComplete": true, "Data": on_event["Data"]})
+    );
+
+    assert!(
+        h.answers().await.is_empty(),
+        "behind a Provider nothing is PUT"
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "TagRole"],
+        "isComplete checks the clock only"
+    );
+}
+
+#[tokio::test]
+async fn behind_is_complete_an_adopted_role_is_complete_at_once() {
+    let h = behind_is_complete().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    let mut request = h.event("Create", ecs_props());
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    assert_eq!(on_event["UpsertSlrWait"], json!({}));
+    let complete = h
+        .invoke(is_complete_event(&request, &on_event))
+        .await
+        .unwrap();
+    assert_eq!(complete["IsComplete"], true);
+    assert_eq!(complete["Data"]["Created"], "false");
+}
+
+#[tokio::test]
+async fn behind_is_complete_a_deletion_is_checked_once_per_invocation() {
+    let h = behind_is_complete().await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .mount(&h.iam)
+        .await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok("DeleteServiceLinkedRole", "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/9c1e</DeletionTaskId>"))
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status("IN_PROGRESS", ""))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status("SUCCEEDED", ""))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(deletion_status("FAILED", "<Reason><Reason>in use</Reason><RoleUsageList><member><Region>us-east-1</Region><Resources><member>arn:aws:ecs:us-east-1:123456789012:cluster/c</member></Resources></member></RoleUsageList></Reason>"))
+        .mount(&h.iam)
+        .await;
+    let mut request = delete_event(&h, "Delete");
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    assert_eq!(
+        on_event["PhysicalResourceId"], ECS_ROLE,
+        "a Delete keeps its physical id"
+    );
+    assert_eq!(
+        on_event["UpsertSlrWait"]["DeletionTaskId"],
+        "task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/9c1e"
+    );
+    let check = is_complete_event(&request, &on_event);
+    assert_eq!(
+        h.invoke(check.clone()).await.unwrap(),
+        json!({"IsComplete": false})
+    );
+    assert_eq!(
+        h.invoke(check.clone()).await.unwrap(),
+        json!({"IsComplete": true})
+    );
+    let failed = h.invoke(check).await.unwrap_err();
+    assert!(
+        failed.error_message.starts_with("DeletionFailed: in use"),
+        "{}",
+        failed.error_message
+    );
+    assert!(
+        failed
+            .error_message
+            .contains("still used in us-east-1 by arn:aws:ecs:us-east-1:123456789012:cluster/c")
+    );
+}
+
+#[tokio::test]
+async fn behind_is_complete_failures_still_fail_on_event() {
+    let h = behind_is_complete().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(error(
+            400,
+            "InvalidInput",
+            "Custom suffix is not allowed for ecs.amazonaws.com",
+        ))
+        .mount(&h.iam)
+        .await;
+    let mut request = h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "CustomSuffix": "x"}),
+    );
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+    let err = h.invoke(request).await.unwrap_err();
+    assert_eq!(
+        err.error_message,
+        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
+    );
+}
+
+#[tokio::test]
+async fn without_is_complete_a_provider_invocation_waits_in_the_function() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    action("TagRole")
+        .respond_with(ok_empty("TagRole"))
+        .mount(&h.iam)
+        .await;
+    let mut request = h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 1}),
+    );
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+    let started = std::time::Instant::now();
+
+    let result = h.invoke(request).await.unwrap();
+
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the propagation wait happened here"
+    );
+    assert_eq!(result.get("UpsertSlrWait"), None);
+    assert_eq!(result["Data"]["Created"], "true");
+}
+
+#[tokio::test]
+async fn is_complete_without_the_setting_finds_the_wait_already_over() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    let mut request = h.event("Create", ecs_props());
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    let complete = h
+        .invoke(is_complete_event(&request, &on_event))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        complete,
+        json!({"IsComplete": true, "Data": on_event["Data"]})
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole"],
+        "isComplete must not upsert again"
+    );
+}
