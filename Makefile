@@ -1,8 +1,12 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test demo lint build localstack-start localstack-stop
+.PHONY: test reliability demo lint build localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
+
+reliability:  ## every test, then publish what they tried and what held as RELIABILITY.md
+	scripts/test.sh
+	cp target/RELIABILITY.md RELIABILITY.md
 
 demo:  ## run the function locally against LocalStack and show what CloudFormation receives
 	scripts/demo.sh

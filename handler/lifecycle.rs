@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 /// Kept back from the Lambda deadline to deliver the answer.
 const MAX_ANSWER_MARGIN: Duration = Duration::from_secs(3);
+const PUT_SLACK: Duration = Duration::from_millis(250);
 
 /// What the handler needs, built once at init and cloned (cheaply) into each event.
 #[derive(Clone, Debug)]
@@ -145,7 +146,9 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
         Some(url) => {
             let body = response::cloudformation_body(&event, &answer)
                 .map_err(|why| refuse("AnswerTooLarge", why))?;
-            let delivered = sender::put(&deps.http, &url, body.clone(), deadline).await;
+            // Stops short of the deadline so that a failed delivery is still reported.
+            let put_until = deadline.checked_sub(PUT_SLACK).unwrap_or(deadline);
+            let delivered = sender::put(&deps.http, &url, body.clone(), put_until).await;
             delivered.map_err(|why| refuse("ResponseNotDelivered", why))?;
             Ok(serde_json::from_slice(&body).unwrap_or_default())
         }
@@ -271,7 +274,10 @@ async fn decide(deps: &Deps, event: &Event, progress: &Progress) -> Result<Step,
                 return Ok(Step::Done(Answer {
                     outcome: Outcome::Deleted,
                     physical_id: physical_id.to_string(),
-                    reason: format!("nothing to delete: {physical_id} is not a role"),
+                    reason: format!(
+                        "nothing to delete: {} is not a role",
+                        event::quoted(physical_id)
+                    ),
                     data: None,
                 }));
             }

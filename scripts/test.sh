@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Every test: unit tests, IAM wire replays, and the built binary under a Lambda Runtime API
-# against LocalStack. Installs LocalStack (pinned) and starts it unless LOCALSTACK_ENDPOINT
-# points at one already running (with S3_SKIP_SIGNATURE_VALIDATION=0).
+# Every test: unit tests, IAM wire replays, fault injection, the bad-input corpus, generated
+# properties, and the built binary under a Lambda Runtime API against LocalStack. Then every
+# function log the tests captured is searched for presigned-URL signatures, and the evidence
+# the tests recorded becomes target/RELIABILITY.md (`make reliability` publishes it).
+#
+# Installs LocalStack (pinned) and starts it unless LOCALSTACK_ENDPOINT points at one already
+# running (with S3_SKIP_SIGNATURE_VALIDATION=0). Arguments go to `cargo test`.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -12,5 +16,11 @@ if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
     LOCALSTACK_ENDPOINT=$(scripts/localstack.sh start)
     export LOCALSTACK_ENDPOINT
 fi
+evidence="$ROOT/target/reliability.jsonl"
+logs="$ROOT/target/tmp/function-logs"
+rm -rf "$evidence" "$logs"
 say "cargo test (LocalStack at $LOCALSTACK_ENDPOINT)"
-cargo test "$@"
+RELIABILITY_LOG="$evidence" cargo test "$@"
+say "searching the captured function logs for presigned-URL signatures"
+python3 scripts/reliability.py "$evidence" "$logs" "$ROOT/target/RELIABILITY.md" \
+    $([ $# -eq 0 ] && echo --require-logs)

@@ -4,6 +4,8 @@
 //!
 //! Needs LocalStack (`make test` starts it); fails, never skips, without it.
 
+#[path = "support/evidence.rs"]
+mod evidence;
 #[path = "support/localstack.rs"]
 mod localstack;
 #[path = "support/runtime_api.rs"]
@@ -324,6 +326,12 @@ async fn removal_policy_delete_removes_only_roles_this_resource_created() {
         again["Reason"],
         "nothing to delete: AWSServiceRoleForECS does not exist"
     );
+    evidence::record(
+        "Never lose a role",
+        "Delete with RemovalPolicy Delete from another stack declaring the same role (LocalStack)",
+        1,
+        "retained; only the creating resource's Delete removed it",
+    );
     lambda.finish();
 }
 
@@ -359,6 +367,12 @@ async fn a_role_made_outside_the_stack_survives_removal_policy_delete() {
     assert!(
         lambda.role("AWSServiceRoleForECS").await.is_some(),
         "a console-made role must survive"
+    );
+    evidence::record(
+        "Never lose a role",
+        "Delete with RemovalPolicy Delete of a role made outside the stack (LocalStack)",
+        1,
+        "retained",
     );
     lambda.finish();
 }
@@ -450,6 +464,12 @@ async fn the_same_event_twice_gets_the_same_answer() {
     let second = lambda.answer(event).await;
     assert_eq!(first["Data"]["Created"], "true");
     assert_eq!(first, second);
+    evidence::record(
+        "Races",
+        "the same Create event delivered twice (LocalStack)",
+        2,
+        "identical answers, both Created \"true\"",
+    );
     lambda.finish();
 }
 
@@ -499,6 +519,12 @@ async fn sixteen_functions_racing_for_one_role_all_succeed_and_one_creates_it() 
         .map(|a| a["Data"]["Arn"].as_str().unwrap())
         .collect();
     assert_eq!(arns.len(), 1, "{arns:?}");
+    evidence::record(
+        "Races",
+        "16 function processes upsert the same SLR at once (LocalStack)",
+        16,
+        "16 SUCCESS, exactly one Created \"true\", one ARN",
+    );
     for f in &mut functions {
         assert!(f.is_alive());
         assert_no_secrets(&f.logs());
@@ -530,10 +556,61 @@ async fn an_unanswering_iam_gets_a_failed_answer_before_the_deadline() {
 
     assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
     let answer = localstack::answer(&key).await.expect("answered");
+    evidence::record(
+        "Faults",
+        "IAM endpoint accepts TCP and never answers; real binary, LocalStack S3 (4 s deadline)",
+        1,
+        &format!(
+            "FAILED answer PUT after {} ms",
+            started.elapsed().as_millis()
+        ),
+    );
     assert_eq!(answer["Status"], "FAILED");
     assert_eq!(
         answer["Reason"],
         "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
+    );
+    lambda.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_survives_the_rollback_of_a_failed_create() {
+    let lambda = Lambda::start().await;
+    lambda
+        .iam
+        .create_service_linked_role()
+        .aws_service_name("ecs.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+
+    // The stack's Create fails (here on a Description IAM would refuse)...
+    let create = with(
+        sample("create.json"),
+        "req-1",
+        json!({"RemovalPolicy": "Delete", "Description": "ECS 🚀"}),
+    );
+    let failed = lambda.answer(create).await;
+    assert_eq!(failed["Status"], "FAILED");
+    // ...and CloudFormation's rollback deletes what the FAILED answer named.
+    let mut rollback = with(
+        sample("delete-remove.json"),
+        "req-2",
+        json!({"Description": "ECS 🚀"}),
+    );
+    rollback["PhysicalResourceId"] = failed["PhysicalResourceId"].clone();
+    let deleted = lambda.answer(rollback).await;
+
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(
+        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        "the existing role must survive the rollback"
+    );
+    evidence::record(
+        "Never lose a role",
+        "rollback Delete (RemovalPolicy Delete) after a FAILED Create, role already in the account (LocalStack)",
+        1,
+        "retained",
     );
     lambda.finish();
 }

@@ -1,5 +1,8 @@
 //! IAM's answers as they come over the wire (query protocol, XML), for replay with wiremock.
 
+// Shared by several test crates, each using a part.
+#![allow(dead_code)]
+
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockBuilder, ResponseTemplate};
 

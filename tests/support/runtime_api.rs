@@ -4,6 +4,9 @@
 //! Being the Runtime API lets a test set each invocation's deadline and invoked ARN, send
 //! payloads that are not JSON, and see whether the process survives.
 
+// Shared by several test crates, each using a part.
+#![allow(dead_code)]
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -204,10 +207,21 @@ async fn route(
     Ok(ok(404, Bytes::new()))
 }
 
-/// The function binary, started as Lambda starts it, its output captured.
+/// The function binary, started as Lambda starts it, its output captured. When it is dropped
+/// its output is also written under `target/tmp/function-logs/`, which `make test` sweeps for
+/// presigned-URL signatures.
 pub struct Function {
     child: tokio::process::Child,
     logs: Arc<Mutex<String>>,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("function-logs");
+        let _ = std::fs::create_dir_all(&dir);
+        let name = format!("{}-{}.log", std::process::id(), fastrand::u64(..));
+        let _ = std::fs::write(dir.join(name), self.logs());
+    }
 }
 
 impl Function {
