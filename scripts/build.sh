@@ -6,8 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-install_cargo_lambda
-export PATH="$TOOLS_VENV/bin:$PATH"
+use_tools
 arch=${ARCH:-}
 if [ -z "$arch" ]; then
     if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then

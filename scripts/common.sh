@@ -3,7 +3,6 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCALSTACK_VENV="$ROOT/.venv-localstack"
 TOOLS_VENV="$ROOT/.venv-tools"
-CARGO_LAMBDA_VERSION=1.9.2
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -39,7 +38,8 @@ venv_with() {
 
 install_localstack() { venv_with "$LOCALSTACK_VENV" "$ROOT/tests/localstack/requirements.txt"; }
 
-install_cargo_lambda() {
-    local pins="$ROOT/scripts/requirements-tools.txt"
-    venv_with "$TOOLS_VENV" "$pins"
+# Installs the pinned tools (cargo-lambda and its zig) and puts them first on PATH.
+use_tools() {
+    venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
+    export PATH="$TOOLS_VENV/bin:$PATH"
 }

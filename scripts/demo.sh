@@ -7,8 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-install_cargo_lambda
-export PATH="$TOOLS_VENV/bin:$PATH"
+use_tools
 
 work=$(mktemp -d)
 watch_pid=""

@@ -142,6 +142,12 @@ fn event(url: &str, request_type: &str, properties: Value) -> Value {
     e
 }
 
+/// A loopback URL where nothing listens: connections are refused.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 fn create_props() -> Value {
     json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "0"})
 }
@@ -274,9 +280,7 @@ async fn iam_that_never_answers_gets_a_failed_answer_before_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_refusing_connections_fails_with_the_cause() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let url = closed_port_url();
     let s3 = MockServer::start().await;
     Mock::given(method("PUT"))
         .respond_with(ResponseTemplate::new(200))
@@ -400,9 +404,7 @@ async fn an_expired_response_url_is_tried_once_and_logged() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_response_url_connection_is_retried_a_bounded_number_of_times() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let url = closed_port_url();
     let api = RuntimeApi::start().await;
     let mut function = Function::start(
         &api,

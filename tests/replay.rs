@@ -500,6 +500,32 @@ async fn a_failed_update_keeps_the_physical_id() {
     assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
 }
 
+/// IAM holding this resource's role, deleting it as task `task_id`, and answering the status
+/// polls with `statuses` in turn (the last one from then on).
+async fn mount_owned_role_deletion(h: &Harness, task_id: &str, statuses: &[ResponseTemplate]) {
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .mount(&h.iam)
+        .await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok(
+            "DeleteServiceLinkedRole",
+            &format!("<DeletionTaskId>{task_id}</DeletionTaskId>"),
+        ))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+    for (i, status) in statuses.iter().enumerate() {
+        let mock = action("GetServiceLinkedRoleDeletionStatus").respond_with(status.clone());
+        let mock = if i + 1 < statuses.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(&h.iam).await;
+    }
+}
+
 fn delete_event(h: &Harness, policy: &str) -> Value {
     let mut event = h.event(
         "Delete",
@@ -512,24 +538,15 @@ fn delete_event(h: &Harness, policy: &str) -> Value {
 #[tokio::test]
 async fn delete_waits_for_iam_and_reports_success() {
     let h = Harness::new().await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
-        .mount(&h.iam)
-        .await;
-    action("DeleteServiceLinkedRole")
-        .respond_with(ok("DeleteServiceLinkedRole", "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1f4c</DeletionTaskId>"))
-        .expect(1)
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status("IN_PROGRESS", ""))
-        .up_to_n_times(1)
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status("SUCCEEDED", ""))
-        .mount(&h.iam)
-        .await;
+    mount_owned_role_deletion(
+        &h,
+        "task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1f4c",
+        &[
+            deletion_status("IN_PROGRESS", ""),
+            deletion_status("SUCCEEDED", ""),
+        ],
+    )
+    .await;
 
     h.invoke(delete_event(&h, "delete")).await.unwrap();
 
@@ -542,27 +559,14 @@ async fn delete_waits_for_iam_and_reports_success() {
 #[tokio::test]
 async fn delete_failure_names_the_regions_and_resources_still_using_the_role() {
     let h = Harness::new().await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
-        .mount(&h.iam)
-        .await;
-    action("DeleteServiceLinkedRole")
-        .respond_with(ok(
-            "DeleteServiceLinkedRole",
-            "<DeletionTaskId>task/x</DeletionTaskId>",
-        ))
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status(
-            "FAILED",
-            "<Reason><Reason>Role is in use by ECS clusters</Reason><RoleUsageList>\
+    mount_owned_role_deletion(&h, "task/x", &[deletion_status(
+        "FAILED",
+        "<Reason><Reason>Role is in use by ECS clusters</Reason><RoleUsageList>\
              <member><Region>us-east-1</Region><Resources><member>arn:aws:ecs:us-east-1:123456789012:cluster/prod</member></Resources></member>\
              <member><Region>eu-west-1</Region><Resources><member>arn:aws:ecs:eu-west-1:123456789012:cluster/eu</member></Resources></member>\
              </RoleUsageList></Reason>",
-        ))
-        .mount(&h.iam)
-        .await;
+    )])
+    .await;
 
     h.invoke(delete_event(&h, "Delete")).await.unwrap();
 
@@ -950,28 +954,16 @@ async fn behind_is_complete_an_adopted_role_is_complete_at_once() {
 #[tokio::test]
 async fn behind_is_complete_a_deletion_is_checked_once_per_invocation() {
     let h = behind_is_complete().await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
-        .mount(&h.iam)
-        .await;
-    action("DeleteServiceLinkedRole")
-        .respond_with(ok("DeleteServiceLinkedRole", "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/9c1e</DeletionTaskId>"))
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status("IN_PROGRESS", ""))
-        .up_to_n_times(1)
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status("SUCCEEDED", ""))
-        .up_to_n_times(1)
-        .mount(&h.iam)
-        .await;
-    action("GetServiceLinkedRoleDeletionStatus")
-        .respond_with(deletion_status("FAILED", "<Reason><Reason>in use</Reason><RoleUsageList><member><Region>us-east-1</Region><Resources><member>arn:aws:ecs:us-east-1:123456789012:cluster/c</member></Resources></member></RoleUsageList></Reason>"))
-        .mount(&h.iam)
-        .await;
+    mount_owned_role_deletion(
+        &h,
+        "task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/9c1e",
+        &[
+            deletion_status("IN_PROGRESS", ""),
+            deletion_status("SUCCEEDED", ""),
+            deletion_status("FAILED", "<Reason><Reason>in use</Reason><RoleUsageList><member><Region>us-east-1</Region><Resources><member>arn:aws:ecs:us-east-1:123456789012:cluster/c</member></Resources></member></RoleUsageList></Reason>"),
+        ],
+    )
+    .await;
     let mut request = delete_event(&h, "Delete");
     request["ServiceToken"] = json!(FRAMEWORK_ARN);
 
