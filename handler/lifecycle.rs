@@ -112,34 +112,13 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
         Step::Done(failed(&event, &progress, why))
     })
     .await;
+    let (outcome, reason, role_name) = waiting::summary(&step);
+    log_event(&event, outcome.as_str(), &reason, &role_name, mode, started);
     let answer = match step {
-        Step::Done(answer) => answer,
-        pending => {
-            if let Some((outcome, reason)) = waiting::pending_summary(&pending) {
-                log_event(&event, outcome.as_str(), &reason, "", mode, started);
-            }
-            return waiting::on_event_result(&pending);
-        }
+        Step::Done(answer) if waits_here => answer,
+        // isComplete follows every onEvent: its key goes in even when nothing is left to wait.
+        step => return waiting::on_event_result(&step),
     };
-    let role_name = answer
-        .data
-        .as_ref()
-        .map(|d| d.role_name.as_str())
-        .or_else(|| iam::is_role_name(&answer.physical_id).then_some(answer.physical_id.as_str()))
-        .unwrap_or_default();
-    log_event(
-        &event,
-        answer.outcome.as_str(),
-        &answer.reason,
-        role_name,
-        mode,
-        started,
-    );
-    if !waits_here {
-        // isComplete is invoked after every onEvent: it must find the key even when there
-        // is nothing to wait for.
-        return waiting::on_event_result(&Step::Done(answer));
-    }
 
     match response_url {
         None => response::provider_result(&answer),

@@ -7,6 +7,7 @@
 //! answers `{"IsComplete": true}`.
 
 use crate::event::Event;
+use crate::iam;
 use crate::progress::Progress;
 use crate::response::{self, Answer, Outcome};
 use crate::slr::{self, Failure};
@@ -132,27 +133,38 @@ pub fn is_complete_request(event: &Event) -> Option<Value> {
     }
 }
 
-/// What onEvent's result says the log should show while isComplete waits.
-pub fn pending_summary(step: &Step) -> Option<(Outcome, String)> {
+/// Outcome, reason and role name for the log line.
+pub fn summary(step: &Step) -> (Outcome, String, String) {
     match step {
-        Step::Done(_) => None,
+        Step::Done(answer) => {
+            let role = match &answer.data {
+                Some(data) => data.role_name.clone(),
+                None if iam::is_role_name(&answer.physical_id) => answer.physical_id.clone(),
+                None => String::new(),
+            };
+            (answer.outcome, answer.reason.clone(), role)
+        }
         Step::Propagate { answer, until } => {
             let secs = until
                 .duration_since(SystemTime::now())
                 .unwrap_or_default()
                 .as_secs();
-            Some((
-                answer.outcome,
-                format!(
-                    "{}; isComplete waits {secs} s for IAM propagation",
-                    answer.reason
-                ),
-            ))
+            let role = answer
+                .data
+                .as_ref()
+                .map(|d| d.role_name.clone())
+                .unwrap_or_default();
+            let reason = format!(
+                "{}; isComplete waits {secs} s for IAM propagation",
+                answer.reason
+            );
+            (answer.outcome, reason, role)
         }
-        Step::Deleting { role, task_id, .. } => Some((
+        Step::Deleting { role, task_id, .. } => (
             Outcome::Deleted,
             format!("deletion of {role} started ({task_id}); isComplete waits for it"),
-        )),
+            role.clone(),
+        ),
     }
 }
 
