@@ -39,7 +39,20 @@ venv_with() {
 
 install_localstack() { venv_with "$LOCALSTACK_VENV" "$ROOT/tests/localstack/requirements.txt"; }
 
-install_cargo_lambda() {
-    local pins="$ROOT/scripts/requirements-tools.txt"
-    venv_with "$TOOLS_VENV" "$pins"
+# cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv: SAM's rust-cargolambda
+# builder finds cargo-lambda and zig through the python3 first on PATH.
+install_tools() { venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"; }
+
+# The Lambda architecture to build for: $ARCH when set (arm64 or x86_64), else arm64 when the
+# aarch64 Rust target is installed (Graviton is cheaper), x86_64 otherwise. Nothing is downloaded.
+lambda_arch() {
+    case "${ARCH:-}" in
+    arm64 | x86_64) echo "$ARCH" ;;
+    "") if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
+            echo arm64
+        else
+            echo x86_64
+        fi ;;
+    *) die "ARCH=$ARCH: use arm64 or x86_64" ;;
+    esac
 }

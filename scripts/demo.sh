@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-install_cargo_lambda
+install_tools
 export PATH="$TOOLS_VENV/bin:$PATH"
 
 work=$(mktemp -d)
