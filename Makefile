@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo lint build localstack-start localstack-stop
+.PHONY: test reliability demo lint build templates sam-build localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -11,12 +11,18 @@ reliability:  ## every test, then publish what they tried and what held as RELIA
 demo:  ## run the function locally against LocalStack and show what CloudFormation receives
 	scripts/demo.sh
 
-lint:  ## what CI checks besides the tests
+lint:  ## cargo fmt --check and clippy, as CI runs them
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
 build:  ## the Lambda artifact: target/lambda/upsert-slr/bootstrap
 	scripts/build.sh
+
+templates:  ## sam validate --lint and cfn-lint on every template, and their agreement with the handler
+	scripts/check-templates.sh
+
+sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
+	scripts/sam-build.sh
 
 localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
 	@scripts/localstack.sh start

@@ -7,14 +7,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
 use_tools
-arch=${ARCH:-}
-if [ -z "$arch" ]; then
-    if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
-        arch=arm64
-    else
-        arch=x86_64
-    fi
-fi
+arch=$(lambda_arch)
 say "cargo lambda build --release --$arch"
 cargo lambda build --release "--$arch" --output-format zip
 ls -l target/lambda/upsert-slr/

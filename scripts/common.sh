@@ -38,8 +38,23 @@ venv_with() {
 
 install_localstack() { venv_with "$LOCALSTACK_VENV" "$ROOT/tests/localstack/requirements.txt"; }
 
-# Installs the pinned tools (cargo-lambda and its zig) and puts them first on PATH.
+# cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv, first on PATH: SAM's
+# rust-cargolambda builder finds cargo-lambda and zig through the python3 first on PATH.
 use_tools() {
     venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
     export PATH="$TOOLS_VENV/bin:$PATH"
+}
+
+# The Lambda architecture to build for: $ARCH when set (arm64 or x86_64), else arm64 when the
+# aarch64 Rust target is installed (Graviton is cheaper), x86_64 otherwise. Nothing is downloaded.
+lambda_arch() {
+    case "${ARCH:-}" in
+    arm64 | x86_64) echo "$ARCH" ;;
+    "") if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
+            echo arm64
+        else
+            echo x86_64
+        fi ;;
+    *) die "ARCH=$ARCH: use arm64 or x86_64" ;;
+    esac
 }

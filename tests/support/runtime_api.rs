@@ -207,6 +207,13 @@ async fn route(
     Ok(ok(404, Bytes::new()))
 }
 
+/// The binary under test: `UPSERT_SLR_BINARY` when set (an artifact built elsewhere, such as
+/// `sam build`'s bootstrap), otherwise the one cargo built for these tests.
+fn binary() -> String {
+    std::env::var("UPSERT_SLR_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_upsert-slr").to_string())
+}
+
 /// The function binary, started as Lambda starts it, its output captured. When it is dropped
 /// its output is also written under `target/tmp/function-logs/`, which `make test` sweeps for
 /// presigned-URL signatures.
@@ -226,7 +233,8 @@ impl Drop for Function {
 
 impl Function {
     pub fn start(api: &RuntimeApi, env: &[(&str, String)]) -> Function {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_upsert-slr"));
+        let binary = binary();
+        let mut cmd = tokio::process::Command::new(&binary);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
@@ -243,7 +251,9 @@ impl Function {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("start the function binary");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the function binary {binary}: {e}"));
         let logs = Arc::new(Mutex::new(String::new()));
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Checks every template: the SAM app (template.yaml), its plain CloudFormation form for
+# StackSets, and examples/cloudformation/. `sam validate --lint` and cfn-lint must pass, must
+# fail on a broken copy (so a pass means something), and scripts/check_templates.py checks what
+# linters cannot: the role grants exactly the IAM calls the handler makes, the examples use
+# property names the handler reads and the SAM app's export name. Offline, no AWS account.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+use_tools
+export SAM_CLI_TELEMETRY=0
+export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+templates=(template.yaml examples/cloudformation/*.yaml)
+for template in "${templates[@]}"; do
+    say "sam validate --lint $template"
+    sam validate --lint --template "$template"
+done
+say "cfn-lint ${templates[*]}"
+cfn-lint "${templates[@]}"
+
+say "the SAM app as plain CloudFormation, for StackSets"
+scripts/stackset-template.sh template.yaml s3://example-bucket/upsert-slr.zip >"$work/stackset-function.json"
+cfn-lint "$work/stackset-function.json"
+
+say "the linters catch a broken template"
+sed 's/MemorySize: 128/MemorySize: 64/' template.yaml >"$work/broken.yaml"
+cmp -s template.yaml "$work/broken.yaml" && die "could not break a copy of template.yaml"
+if cfn-lint "$work/broken.yaml" >"$work/lint.out" 2>&1; then
+    die "cfn-lint passed a function with 64 MB"
+fi
+if sam validate --lint --template "$work/broken.yaml" >"$work/validate.out" 2>&1; then
+    die "sam validate --lint passed a function with 64 MB"
+fi
+for out in lint validate; do
+    grep -q "64 is less than the minimum of 128" "$work/$out.out" || die "$out failed for another reason: $(cat "$work/$out.out")"
+done
+
+say "templates agree with the handler and with each other"
+python scripts/check_templates.py "$ROOT" "$work/stackset-function.json"

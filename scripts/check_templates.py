@@ -1,0 +1,151 @@
+"""What the linters cannot know about the templates: that they agree with the handler and with
+each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-lint's YAML
+loader, botocore's IAM model).
+
+  python scripts/check_templates.py ROOT STACKSET_FUNCTION_TEMPLATE
+"""
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import botocore.session
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(sys.argv[1])
+STACKSET_FUNCTION = Path(sys.argv[2])
+ROLE_PATH = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+def load(path):
+    return json.loads(json.dumps(cfn_yaml.load(str(path))))
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def iam_actions_called_by_handler():
+    """IAM operations the handler's source calls (`.create_service_linked_role()` ...)."""
+    iam = botocore.session.get_session().get_service_model("iam")
+    snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in iam.operation_names}
+    calls = set(re.findall(r"\.([a-z_]+)\(\)", (ROOT / "handler/iam.rs").read_text()))
+    return {f"iam:{snake[c]}" for c in calls if c in snake}
+
+
+def accepted_properties():
+    """Property names the handler reads (handler/properties.rs), plus the two it ignores."""
+    source = (ROOT / "handler/properties.rs").read_text()
+    names = set()
+    for group in re.findall(r"const [A-Z_]+: \[&str; \d+\] = \[([^\]]*)\];", source):
+        names.update(re.findall(r'"([^"]+)"', group))
+    check("AWSServiceName" in names, f"could not read property names from properties.rs: {names}")
+    return names | {"ServiceToken", "ServiceTimeout"}
+
+
+def check_sam_template(template):
+    function = template["Resources"]["Function"]["Properties"]
+    role = template["Resources"]["FunctionRole"]["Properties"]
+    statements = [
+        s for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])
+    ]
+    granted = set()
+    for s in statements:
+        check(s["Effect"] == "Allow", f"unexpected statement {s}")
+        actions = set(as_list(s["Action"]))
+        granted |= actions
+        if s["Resource"] == "*":
+            check(actions == {"iam:ListRoles"}, f"only iam:ListRoles may be on *: {s}")
+        elif any(a.startswith("iam:") for a in actions):
+            check(s["Resource"] == ROLE_PATH, f"IAM actions must be scoped to {ROLE_PATH}: {s}")
+        if "iam:CreateServiceLinkedRole" in actions:
+            check(
+                s.get("Condition")
+                == {"StringLike": {"iam:AWSServiceName": {"Fn::Split": [",", {"Ref": "AllowedServices"}]}}},
+                f"CreateServiceLinkedRole must be conditioned on AllowedServices: {s}",
+            )
+    needed = iam_actions_called_by_handler()
+    check(len(needed) >= 5, f"found too few IAM calls in handler/iam.rs: {needed}")
+    iam_granted = {a for a in granted if a.startswith("iam:")}
+    check(needed <= iam_granted, f"the handler calls {sorted(needed - iam_granted)} without a grant")
+    check(iam_granted <= needed, f"granted but never called: {sorted(iam_granted - needed)}")
+
+    env = function["Environment"]["Variables"]
+    check(
+        env.get("UPSERT_SLR_ALLOWED_SERVICES") == {"Ref": "AllowedServices"},
+        "UPSERT_SLR_ALLOWED_SERVICES must come from AllowedServices, as the policy's condition does",
+    )
+    check(function["LoggingConfig"].get("LogFormat") == "JSON", "the log format must be JSON")
+    timeout = template["Parameters"]["TimeoutSeconds"]
+    check(int(timeout["MaxValue"]) <= 900, "Lambda's timeout is at most 900 s")
+
+    version = template["Metadata"]["AWS::ServerlessRepo::Application"]["SemanticVersion"]
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+    check(version == cargo, f"SemanticVersion {version} differs from Cargo.toml's {cargo}")
+    for key in ("LicenseUrl", "ReadmeUrl"):
+        path = template["Metadata"]["AWS::ServerlessRepo::Application"][key]
+        check((ROOT / path).is_file(), f"{key} {path} does not exist")
+
+
+def check_stackset_function(plain, sam):
+    check("Transform" not in plain, "the StackSet template still has a transform")
+    kinds = {r["Type"] for r in plain["Resources"].values()}
+    check(not any(k.startswith("AWS::Serverless::") for k in kinds), f"SAM types left: {kinds}")
+    check(
+        plain["Resources"]["FunctionRole"] == sam["Resources"]["FunctionRole"],
+        "the StackSet template's role differs from the SAM app's",
+    )
+    check(plain["Outputs"]["ServiceToken"] == sam["Outputs"]["ServiceToken"], "ServiceToken output differs")
+
+
+def check_examples(export_name):
+    accepted = accepted_properties()
+    examples = sorted((ROOT / "examples/cloudformation").glob("*.yaml"))
+    check(examples, "no examples under examples/cloudformation")
+    parameters_of = {"template.yaml": set(load(ROOT / "template.yaml")["Parameters"])}
+    slrs = 0
+    for path in examples:
+        template = load(path)
+        parameters_of[path.name] = set(template.get("Parameters", {}))
+        for name, resource in template["Resources"].items():
+            if resource["Type"] != "Custom::ServiceLinkedRole":
+                continue
+            slrs += 1
+            where = f"{path.name}: {name}"
+            props = resource["Properties"]
+            unknown = set(props) - accepted
+            check(not unknown, f"{where}: properties the handler does not read: {sorted(unknown)}")
+            token = props.get("ServiceToken")
+            check(
+                token == {"Fn::ImportValue": {"Ref": "ServiceTokenExportName"}},
+                f"{where}: ServiceToken must import the ServiceTokenExportName parameter",
+            )
+            default = template["Parameters"]["ServiceTokenExportName"].get("Default")
+            check(default == export_name, f"{path.name}: export name {default} is not the SAM app's {export_name}")
+    check(slrs >= 2, "the examples declare too few Custom::ServiceLinkedRole")
+
+    # The StackSets pass parameters to the SAM app and to the baseline: the names must exist.
+    stacksets = load(ROOT / "examples/cloudformation/stacksets.yaml")["Resources"]
+    targets = {"FunctionStackSet": "template.yaml", "BaselineStackSet": "slr-baseline.yaml"}
+    for name, target in targets.items():
+        keys = {p["ParameterKey"] for p in stacksets[name]["Properties"].get("Parameters", [])}
+        missing = keys - parameters_of[target]
+        check(not missing, f"stacksets.yaml: {name} passes {sorted(missing)}, unknown to {target}")
+
+
+sam = load(ROOT / "template.yaml")
+check_sam_template(sam)
+check_stackset_function(json.loads(STACKSET_FUNCTION.read_text()), sam)
+check_examples(sam["Parameters"]["ServiceTokenExportName"]["Default"])
+for failure in failures:
+    print(f"FAIL {failure}", file=sys.stderr)
+print(f"template consistency: {'failed' if failures else 'ok'}")
+sys.exit(1 if failures else 0)
