@@ -114,8 +114,8 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
     let answer = match step {
         Step::Done(answer) => answer,
         pending => {
-            if let Some((outcome, reason)) = waiting::pending_summary(&pending) {
-                log_event(&event, outcome.as_str(), &reason, "", mode, started);
+            if let Some((outcome, role_name, reason)) = waiting::pending_summary(&pending) {
+                log_event(&event, outcome.as_str(), &reason, role_name, mode, started);
             }
             return waiting::on_event_result(&pending);
         }

@@ -132,8 +132,9 @@ pub fn is_complete_request(event: &Event) -> Option<Value> {
     }
 }
 
-/// What onEvent's result says the log should show while isComplete waits.
-pub fn pending_summary(step: &Step) -> Option<(Outcome, String)> {
+/// What onEvent's result says the log should show while isComplete waits: the outcome, the
+/// role and the reason.
+pub fn pending_summary(step: &Step) -> Option<(Outcome, &str, String)> {
     match step {
         Step::Done(_) => None,
         Step::Propagate { answer, until } => {
@@ -141,8 +142,13 @@ pub fn pending_summary(step: &Step) -> Option<(Outcome, String)> {
                 .duration_since(SystemTime::now())
                 .unwrap_or_default()
                 .as_secs();
+            let role = answer
+                .data
+                .as_ref()
+                .map_or(answer.physical_id.as_str(), |d| d.role_name.as_str());
             Some((
                 answer.outcome,
+                role,
                 format!(
                     "{}; isComplete waits {secs} s for IAM propagation",
                     answer.reason
@@ -151,6 +157,7 @@ pub fn pending_summary(step: &Step) -> Option<(Outcome, String)> {
         }
         Step::Deleting { role, task_id, .. } => Some((
             Outcome::Deleted,
+            role.as_str(),
             format!("deletion of {role} started ({task_id}); isComplete waits for it"),
         )),
     }
