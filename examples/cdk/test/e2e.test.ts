@@ -91,7 +91,7 @@ outbound.invokeFunction = async (request: InvokeCommandInput) => {
   });
   return response;
 };
-// Lambda's response PUT goes to the ResponseURL's host on port 443: keep it here instead.
+// The framework PUTs its answer to the ResponseURL's host on port 443 (https): keep it here.
 outbound.httpRequest = async (options: any, body: string) => {
   responses.push({ options, body: JSON.parse(body) });
 };

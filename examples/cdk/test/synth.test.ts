@@ -1,6 +1,6 @@
 // What the construct synthesizes, checked with aws-cdk-lib/assertions. The function's code is a
 // stand-in: a `bootstrap` that is only an ELF header, so no Rust build is needed.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,8 +25,11 @@ function elfHeader(machine: number): Buffer {
   return header;
 }
 
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'upsert-slr-synth-'));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
 function standIn(machine = X86_64): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upsert-slr-code-'));
+  const dir = fs.mkdtempSync(path.join(scratch, 'code-'));
   fs.writeFileSync(path.join(dir, 'bootstrap'), elfHeader(machine), { mode: 0o755 });
   return dir;
 }
@@ -58,7 +61,7 @@ function zipWith(name: string, content: Buffer): string {
   end.writeUInt16LE(1, 10);
   end.writeUInt32LE(central.length + fileName.length, 12);
   end.writeUInt32LE(centralOffset, 16);
-  const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'upsert-slr-zip-')), 'bootstrap.zip');
+  const zip = path.join(fs.mkdtempSync(path.join(scratch, 'zip-')), 'bootstrap.zip');
   fs.writeFileSync(zip, Buffer.concat([local, fileName, data, central, fileName, end]));
   return zip;
 }
@@ -232,7 +235,7 @@ test('the architecture is read from the binary, in a directory or a zip, unless 
   const { template } = stackWith({ id: 'Ecs', codePath: zip });
   template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'bootstrap', Architectures: ['arm64'] });
 
-  const notElf = fs.mkdtempSync(path.join(os.tmpdir(), 'upsert-slr-code-'));
+  const notElf = fs.mkdtempSync(path.join(scratch, 'code-'));
   fs.writeFileSync(path.join(notElf, 'bootstrap'), '#!/bin/sh\n');
   assert.throws(() => stackWith({ id: 'Ecs', codePath: notElf }), /cannot tell the architecture .* pass architecture/);
   const given = stackWith({ id: 'Ecs', codePath: notElf, architecture: lambda.Architecture.ARM_64 });
