@@ -19,7 +19,7 @@ watch_pid=""
 cleanup() {
     # The watcher and the function it started share a process group of their own.
     [ -n "$watch_pid" ] && kill -- "-$watch_pid" 2>/dev/null || true
-    [ -n "${started_localstack:-}" ] && scripts/localstack.sh stop
+    [ -n "${started_localstack:-}" ] && "$ROOT/scripts/localstack.sh" stop
     rm -rf "$work"
 }
 trap cleanup EXIT
