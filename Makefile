@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo lint build templates sam-build localstack-start localstack-stop
+.PHONY: test reliability demo lint build templates sam-build cdk-test localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -23,6 +23,9 @@ templates:  ## sam validate --lint and cfn-lint on every template, and their agr
 
 sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
 	scripts/sam-build.sh
+
+cdk-test:  ## the CDK construct (examples/cdk): synth tests, and the Provider framework driving the function
+	scripts/cdk-test.sh
 
 localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
 	@scripts/localstack.sh start

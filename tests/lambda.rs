@@ -614,3 +614,58 @@ async fn a_role_survives_the_rollback_of_a_failed_create() {
     );
     lambda.finish();
 }
+
+/// The "event handled" log lines (JSON log format) whose outcome is `outcome`.
+fn logged(logs: &str, outcome: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|line| line["fields"].clone())
+        .filter(|f| f["message"] == "event handled" && f["outcome"] == outcome)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_is_complete_the_log_names_the_role_on_event_created_or_is_deleting() {
+    let lambda = Lambda::start_with(&[
+        ("UPSERT_SLR_WAIT", "is-complete".into()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+    ])
+    .await;
+    let create = with(
+        sample("provider-create.json"),
+        "req-ic1",
+        json!({"RemovalPolicy": "Delete"}),
+    );
+    let (outcome, put) = lambda.send(create.clone()).await;
+    let Outcome::Result(result) = outcome else {
+        panic!("{outcome:?}\n{}", lambda.function.logs())
+    };
+    assert!(result["UpsertSlrWait"]["UntilEpochMs"].is_u64(), "{result}");
+    assert_eq!(put, None);
+
+    let mut delete = create;
+    delete["RequestType"] = json!("Delete");
+    delete["RequestId"] = json!("req-ic2");
+    delete["PhysicalResourceId"] = json!("AWSServiceRoleForECS");
+    let (outcome, put) = lambda.send(delete).await;
+    let Outcome::Result(result) = outcome else {
+        panic!("{outcome:?}\n{}", lambda.function.logs())
+    };
+    assert!(
+        result["UpsertSlrWait"]["DeletionTaskId"].is_string(),
+        "{result}"
+    );
+    assert_eq!(put, None);
+
+    let logs = lambda.function.logs();
+    for outcome in ["created", "deleted"] {
+        let lines = logged(&logs, outcome);
+        assert_eq!(lines.len(), 1, "one {outcome} line:\n{logs}");
+        assert_eq!(
+            lines[0]["role_name"], "AWSServiceRoleForECS",
+            "{}",
+            lines[0]
+        );
+    }
+    lambda.finish();
+}

@@ -1,0 +1,330 @@
+// The CDK Provider framework's own runtime, as shipped in aws-cdk-lib, in front of the function
+// running under a Lambda emulator (`cargo lambda watch`) against LocalStack IAM and S3.
+//
+// What stands in for AWS: the framework's Lambda client calls the emulator
+// (AWS_ENDPOINT_URL_LAMBDA); its response PUT to CloudFormation and its Step Functions call are
+// captured; the waiter state machine is played here (call isComplete, a Retry means "not yet").
+// Every request carries a real presigned LocalStack S3 URL as ResponseURL, which the function
+// receives from the framework and is allowed to PUT to: nothing must ever appear there, the
+// framework's answer is the only one.
+//
+// Started by scripts/cdk-test.sh, which provides LOCALSTACK_ENDPOINT, UPSERT_SLR_FUNCTION_ENDPOINT
+// (the emulator) and UPSERT_SLR_ACCOUNT (the fresh LocalStack account the function runs in).
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import { InvokeCommandInput, Lambda } from '@aws-sdk/client-lambda';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run scripts/cdk-test.sh (make cdk-test)`);
+  return value;
+}
+const LOCALSTACK = required('LOCALSTACK_ENDPOINT').replace(/\/$/, '');
+const FUNCTION_ENDPOINT = required('UPSERT_SLR_FUNCTION_ENDPOINT');
+const ACCOUNT = required('UPSERT_SLR_ACCOUNT');
+/** The emulator knows the function by its plain name. */
+const FUNCTION_NAME = 'upsert-slr';
+const QUERY_INTERVAL_MS = 1000;
+
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_ENDPOINT_URL_LAMBDA: FUNCTION_ENDPOINT,
+  USER_ON_EVENT_FUNCTION_ARN: FUNCTION_NAME,
+  USER_IS_COMPLETE_FUNCTION_ARN: FUNCTION_NAME,
+  WAITER_STATE_MACHINE_ARN: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:UpsertSlrProviderwaiter`,
+});
+
+// The package's exports do not list the runtime: require it by path.
+const runtime = path.join(path.dirname(require.resolve('aws-cdk-lib')), 'custom-resources/lib/provider-framework/runtime');
+const framework = require(path.join(runtime, 'framework.js'));
+const outbound = require(path.join(runtime, 'outbound.js'));
+const cfnResponse = require(path.join(runtime, 'cfn-response.js'));
+const frameworkUtil = require(path.join(runtime, 'util.js'));
+
+interface Invocation {
+  payload: any;
+  functionError?: string;
+  result: any;
+}
+interface FrameworkResponse {
+  options: any;
+  body: any;
+}
+
+/** What happened during one request: read by the assertions, reset by `deploy`. */
+let invocations: Invocation[] = [];
+let responses: FrameworkResponse[] = [];
+let executions: Array<{ stateMachineArn: string; input: string }> = [];
+let frameworkLog: string[] = [];
+
+frameworkUtil.log = (title: string, ...args: unknown[]) => {
+  frameworkLog.push([title, ...args.map((a) => (typeof a === 'object' ? JSON.stringify(a) : String(a)))].join(' '));
+};
+
+// `cargo lambda watch` answers a function error with HTTP 500; Lambda answers 200 with
+// X-Amz-Function-Error. Without this the SDK would retry the 500 and the framework wait for
+// the function to become active, for minutes.
+const lambda = new Lambda({ maxAttempts: 1 });
+lambda.middlewareStack.add(
+  (next) => async (args) => {
+    const result: any = await next(args);
+    if (result.response?.statusCode === 500) {
+      result.response.statusCode = 200;
+      result.response.headers['x-amz-function-error'] = 'Unhandled';
+    }
+    return result;
+  },
+  { step: 'deserialize', priority: 'low', name: 'emulatorFunctionErrors' },
+);
+
+outbound.invokeFunction = async (request: InvokeCommandInput) => {
+  const response = await lambda.invoke(request);
+  const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
+  invocations.push({
+    payload: JSON.parse(request.Payload as unknown as string),
+    functionError: response.FunctionError,
+    result: text ? JSON.parse(text) : undefined,
+  });
+  return response;
+};
+// The framework PUTs its answer to the ResponseURL's host on port 443 (https): keep it here.
+outbound.httpRequest = async (options: any, body: string) => {
+  responses.push({ options, body: JSON.parse(body) });
+};
+outbound.startExecution = async (request: { stateMachineArn: string; input: string }) => {
+  executions.push(request);
+  return { executionArn: `${request.stateMachineArn}:execution-${executions.length}`, startDate: new Date() };
+};
+
+// CloudFormation's side: presigned S3 URLs (signature version 2 over an empty Content-Type,
+// as scripts/cfn_response.py makes them) in LocalStack.
+const BUCKET = 'cfn-responses';
+
+function presign(key: string): string {
+  const expires = Math.floor(Date.now() / 1000) + 600;
+  const signature = crypto.createHmac('sha1', 'test').update(`PUT\n\n\n${expires}\n/${BUCKET}/${key}`).digest('base64');
+  const query = new URLSearchParams({ AWSAccessKeyId: 'test', Expires: String(expires), Signature: signature });
+  return `${LOCALSTACK}/${BUCKET}/${key}?${query}`;
+}
+
+/** What was PUT at `key`, if anything. */
+async function putAt(key: string): Promise<any | undefined> {
+  const response = await fetch(`${LOCALSTACK}/${BUCKET}/${key}`);
+  if (response.status === 404) return undefined;
+  assert.ok(response.ok, `GET ${key}: ${response.status}`);
+  return response.json();
+}
+
+/** A call to LocalStack IAM as the function's account. */
+async function iam(action: string, params: Record<string, string>): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${LOCALSTACK}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      authorization: `AWS4-HMAC-SHA256 Credential=${ACCOUNT}/20260101/us-east-1/iam/aws4_request, SignedHeaders=content-type;host, Signature=0`,
+    },
+    body: new URLSearchParams({ Action: action, Version: '2010-05-08', ...params }),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+async function roleExists(name: string): Promise<boolean> {
+  const { status, body } = await iam('GetRole', { RoleName: name });
+  assert.ok(status === 200 || body.includes('NoSuchEntity'), `GetRole ${name}: ${status} ${body}`);
+  return status === 200;
+}
+
+const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/cdk-e2e/${crypto.randomUUID()}`;
+const FRAMEWORK_ARN = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:cdk-e2e-UpsertSlrProviderframeworkonEv-1Q2W3E4R5T6Y`;
+const arnOf = (service: string, role: string) => `arn:aws:iam::${ACCOUNT}:role/aws-service-role/${service}/${role}`;
+let requests = 0;
+
+function cloudFormationRequest(type: string, logicalId: string, properties: Record<string, string>, extra: object = {}) {
+  const key = `cdk-e2e-${ACCOUNT}-${++requests}-${type.toLowerCase()}`;
+  const event = {
+    RequestType: type,
+    ServiceToken: FRAMEWORK_ARN,
+    ResponseURL: presign(key),
+    StackId: STACK_ID,
+    RequestId: crypto.randomUUID(),
+    LogicalResourceId: logicalId,
+    ResourceType: 'Custom::ServiceLinkedRole',
+    ResourceProperties: { ServiceToken: FRAMEWORK_ARN, ...properties },
+    ...extra,
+  };
+  return { key, event };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One CloudFormation request through the Provider: the framework's onEvent, then, when it
+ * started the waiter, isComplete every QUERY_INTERVAL_MS until it stops asking for a retry.
+ */
+async function deploy(type: string, logicalId: string, properties: Record<string, string>, extra: object = {}) {
+  const { key, event } = cloudFormationRequest(type, logicalId, properties, extra);
+  invocations = [];
+  responses = [];
+  executions = [];
+  frameworkLog = [];
+  const started = Date.now();
+  await framework.onEvent(structuredClone(event));
+  const onEventMs = Date.now() - started;
+  let retries = 0;
+  assert.ok(executions.length <= 1, 'at most one waiter');
+  if (executions.length === 1) {
+    const input = JSON.parse(executions[0].input);
+    for (;;) {
+      try {
+        await framework.isComplete(structuredClone(input));
+        break;
+      } catch (e) {
+        if (!(e instanceof cfnResponse.Retry)) throw e;
+        retries++;
+        assert.ok(Date.now() - started < 60_000, 'isComplete never completed');
+        await sleep(QUERY_INTERVAL_MS);
+      }
+    }
+  }
+  const log = () => `\nframework log:\n${frameworkLog.join('\n')}`;
+  assert.equal(responses.length, 1, `the framework answers exactly once${log()}`);
+  const [response] = responses;
+  assert.equal(response.options.method, 'PUT');
+  assert.equal(response.options.headers['content-type'], '');
+  assert.equal(response.options.path, new URL(event.ResponseURL).pathname + new URL(event.ResponseURL).search);
+  assert.equal(await putAt(key), undefined, 'the function must not PUT a response of its own');
+  for (const invocation of invocations) {
+    assert.equal(invocation.payload.ResponseURL, event.ResponseURL, 'the function was given the ResponseURL');
+  }
+  return {
+    event,
+    answer: response.body,
+    invocations,
+    waiter: executions[0] ? JSON.parse(executions[0].input) : undefined,
+    retries,
+    onEventMs,
+    totalMs: Date.now() - started,
+    log,
+  };
+}
+
+test('control: invoked directly by CloudFormation, the function PUTs to such a ResponseURL', async () => {
+  const created = await fetch(`${LOCALSTACK}/${BUCKET}`, { method: 'PUT' });
+  assert.ok(created.ok || created.status === 409, `bucket: ${created.status}`);
+  const { key, event } = cloudFormationRequest('Delete', 'Control', { AWSServiceName: 'ecs.amazonaws.com' }, {
+    PhysicalResourceId: 'upsert-slr:create-failed:Control',
+  });
+  // The function's own ARN as ServiceToken: direct mode.
+  const direct = { ...event, ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}` };
+  direct.ResourceProperties = { ...direct.ResourceProperties, ServiceToken: direct.ServiceToken };
+  const response = await lambda.invoke({ FunctionName: FUNCTION_NAME, Payload: JSON.stringify(direct) });
+  assert.equal(response.FunctionError, undefined, new TextDecoder().decode(response.Payload));
+  const answer = await putAt(key);
+  assert.equal(answer?.Status, 'SUCCESS', JSON.stringify(answer));
+  assert.equal(answer.PhysicalResourceId, 'upsert-slr:create-failed:Control');
+});
+
+test('Create: the role is created, the framework gives its name and ARN', async () => {
+  const run = await deploy('Create', 'EcsRole', {
+    AWSServiceName: 'ecs.amazonaws.com',
+    PropagationWaitSeconds: '0',
+    RemovalPolicy: 'Retain',
+  });
+  assert.equal(run.answer.Status, 'SUCCESS', run.answer.Reason + run.log());
+  assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForECS');
+  assert.equal(run.answer.RequestId, run.event.RequestId);
+  assert.equal(run.answer.StackId, STACK_ID);
+  assert.equal(run.answer.LogicalResourceId, 'EcsRole');
+  assert.deepEqual(run.answer.Data, {
+    RoleName: 'AWSServiceRoleForECS',
+    Arn: arnOf('ecs.amazonaws.com', 'AWSServiceRoleForECS'),
+    Created: 'true',
+  });
+  assert.deepEqual(run.waiter.UpsertSlrWait, { UntilEpochMs: run.waiter.UpsertSlrWait.UntilEpochMs });
+  assert.equal(run.retries, 0, 'no wait asked for');
+  assert.equal(run.invocations.length, 2, 'onEvent and one isComplete');
+  assert.ok(await roleExists('AWSServiceRoleForECS'));
+});
+
+test('Create of a role that already exists: adopted, and not waited for', async () => {
+  const made = await iam('CreateServiceLinkedRole', { AWSServiceName: 'elasticloadbalancing.amazonaws.com' });
+  assert.equal(made.status, 200, made.body);
+  const run = await deploy('Create', 'ElbRole', {
+    AWSServiceName: 'elasticloadbalancing.amazonaws.com',
+    PropagationWaitSeconds: '600',
+    RemovalPolicy: 'Delete',
+  });
+  assert.equal(run.answer.Status, 'SUCCESS', run.answer.Reason + run.log());
+  assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForElasticLoadBalancing');
+  assert.deepEqual(run.answer.Data, {
+    RoleName: 'AWSServiceRoleForElasticLoadBalancing',
+    Arn: arnOf('elasticloadbalancing.amazonaws.com', 'AWSServiceRoleForElasticLoadBalancing'),
+    Created: 'false',
+  });
+  assert.equal(run.retries, 0, 'an adopted role has long propagated');
+});
+
+test('a Create IAM refuses fails with IAM\'s message, and its Delete never reaches the function', async () => {
+  const run = await deploy('Create', 'SuffixedEcsRole', { AWSServiceName: 'ecs.amazonaws.com', CustomSuffix: 'x' });
+  assert.equal(run.answer.Status, 'FAILED');
+  assert.match(run.answer.Reason, /InvalidInput: Custom suffix is not allowed for ecs\.amazonaws\.com/);
+  assert.equal(run.answer.PhysicalResourceId, cfnResponse.CREATE_FAILED_PHYSICAL_ID_MARKER);
+  assert.equal(run.waiter, undefined, 'no waiter for a failed onEvent');
+  assert.equal(run.invocations.length, 1);
+  assert.equal(run.invocations[0].functionError, 'Unhandled');
+  assert.equal(await roleExists('AWSServiceRoleForECS_x'), false);
+
+  const cleanup = await deploy('Delete', 'SuffixedEcsRole', { AWSServiceName: 'ecs.amazonaws.com', CustomSuffix: 'x' }, {
+    PhysicalResourceId: run.answer.PhysicalResourceId,
+  });
+  assert.equal(cleanup.answer.Status, 'SUCCESS');
+  assert.equal(cleanup.invocations.length, 0, 'the framework answers this Delete itself');
+});
+
+test('isComplete waits out PropagationWaitSeconds: onEvent returns at once, the answer comes after the wait', async () => {
+  const run = await deploy('Create', 'AutoScalingRole', {
+    AWSServiceName: 'autoscaling.amazonaws.com',
+    PropagationWaitSeconds: '3',
+    RemovalPolicy: 'Delete',
+  });
+  assert.equal(run.answer.Status, 'SUCCESS', run.answer.Reason + run.log());
+  assert.ok(run.onEventMs < 3000, `onEvent took ${run.onEventMs} ms: the function waited`);
+  assert.ok(run.totalMs >= 3000, `answered after ${run.totalMs} ms, before the wait was over`);
+  assert.ok(run.retries >= 1, 'isComplete answered false at least once');
+  const checks = run.invocations.slice(1).map((i) => i.result);
+  assert.deepEqual(checks.slice(0, -1), Array(checks.length - 1).fill({ IsComplete: false }));
+  const data = {
+    RoleName: 'AWSServiceRoleForAutoScaling',
+    Arn: arnOf('autoscaling.amazonaws.com', 'AWSServiceRoleForAutoScaling'),
+    Created: 'true',
+  };
+  assert.deepEqual(checks.at(-1), { IsComplete: true, Data: data });
+  assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForAutoScaling');
+  assert.deepEqual(run.answer.Data, data);
+});
+
+test('Delete through the Provider: removes the role this resource created, keeps the others', async () => {
+  const removed = await deploy('Delete', 'AutoScalingRole', { AWSServiceName: 'autoscaling.amazonaws.com', RemovalPolicy: 'Delete' }, {
+    PhysicalResourceId: 'AWSServiceRoleForAutoScaling',
+  });
+  assert.equal(removed.answer.Status, 'SUCCESS', removed.answer.Reason + removed.log());
+  assert.equal(removed.answer.PhysicalResourceId, 'AWSServiceRoleForAutoScaling');
+  assert.match(removed.waiter.UpsertSlrWait.DeletionTaskId, /^task\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling\//);
+  assert.equal(await roleExists('AWSServiceRoleForAutoScaling'), false);
+
+  const retained = await deploy('Delete', 'EcsRole', { AWSServiceName: 'ecs.amazonaws.com', RemovalPolicy: 'Retain' }, {
+    PhysicalResourceId: 'AWSServiceRoleForECS',
+  });
+  assert.equal(retained.answer.Status, 'SUCCESS', retained.answer.Reason);
+  assert.ok(await roleExists('AWSServiceRoleForECS'), 'RemovalPolicy Retain keeps the role');
+
+  const adopted = await deploy('Delete', 'ElbRole', { AWSServiceName: 'elasticloadbalancing.amazonaws.com', RemovalPolicy: 'Delete' }, {
+    PhysicalResourceId: 'AWSServiceRoleForElasticLoadBalancing',
+  });
+  assert.equal(adopted.answer.Status, 'SUCCESS', adopted.answer.Reason);
+  assert.ok(await roleExists('AWSServiceRoleForElasticLoadBalancing'), 'an adopted role is never deleted');
+});
