@@ -64,6 +64,9 @@ pub fn function_env(account: &str) -> Vec<(&'static str, String)> {
 pub fn iam(account: &str) -> aws_sdk_iam::Client {
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(upsert_slr::clients::SdkHttpClient::new(
+            reqwest::Client::new(),
+        ))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(account, "test", None, None, "test"))
         .endpoint_url(endpoint())
