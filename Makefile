@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test demo lint build localstack-start localstack-stop
+.PHONY: test demo lint build bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -13,6 +13,12 @@ lint:  ## what CI checks besides the tests
 
 build:  ## the Lambda artifact: target/lambda/upsert-slr/bootstrap
 	scripts/build.sh
+
+bench:  ## this function against the npm package upsert-slr; writes BENCHMARKS.md
+	scripts/bench.sh
+
+bench-quick:  ## the same with a few iterations, to check that it runs
+	BENCH_QUICK=1 scripts/bench.sh
 
 localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
 	@scripts/localstack.sh start
