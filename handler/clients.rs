@@ -1,7 +1,8 @@
 //! The HTTP client and the AWS SDK configuration, built at init without file or network I/O.
 //!
-//! One HTTP stack serves both IAM and the ResponseURL: reqwest over rustls, trusting the
-//! Mozilla root certificates compiled into the binary (plus those in `SSL_CERT_FILE`, when set).
+//! One HTTP stack serves both IAM and the ResponseURL: reqwest over rustls (with ring), trusting
+//! the Mozilla root certificates compiled into the binary (plus those in `SSL_CERT_FILE`, when
+//! set). Any other reqwest client needs a crypto provider installed first.
 //! Reading the system's certificate store at start-up cost more than the rest of init together.
 //!
 //! Credentials come from the environment variables Lambda sets; the SDK's full default chain
@@ -49,7 +50,7 @@ fn tls_config() -> rustls::ClientConfig {
             Err(err) => tracing::warn!(?path, %err, "SSL_CERT_FILE not read"),
         }
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("the crypto provider supports TLS 1.2 and 1.3")

@@ -46,7 +46,7 @@ impl Harness {
     }
 
     fn deps(&self) -> Deps {
-        let http = reqwest::Client::new();
+        let http = upsert_slr::clients::http_client().unwrap();
         let iam = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(SdkHttpClient::new(http.clone()))
