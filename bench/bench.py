@@ -17,6 +17,7 @@ Figures, per implementation, the two interleaved (alternating which goes first):
 Every answer is read back from S3 and must be SUCCESS, or the run fails.
 
   bench.py --ours BIN --anchor-dir DIR --endpoint URL [--cold N] [--warm N] [--markdown FILE]
+  bench.py --variant before=BIN --variant after=BIN --endpoint URL   (builds of ours compared)
 """
 import argparse, http.client, http.server, json, os, platform, queue, random, re, statistics
 import subprocess, sys, tempfile, threading, time, urllib.parse, uuid, zipfile
@@ -28,7 +29,7 @@ import cfn_response  # noqa: E402  (presigned SigV2 URLs for LocalStack S3)
 
 FUNCTION_NAME = "upsert-slr"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
-STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/5b9d4e10-c8a1-11ef-9a5e-0a1b2c3d4e5f"
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/5b9d4e10"
 INVOKE_TIMEOUT_S = 60
 
 
@@ -310,74 +311,104 @@ def machine():
                 break
     with open("/proc/meminfo") as f:
         mem_kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
-    return f"{os.cpu_count()} cores, {cpu}, {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}"
+    return (f"{os.cpu_count()} cores, {cpu}, {mem_kb / 1024 / 1024:.0f} GiB, "
+            f"{platform.system()} {platform.release()}")
+
+
+FIGURES = (("init", "init", "ms"), ("init CPU time", "init_cpu", "ms"),
+           ("first invocation", "first", "ms"), ("warm invocation", "warm", "ms"),
+           ("CPU time per warm invocation", "warm_cpu", "ms"), ("peak RSS", "rss_mib", "MiB"))
+
+
+def run(impls, cold, warm, endpoint):
+    """Cold starts of each implementation, interleaved, the order reversed every other round."""
+    cfn_response.ENDPOINT = endpoint
+    cfn_response.ensure_bucket()
+    api = RuntimeApi()
+    log_dir = Path(tempfile.mkdtemp(prefix="upsert-slr-bench-"))
+    # One round that is not counted: the first start of each reads its files from disk.
+    for impl in impls:
+        cold_start(api, Implementation(impl.name, impl.command, impl.env), 1, endpoint, log_dir)
+    for i in range(cold):
+        for impl in impls if i % 2 == 0 else impls[::-1]:
+            cold_start(api, impl, warm, endpoint, log_dir)
+        print(f"cold start {i + 1}/{cold}: init " +
+              ", ".join(f"{impl.name} {impl.init[-1]:.1f} ms" for impl in impls), file=sys.stderr)
+    api.shutdown()
+    return log_dir
+
+
+def compare_builds(variants, args):
+    """--variant NAME=BINARY...: builds of this function side by side (what a change bought)."""
+    impls = []
+    for variant in variants:
+        name, binary = variant.split("=", 1)
+        impls.append(Implementation(name, [str(Path(binary).resolve())],
+                                    {"UPSERT_SLR_RESPONSE_MODE": "direct"}))
+    run(impls, args.cold, args.warm, args.endpoint)
+    print("| figure (median) | " + " | ".join(impl.name for impl in impls) + " |")
+    print("|---|" + "---:|" * len(impls))
+    for label, attr, unit in FIGURES:
+        cells = " | ".join(num(median(getattr(impl, attr))) for impl in impls)
+        print(f"| {label} ({unit}) | {cells} |")
+    sizes = " | ".join(f"{Path(b.split('=', 1)[1]).stat().st_size / 1e6:.2f}" for b in variants)
+    print(f"| binary (MB) | {sizes} |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ours", required=True, help="the function binary (bootstrap)")
+    parser.add_argument("--endpoint", required=True, help="LocalStack")
+    parser.add_argument("--ours", help="the function binary (bootstrap)")
     parser.add_argument("--arch", default="x86_64", help="the architecture of --ours")
     parser.add_argument("--ours-zip", help="its deployment zip")
     parser.add_argument("--ours-zip-other", help="the other architecture's zip, if built")
     parser.add_argument("--other-arch", default="arm64")
-    parser.add_argument("--anchor-dir", required=True, help="where the npm package is installed")
-    parser.add_argument("--endpoint", required=True, help="LocalStack")
-    parser.add_argument("--cold", type=int, default=10, help="cold starts per implementation")
-    parser.add_argument("--warm", type=int, default=3, help="warm invocations per cold start")
+    parser.add_argument("--anchor-dir", help="where the npm package is installed")
+    parser.add_argument("--variant", action="append", metavar="NAME=BINARY",
+                        help="instead of ours and the anchor: builds of ours side by side")
+    parser.add_argument("--cold", type=int, default=20, help="cold starts per implementation")
+    parser.add_argument("--warm", type=int, default=5, help="warm invocations per cold start")
     parser.add_argument("--versions", default="", help="extra 'name version' lines, ';'-separated")
     parser.add_argument("--command", default="make bench", help="how this run was started")
     parser.add_argument("--markdown", help="write the report here")
     args = parser.parse_args()
+    if args.variant:
+        return compare_builds(args.variant, args)
+    if not (args.ours and args.anchor_dir):
+        parser.error("--ours and --anchor-dir are needed (or --variant)")
 
-    cfn_response.ENDPOINT = args.endpoint
-    cfn_response.ensure_bucket()
     anchor_dir = Path(args.anchor_dir).resolve()
     ours = Implementation("ours", [str(Path(args.ours).resolve())],
                           {"UPSERT_SLR_RESPONSE_MODE": "direct"})
     anchor = Implementation("anchor", ["node", str(anchor_dir / "runtime.js")], {})
-    api = RuntimeApi()
-    log_dir = Path(tempfile.mkdtemp(prefix="upsert-slr-bench-"))
-
-    # One round that is not counted: the first start of each reads its files from disk.
-    for impl in (ours, anchor):
-        cold_start(api, Implementation(impl.name, impl.command, impl.env), 1, args.endpoint,
-                   log_dir)
-    for i in range(args.cold):
-        for impl in (ours, anchor) if i % 2 == 0 else (anchor, ours):
-            cold_start(api, impl, args.warm, args.endpoint, log_dir)
-        print(f"cold start {i + 1}/{args.cold}: init ours {ours.init[-1]:.1f} ms, "
-              f"anchor {anchor.init[-1]:.1f} ms", file=sys.stderr)
+    log_dir = run([ours, anchor], args.cold, args.warm, args.endpoint)
 
     alone, bundled = anchor_zips(anchor_dir, log_dir)
     rows = []  # (figure, anchor, ours, ratio, anchor range, ours range)
-    for label, attr, unit in (("init", "init", "ms"),
-                              ("init CPU time", "init_cpu", "ms"),
-                              ("first invocation", "first", "ms"),
-                              ("warm invocation", "warm", "ms"),
-                              ("CPU time per warm invocation", "warm_cpu", "ms"),
-                              ("peak RSS", "rss_mib", "MiB")):
+    for label, attr, unit in FIGURES:
         a, o = getattr(anchor, attr), getattr(ours, attr)
         rows.append((f"{label} (median of {len(o)}, {unit})", num(median(a)), num(median(o)),
                      median(a) / median(o), spread(a), spread(o)))
     for arch, path in ((args.arch, args.ours_zip), (args.other_arch, args.ours_zip_other)):
         if path:
             size = Path(path).stat().st_size
-            rows.append((f"deployment zip, {arch} (KiB)", f"{bundled / 1024:.0f}",
-                         f"{size / 1024:.0f}", bundled / size, "", ""))
+            rows.append((f"deployment zip, {arch} (MB)", f"{bundled / 1e6:.2f}",
+                         f"{size / 1e6:.2f}", bundled / size, "", ""))
 
-    table = ["| figure | anchor (npm upsert-slr) | ours | anchor/ours | anchor range | ours range |",
+    table = ["| figure | anchor (npm upsert-slr) | ours | anchor/ours | anchor range "
+             "| ours range |",
              "|---|---:|---:|---:|---|---|"]
     table += [f"| {f} | {a} | {o} | **{r:.1f}×** | {ar} | {orr} |" for f, a, o, r, ar, orr in rows]
     print("\n".join(table))
 
     if args.markdown:
-        versions = [f"rustc: {run_text(['rustc', '-V'])}", f"node: {run_text(['node', '-v'])}"]
+        versions = [run_text(["rustc", "-V"]), f"node {run_text(['node', '-v'])}"]
         versions += [v.strip() for v in args.versions.split(";") if v.strip()]
         other = (f"{args.other_arch} too" if args.ours_zip_other else
                  f"{args.other_arch} is built only where its Rust target is installed, and was not")
-        report = f"""upsert-slr against the npm package `upsert-slr` it replaces (its Lambda handler,
-`lambda/dist/index.js`, on Node.js with `@aws-sdk/client-iam`), both driven by the same Lambda
-Runtime API and the same LocalStack (IAM and S3) on one machine, interleaved.
+        report = f"""upsert-slr against the npm package `upsert-slr` it replaces (its Lambda
+handler, `lambda/dist/index.js`, on Node.js with `@aws-sdk/client-iam`), both driven by the same
+Lambda Runtime API and the same LocalStack (IAM and S3) on one machine, interleaved.
 
 Reproduce: `{args.command}` (installs what it needs, pinned; `make bench-quick` for a short run).
 
@@ -398,11 +429,10 @@ Reproduce: `{args.command}` (installs what it needs, pinned; `make bench-quick` 
   number. Unlike the wall times, it leaves out the time spent waiting for LocalStack.
 - **peak RSS**: `VmHWM` of the process after its events.
 - **zip**: ours is `cargo lambda build --release --output-format zip` ({args.arch}; {other}),
-  and the binary measured above is the `bootstrap` in that zip.
-  The anchor's is its `index.js` with the `node_modules` it requires (`@aws-sdk/client-iam` and
-  its dependencies), deflated; its CDK construct deploys `index.js` alone as inline code
-  ({alone / 1024:.1f} KiB) and relies on the SDK bundled in the Node.js runtime, which then is
-  not in the zip but is still loaded at init.
+  and the binary measured above is the `bootstrap` in that zip. The anchor's is its `index.js`
+  with the `node_modules` it requires (`@aws-sdk/client-iam` and its dependencies), deflated.
+  Its CDK construct deploys `index.js` alone, inline ({alone / 1024:.1f} KiB), and relies on the
+  SDK bundled in the Node.js runtime, which is then not in the zip but is still loaded at init.
 - Each figure is the median of {args.cold} cold starts per implementation ({args.cold * args.warm}
   warm invocations); ranges are min–max. One uncounted round first warms the file cache. Both
   run with the same environment: `AWS_ENDPOINT_URL`, a 12-digit LocalStack account as access
@@ -410,14 +440,14 @@ Reproduce: `{args.command}` (installs what it needs, pinned; `make bench-quick` 
   ResponseURL prefix. The anchor runs under `bench/anchor/runtime.js`, a minimal runtime loop
   (poll `/next`, call `handler(event, context)`, post `/response` or `/error`).
 
-Machine: {machine()}. Timings on a shared machine are noisy: compare the ratios, measured in
-one run, rather than absolute times.
+Timings on a shared machine are noisy: compare the ratios, measured in one run, rather than
+absolute times. This run:
 
-Versions: {'; '.join(versions)}.
+- machine: {machine()}
+{chr(10).join("- " + v for v in versions)}
 """
         write_report(Path(args.markdown), report)
         print(f"wrote {args.markdown}", file=sys.stderr)
-    api.shutdown()
 
 
 if __name__ == "__main__":

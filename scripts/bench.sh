@@ -24,7 +24,8 @@ aarch64) host=arm64 other=x86_64 other_target=x86_64-unknown-linux-gnu ;;
 esac
 build() {
     say "cargo lambda build --release --$1 --output-format zip"
-    cargo lambda build --release "--${1/x86_64/x86-64}" --output-format zip --lambda-dir "target/bench/$1"
+    cargo lambda build --release "--${1/x86_64/x86-64}" --output-format zip \
+        --lambda-dir "target/bench/$1"
 }
 build "$host"
 zips=(--ours-zip "target/bench/$host/upsert-slr/bootstrap.zip")
@@ -44,9 +45,10 @@ if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
     LOCALSTACK_ENDPOINT=$(scripts/localstack.sh start)
 fi
 
-versions="LocalStack: localstack-core $(sed -n 's/^localstack-core==//p' tests/localstack/requirements.txt)"
-versions+="; npm upsert-slr $(node -p 'require("./bench/anchor/node_modules/upsert-slr/package.json").version')"
-versions+="; @aws-sdk/client-iam $(node -p 'require("./bench/anchor/node_modules/@aws-sdk/client-iam/package.json").version')"
+npm_version() { node -p "require('./bench/anchor/node_modules/$1/package.json').version"; }
+versions="LocalStack $(sed -n 's/^localstack-core==//p' tests/localstack/requirements.txt)"
+versions+="; upsert-slr (npm) $(npm_version upsert-slr)"
+versions+="; @aws-sdk/client-iam $(npm_version @aws-sdk/client-iam)"
 versions+="; cargo-lambda $CARGO_LAMBDA_VERSION"
 args=(--ours target/bench/run/bootstrap "${zips[@]}" --arch "$host" --anchor-dir bench/anchor
     --endpoint "$LOCALSTACK_ENDPOINT" --versions "$versions")
