@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo lint build templates sam-build cdk-test localstack-start localstack-stop
+.PHONY: test reliability demo lint build templates sam-build cdk-test bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -26,6 +26,12 @@ sam-build:  ## sam build, then the bootstrap it built: its architecture, and the
 
 cdk-test:  ## the CDK construct (examples/cdk): synth tests, and the Provider framework driving the function
 	scripts/cdk-test.sh
+
+bench:  ## this function against the npm package upsert-slr; writes BENCHMARKS.md
+	scripts/bench.sh
+
+bench-quick:  ## the same with a few iterations, to check that it runs
+	BENCH_QUICK=1 scripts/bench.sh
 
 localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
 	@scripts/localstack.sh start

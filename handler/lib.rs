@@ -2,8 +2,10 @@
 //! adopts it when it already exists.
 //!
 //! `lifecycle` runs each event; it reads the request with `event` and `properties`, does the
-//! work with `slr` (over `iam`), and answers with `response` and `sender`.
+//! work with `slr` (over `iam`), and answers with `response` and `sender`. `clients` builds
+//! the HTTP client and the AWS configuration once, at init.
 
+pub mod clients;
 pub mod config;
 pub mod event;
 pub mod iam;

@@ -14,8 +14,6 @@ use crate::response::{self, Answer, Outcome, RoleData};
 use crate::sender;
 use crate::slr::{self, Failure, Owner, Removal, Updated, Upserted};
 use crate::waiting::{self, Step};
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::future::Future;
@@ -39,17 +37,8 @@ impl Deps {
     /// Standard AWS configuration from the environment. Makes no network call: credentials
     /// are resolved on the first IAM request.
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .build();
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .build()?;
+        let http = crate::clients::http_client()?;
+        let sdk = crate::clients::sdk_config(&http).await;
         Ok(Deps {
             iam: aws_sdk_iam::Client::new(&sdk),
             http,

@@ -11,6 +11,7 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use upsert_slr::clients::SdkHttpClient;
 use upsert_slr::config::Settings;
 use upsert_slr::{Deps, handle};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -45,8 +46,10 @@ impl Harness {
     }
 
     fn deps(&self) -> Deps {
+        let http = upsert_slr::clients::http_client().unwrap();
         let iam = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(SdkHttpClient::new(http.clone()))
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new(
                 "AKIDEXAMPLE",
@@ -69,7 +72,7 @@ impl Harness {
         vars.extend(self.settings.iter().cloned());
         Deps {
             iam: aws_sdk_iam::Client::from_conf(iam),
-            http: reqwest::Client::new(),
+            http,
             settings: Arc::new(Settings::from_lookup(|k| {
                 vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
             })),

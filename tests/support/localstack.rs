@@ -20,6 +20,11 @@ pub const BUCKET: &str = "cfn-responses";
 const S3_KEY: &str = "test";
 const S3_SECRET: &str = "test";
 
+/// The function's own HTTP client (it brings its TLS configuration).
+fn http() -> reqwest::Client {
+    upsert_slr::clients::http_client().unwrap()
+}
+
 pub fn endpoint() -> String {
     std::env::var("LOCALSTACK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
 }
@@ -27,7 +32,11 @@ pub fn endpoint() -> String {
 /// Fails the test, with what to do, when LocalStack is not there.
 pub async fn require() {
     let url = format!("{}/_localstack/health", endpoint());
-    let health = reqwest::get(&url).await.and_then(|r| r.error_for_status());
+    let health = http()
+        .get(&url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status());
     if let Err(err) = health {
         panic!(
             "LocalStack is not reachable at {} ({err}). These tests need it: run `make test`, \
@@ -35,7 +44,7 @@ pub async fn require() {
             endpoint()
         );
     }
-    let create = reqwest::Client::new()
+    let create = http()
         .put(format!("{}/{BUCKET}", endpoint()))
         .send()
         .await
@@ -67,6 +76,7 @@ pub fn function_env(account: &str) -> Vec<(&'static str, String)> {
 pub fn iam(account: &str) -> aws_sdk_iam::Client {
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(upsert_slr::clients::SdkHttpClient::new(http()))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(account, "test", None, None, "test"))
         .endpoint_url(endpoint())
@@ -100,7 +110,9 @@ pub fn new_key() -> String {
 
 /// What CloudFormation would read: the object PUT at `key`, if any.
 pub async fn answer(key: &str) -> Option<Value> {
-    let resp = reqwest::get(format!("{}/{BUCKET}/{key}", endpoint()))
+    let resp = http()
+        .get(format!("{}/{BUCKET}/{key}", endpoint()))
+        .send()
         .await
         .unwrap();
     if resp.status().as_u16() == 404 {

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The benchmark against the npm package upsert-slr (see BENCHMARKS.md). Builds the Lambda zip
+# once (cargo lambda, release profile) and runs the bootstrap binary inside it; installs the npm
+# package and the JS SDK it requires (pinned by bench/anchor/package-lock.json) and LocalStack;
+# then bench/bench.py runs both under one Lambda Runtime API and prints the table.
+#   scripts/bench.sh               the full run; writes BENCHMARKS.md
+#   BENCH_QUICK=1 scripts/bench.sh  a few iterations, to check that it works; writes nothing
+# A LocalStack already running can be given as LOCALSTACK_ENDPOINT.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+require_cargo
+command -v node >/dev/null && command -v npm >/dev/null ||
+    die "the npm package runs on Node.js: install node (20 or newer) and npm"
+install_cargo_lambda
+export PATH="$TOOLS_VENV/bin:$PATH"
+
+# The binary that runs here is the host's architecture; the other one is only built (for its
+# zip size) when its Rust target is installed.
+case "$(uname -m)" in
+x86_64) host=x86_64 other=arm64 other_target=aarch64-unknown-linux-gnu ;;
+aarch64) host=arm64 other=x86_64 other_target=x86_64-unknown-linux-gnu ;;
+*) die "the benchmark runs on x86_64 or aarch64 Linux" ;;
+esac
+build() {
+    say "cargo lambda build --release --$1 --output-format zip"
+    cargo lambda build --release "--${1/x86_64/x86-64}" --output-format zip \
+        --lambda-dir "target/bench/$1"
+}
+build "$host"
+zips=(--ours-zip "target/bench/$host/upsert-slr/bootstrap.zip")
+if rustup target list --installed 2>/dev/null | grep -qx "$other_target"; then
+    build "$other"
+    zips+=(--ours-zip-other "target/bench/$other/upsert-slr/bootstrap.zip" --other-arch "$other")
+fi
+rm -rf target/bench/run && mkdir -p target/bench/run
+python3 -m zipfile -e "target/bench/$host/upsert-slr/bootstrap.zip" target/bench/run
+chmod +x target/bench/run/bootstrap
+
+say "installing the npm package upsert-slr (bench/anchor/package-lock.json)"
+(cd bench/anchor && npm ci --no-audit --no-fund --loglevel=error)
+
+if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
+    trap 'scripts/localstack.sh stop' EXIT
+    LOCALSTACK_ENDPOINT=$(scripts/localstack.sh start)
+fi
+
+npm_version() { node -p "require('./bench/anchor/node_modules/$1/package.json').version"; }
+versions="LocalStack $(sed -n 's/^localstack-core==//p' tests/localstack/requirements.txt)"
+versions+="; upsert-slr (npm) $(npm_version upsert-slr)"
+versions+="; @aws-sdk/client-iam $(npm_version @aws-sdk/client-iam)"
+versions+="; cargo-lambda $CARGO_LAMBDA_VERSION"
+args=(--ours target/bench/run/bootstrap "${zips[@]}" --arch "$host" --anchor-dir bench/anchor
+    --endpoint "$LOCALSTACK_ENDPOINT" --versions "$versions")
+if [ -n "${BENCH_QUICK:-}" ]; then
+    say "benchmark, quick mode (a check that it works; the figures mean little)"
+    python3 bench/bench.py "${args[@]}" --cold 2 --warm 2
+else
+    say "benchmark"
+    python3 bench/bench.py "${args[@]}" --markdown BENCHMARKS.md
+fi
