@@ -9,9 +9,9 @@
 // Shared by several test crates, each using a part.
 #![allow(dead_code)]
 
-use aws_lc_rs::hmac;
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine;
+use ring::hmac;
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
