@@ -12,7 +12,7 @@ use crate::progress::Progress;
 use crate::properties::{self, RoleProperties};
 use crate::response::{self, Answer, Outcome, RoleData};
 use crate::sender;
-use crate::slr::{self, Failure, Owner, Removal, Updated, Upserted};
+use crate::slr::{self, Failure, KnownNames, Owner, Removal, Updated, Upserted};
 use crate::waiting::{self, Step};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -31,6 +31,8 @@ pub struct Deps {
     pub iam: aws_sdk_iam::Client,
     pub http: reqwest::Client,
     pub settings: Arc<Settings>,
+    /// Shared by the events this process handles.
+    pub known_names: KnownNames,
 }
 
 impl Deps {
@@ -43,6 +45,7 @@ impl Deps {
             iam: aws_sdk_iam::Client::new(&sdk),
             http,
             settings: Arc::new(Settings::from_env()),
+            known_names: KnownNames::default(),
         })
     }
 }
@@ -213,14 +216,23 @@ async fn decide(deps: &Deps, event: &Event, progress: &Progress) -> Result<Step,
     match &event.request_type {
         RequestType::Create => {
             let props = requested_properties(deps, event)?;
-            let upserted = slr::upsert(&deps.iam, &props, owner, progress).await?;
+            let upserted =
+                slr::upsert(&deps.iam, &deps.known_names, &props, owner, progress).await?;
             Ok(upserted_step(upserted, &props))
         }
         RequestType::Update => {
             let new = requested_properties(deps, event)?;
             let old = properties::parse(event.old_properties.as_ref()).ok();
-            let updated =
-                slr::update(&deps.iam, physical_id, old.as_ref(), &new, owner, progress).await?;
+            let updated = slr::update(
+                &deps.iam,
+                &deps.known_names,
+                physical_id,
+                old.as_ref(),
+                &new,
+                owner,
+                progress,
+            )
+            .await?;
             Ok(match updated {
                 Updated::Upserted(upserted) => upserted_step(upserted, &new),
                 Updated::Kept(role) => Step::Done(Answer {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use upsert_slr::clients::SdkHttpClient;
 use upsert_slr::config::Settings;
+use upsert_slr::slr::KnownNames;
 use upsert_slr::{Deps, handle};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,6 +28,8 @@ struct Harness {
     s3: MockServer,
     settings: Vec<(&'static str, String)>,
     deadline: Duration,
+    /// One per harness, as in one warm function process.
+    known_names: KnownNames,
 }
 
 impl Harness {
@@ -42,6 +45,7 @@ impl Harness {
             s3,
             settings: Vec::new(),
             deadline: Duration::from_secs(30),
+            known_names: KnownNames::default(),
         }
     }
 
@@ -76,6 +80,7 @@ impl Harness {
             settings: Arc::new(Settings::from_lookup(|k| {
                 vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
             })),
+            known_names: self.known_names.clone(),
         }
     }
 
@@ -1080,5 +1085,79 @@ async fn is_complete_without_the_setting_finds_the_wait_already_over() {
         h.iam_actions().await,
         ["CreateServiceLinkedRole", "GetRole"],
         "isComplete must not upsert again"
+    );
+}
+
+#[tokio::test]
+async fn a_warm_function_finds_a_role_it_has_seen_with_one_get_role() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    let mut second_stack = h.event("Create", ecs_props());
+    second_stack["RequestId"] = json!("b6a3c1d2-0002");
+    second_stack["StackId"] = json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other/2");
+    h.invoke(second_stack).await.unwrap();
+
+    let answers = h.answers().await;
+    assert_eq!(
+        answers[0]["Data"], answers[1]["Data"],
+        "the same role, adopted both times"
+    );
+    assert_eq!(answers[1]["Data"]["Created"], "false");
+    assert_eq!(answers[1]["Data"]["Arn"], arn(ECS, ECS_ROLE));
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole", "GetRole"]
+    );
+}
+
+#[tokio::test]
+async fn a_known_name_whose_role_is_gone_falls_back_to_creating_it() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .mount(&h.iam)
+        .await;
+    action("TagRole")
+        .respond_with(ok_empty("TagRole"))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(error(
+            404,
+            "NoSuchEntity",
+            "The role with name AWSServiceRoleForECS cannot be found.",
+        ))
+        .mount(&h.iam)
+        .await;
+
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    let mut again = h.event("Create", ecs_props());
+    again["RequestId"] = json!("b6a3c1d2-0002");
+    h.invoke(again).await.unwrap();
+
+    let answers = h.answers().await;
+    assert!(
+        answers.iter().all(|a| a["Data"]["Created"] == "true"),
+        "{answers:?}"
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        [
+            "CreateServiceLinkedRole",
+            "TagRole",
+            "GetRole",
+            "CreateServiceLinkedRole",
+            "TagRole"
+        ]
     );
 }
