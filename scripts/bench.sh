@@ -12,8 +12,7 @@ cd "$ROOT"
 require_cargo
 command -v node >/dev/null && command -v npm >/dev/null ||
     die "the npm package runs on Node.js: install node (20 or newer) and npm"
-install_cargo_lambda
-export PATH="$TOOLS_VENV/bin:$PATH"
+use_tools
 
 # The binary that runs here is the host's architecture; the other one is only built (for its
 # zip size) when its Rust target is installed.
