@@ -48,7 +48,7 @@ npm_version() { node -p "require('./bench/anchor/node_modules/$1/package.json').
 versions="LocalStack $(sed -n 's/^localstack-core==//p' tests/localstack/requirements.txt)"
 versions+="; upsert-slr (npm) $(npm_version upsert-slr)"
 versions+="; @aws-sdk/client-iam $(npm_version @aws-sdk/client-iam)"
-versions+="; cargo-lambda $CARGO_LAMBDA_VERSION"
+versions+="; cargo-lambda $(sed -n 's/^cargo-lambda==//p' scripts/requirements-tools.txt)"
 args=(--ours target/bench/run/bootstrap "${zips[@]}" --arch "$host" --anchor-dir bench/anchor
     --endpoint "$LOCALSTACK_ENDPOINT" --versions "$versions")
 if [ -n "${BENCH_QUICK:-}" ]; then
