@@ -422,8 +422,9 @@ Reproduce: `{args.command}` (installs what it needs, pinned; `make bench-quick` 
   sets an account up on its first request, which takes it hundreds of milliseconds and real IAM
   does not: the harness makes that request (`ListRoles`) before starting the process.
 - **warm invocation**: the same measure on the {args.warm} events after it in each process; the
-  role exists, so both call `CreateServiceLinkedRole`, are told the role has been taken, and
-  answer SUCCESS (ours also reads the role with `GetRole`, to return its ARN).
+  role exists. The npm package calls `CreateServiceLinkedRole`, is told the role has been
+  taken, and answers SUCCESS; ours reads the role it learned the name of on the first event
+  (`GetRole`, which gives the ARN it returns) and answers SUCCESS.
 - **CPU time**: what the process's threads spent on a CPU (from `/proc/<pid>/task/*/schedstat`),
   until it first waits for an event (init), and over its warm invocations, divided by their
   number. Unlike the wall times, it leaves out the time spent waiting for LocalStack.
