@@ -14,14 +14,7 @@ use_tools
 export CDK_DISABLE_CLI_TELEMETRY=true
 
 work=$(mktemp -d)
-watch_pid=""
-cleanup() {
-    # The watcher and the function it started share a process group of their own.
-    [ -n "$watch_pid" ] && kill -- "-$watch_pid" 2>/dev/null || true
-    [ -n "${started_localstack:-}" ] && "$ROOT/scripts/localstack.sh" stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_watch_and_localstack; rm -rf "$work"' EXIT
 
 cd examples/cdk
 say "npm ci (examples/cdk)"
@@ -38,36 +31,18 @@ grep -q '"Type": "Custom::ServiceLinkedRole"' "$work/cdk.out/UpsertSlrExample.te
     die "the example app's template has no Custom::ServiceLinkedRole"
 cd "$ROOT"
 
-if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
-    started_localstack=1
-    LOCALSTACK_ENDPOINT=$(scripts/localstack.sh start)
-fi
-export LOCALSTACK_ENDPOINT
-
-# A fresh LocalStack account (its access key is the account id): no role exists there yet.
-account=$(python3 -c 'import random; print(random.randrange(10**11, 10**12))')
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
+prepare_watch
 say "building the function (debug, as make test does)"
 cargo build --quiet --bin upsert-slr
-say "starting it under cargo lambda watch (account $account), as the construct configures it"
-# UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES lets the function PUT to LocalStack, so that the test
-# would see it if it answered CloudFormation itself behind the Provider.
-AWS_ENDPOINT_URL=$LOCALSTACK_ENDPOINT AWS_ACCESS_KEY_ID=$account AWS_SECRET_ACCESS_KEY=test \
-    AWS_REGION=us-east-1 UPSERT_SLR_WAIT=is-complete \
-    UPSERT_SLR_ALLOWED_SERVICES=autoscaling.amazonaws.com,ecs.amazonaws.com,elasticloadbalancing.amazonaws.com \
-    UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES="$LOCALSTACK_ENDPOINT/" \
-    setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" \
-    >"$work/watch.log" 2>&1 &
-watch_pid=$!
-for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.2
-done
+say "starting it under cargo lambda watch (account $ACCOUNT), as the construct configures it"
+# It may PUT to LocalStack, so that the test would see it if it answered CloudFormation
+# itself behind the Provider.
+start_watch "$work/watch.log" UPSERT_SLR_WAIT=is-complete \
+    UPSERT_SLR_ALLOWED_SERVICES=autoscaling.amazonaws.com,ecs.amazonaws.com,elasticloadbalancing.amazonaws.com
 
 say "end-to-end: the Provider framework runtime in front of the function"
 cd examples/cdk
-if ! UPSERT_SLR_FUNCTION_ENDPOINT="http://127.0.0.1:$port" UPSERT_SLR_ACCOUNT=$account \
+if ! UPSERT_SLR_FUNCTION_ENDPOINT="http://127.0.0.1:$WATCH_PORT" UPSERT_SLR_ACCOUNT=$ACCOUNT \
     npm run --silent test:e2e; then
     echo "--- function log (cargo lambda watch) ---" >&2
     tail -n 60 "$work/watch.log" >&2

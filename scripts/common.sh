@@ -58,3 +58,43 @@ lambda_arch() {
     *) die "ARCH=$ARCH: use arm64 or x86_64" ;;
     esac
 }
+
+# For scripts that run the function under `cargo lambda watch` against LocalStack: use the
+# LocalStack at LOCALSTACK_ENDPOINT, or start one; a fresh LocalStack account (its access key
+# is the account id, so no role exists there yet) in ACCOUNT; a free loopback port in
+# WATCH_PORT. `stop_watch_and_localstack` undoes what was started.
+prepare_watch() {
+    if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
+        STARTED_LOCALSTACK=1
+        LOCALSTACK_ENDPOINT=$("$ROOT/scripts/localstack.sh" start)
+    fi
+    export LOCALSTACK_ENDPOINT
+    ACCOUNT=$(python3 -c 'import random; print(random.randrange(10**11, 10**12))')
+    WATCH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+}
+
+# Runs the function under `cargo lambda watch` on 127.0.0.1:WATCH_PORT as ACCOUNT, with the
+# extra environment given as NAME=VALUE arguments, its output in $1; returns once it listens.
+# The watcher and the function it starts share a process group of their own (WATCH_PID).
+start_watch() {
+    local log=$1
+    shift
+    env AWS_ENDPOINT_URL="$LOCALSTACK_ENDPOINT" AWS_ACCESS_KEY_ID="$ACCOUNT" \
+        AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+        UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES="$LOCALSTACK_ENDPOINT/" "$@" \
+        setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 \
+        --invoke-port "$WATCH_PORT" >"$log" 2>&1 &
+    WATCH_PID=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null && return
+        sleep 0.2
+    done
+    die "cargo lambda watch did not start listening on $WATCH_PORT (see $log)"
+}
+
+stop_watch_and_localstack() {
+    [ -n "${WATCH_PID:-}" ] && kill -- "-$WATCH_PID" 2>/dev/null
+    [ -n "${STARTED_LOCALSTACK:-}" ] && "$ROOT/scripts/localstack.sh" stop
+    return 0
+}
+

@@ -10,47 +10,23 @@ require_cargo
 use_tools
 
 work=$(mktemp -d)
-watch_pid=""
-cleanup() {
-    # The watcher and the function it started share a process group of their own.
-    [ -n "$watch_pid" ] && kill -- "-$watch_pid" 2>/dev/null || true
-    [ -n "${started_localstack:-}" ] && scripts/localstack.sh stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
-    started_localstack=1
-    LOCALSTACK_ENDPOINT=$(scripts/localstack.sh start)
-fi
-export LOCALSTACK_ENDPOINT
-
-# A fresh LocalStack account (its access key is the account id): the role does not exist yet.
-account=$(python3 -c 'import random; print(random.randrange(10**11, 10**12))')
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+trap 'stop_watch_and_localstack; rm -rf "$work"' EXIT
+prepare_watch
 
 say "building the function"
 cargo build --quiet --bin upsert-slr
-say "starting it under cargo lambda watch (account $account)"
-AWS_ENDPOINT_URL=$LOCALSTACK_ENDPOINT AWS_ACCESS_KEY_ID=$account AWS_SECRET_ACCESS_KEY=test \
-    AWS_REGION=us-east-1 UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES="$LOCALSTACK_ENDPOINT/" \
-    setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" \
-    >"$work/watch.log" 2>&1 &
-watch_pid=$!
-for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.2
-done
+say "starting it under cargo lambda watch (account $ACCOUNT)"
+start_watch "$work/watch.log"
 
 step=0
 send() {
     local title=$1 file=$2
     shift 2
     step=$((step + 1))
-    local key="demo-$account-$step"
+    local key="demo-$ACCOUNT-$step"
     printf '\n\033[1m%s. %s\033[0m  (events/%s %s)\n' "$step" "$title" "$file" "$*"
     python3 scripts/cfn_response.py event "events/$file" "$key" "$@" >"$work/event.json"
-    cargo lambda invoke upsert-slr --invoke-address 127.0.0.1 --invoke-port "$port" \
+    cargo lambda invoke upsert-slr --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
         --data-file "$work/event.json" >"$work/invoke.out" 2>&1 || true
     echo "CloudFormation receives:"
     python3 scripts/cfn_response.py fetch "$key" || { cat "$work/invoke.out" "$work/watch.log"; exit 1; }

@@ -299,11 +299,7 @@ async fn has_been_taken_with_unfamiliar_wording_falls_back_to_list_roles() {
 async fn other_iam_errors_fail_with_iams_code_and_message() {
     let cases = [
         (
-            error(
-                400,
-                "InvalidInput",
-                "Custom suffix is not allowed for ecs.amazonaws.com",
-            ),
+            suffix_not_allowed(ECS),
             "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
         ),
         (
@@ -487,11 +483,7 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
 async fn a_failed_update_keeps_the_physical_id() {
     let h = Harness::new().await;
     action("CreateServiceLinkedRole")
-        .respond_with(error(
-            400,
-            "InvalidInput",
-            "Custom suffix is not allowed for ecs.amazonaws.com",
-        ))
+        .respond_with(suffix_not_allowed(ECS))
         .mount(&h.iam)
         .await;
     let mut event = h.event(
@@ -1010,11 +1002,7 @@ async fn behind_is_complete_a_deletion_is_checked_once_per_invocation() {
 async fn behind_is_complete_failures_still_fail_on_event() {
     let h = behind_is_complete().await;
     action("CreateServiceLinkedRole")
-        .respond_with(error(
-            400,
-            "InvalidInput",
-            "Custom suffix is not allowed for ecs.amazonaws.com",
-        ))
+        .respond_with(suffix_not_allowed(ECS))
         .mount(&h.iam)
         .await;
     let mut request = h.event(

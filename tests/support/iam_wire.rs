@@ -81,6 +81,15 @@ pub fn taken(name: &str) -> ResponseTemplate {
     )
 }
 
+/// What IAM says to a CustomSuffix for a service that takes none.
+pub fn suffix_not_allowed(service: &str) -> ResponseTemplate {
+    error(
+        400,
+        "InvalidInput",
+        &format!("Custom suffix is not allowed for {service}"),
+    )
+}
+
 pub fn deletion_status(status: &str, reason: &str) -> ResponseTemplate {
     ok(
         "GetServiceLinkedRoleDeletionStatus",
