@@ -152,17 +152,6 @@ fn create_props() -> Value {
     json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "0"})
 }
 
-async fn mount_created(iam: &MockServer) {
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(iam)
-        .await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(iam)
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_throttling_or_server_errors_then_success_answer_success() {
     for (fault, name) in [

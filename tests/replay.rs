@@ -696,14 +696,7 @@ async fn a_hanging_iam_is_answered_failed_before_the_deadline() {
 async fn the_propagation_wait_is_cut_short_by_the_deadline() {
     let mut h = Harness::new().await;
     h.deadline = Duration::from_secs(4);
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(&h.iam)
-        .await;
+    mount_created(&h.iam).await;
 
     h.invoke(h.event(
         "Create",
@@ -872,14 +865,7 @@ fn is_complete_event(request: &Value, on_event: &Value) -> Value {
 #[tokio::test]
 async fn behind_is_complete_a_new_role_returns_at_once_and_is_complete_waits() {
     let h = behind_is_complete().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(&h.iam)
-        .await;
+    mount_created(&h.iam).await;
     let mut request = h.event(
         "Create",
         json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 600}),
@@ -1020,14 +1006,7 @@ async fn behind_is_complete_failures_still_fail_on_event() {
 #[tokio::test]
 async fn without_is_complete_a_provider_invocation_waits_in_the_function() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(&h.iam)
-        .await;
+    mount_created(&h.iam).await;
     let mut request = h.event(
         "Create",
         json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 1}),
@@ -1111,14 +1090,7 @@ async fn a_warm_function_finds_a_role_it_has_seen_with_one_get_role() {
 #[tokio::test]
 async fn a_known_name_whose_role_is_gone_falls_back_to_creating_it() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(&h.iam)
-        .await;
+    mount_created(&h.iam).await;
     action("GetRole")
         .respond_with(error(
             404,

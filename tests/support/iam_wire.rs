@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use wiremock::matchers::{body_string_contains, method};
-use wiremock::{Mock, MockBuilder, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 pub const ACCOUNT: &str = "123456789012";
 const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -95,4 +95,19 @@ pub fn deletion_status(status: &str, reason: &str) -> ResponseTemplate {
         "GetServiceLinkedRoleDeletionStatus",
         &format!("<Status>{status}</Status>{reason}"),
     )
+}
+
+/// IAM creating the ECS role and accepting its ownership tags.
+pub async fn mount_created(iam: &MockServer) {
+    action("CreateServiceLinkedRole")
+        .respond_with(ok(
+            "CreateServiceLinkedRole",
+            &role_xml("ecs.amazonaws.com", "AWSServiceRoleForECS", &[]),
+        ))
+        .mount(iam)
+        .await;
+    action("TagRole")
+        .respond_with(ok_empty("TagRole"))
+        .mount(iam)
+        .await;
 }
