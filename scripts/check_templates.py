@@ -106,6 +106,44 @@ def check_stackset_function(plain, sam):
     check(plain["Outputs"]["ServiceToken"] == sam["Outputs"]["ServiceToken"], "ServiceToken output differs")
 
 
+# Above the longest function timeout the SAM app allows, so that the function's own deadline
+# always comes first; at most CloudFormation's limit.
+MAX_FUNCTION_TIMEOUT = 900
+MAX_SERVICE_TIMEOUT = 3600
+
+
+def check_service_timeout(where, value, parameters):
+    """A custom resource without ServiceTimeout waits an hour for a function that never ran."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        value = parameters[value["Ref"]].get("Default")
+    check(value is not None, f"{where}: ServiceTimeout is not set")
+    if value is not None:
+        seconds = int(value)
+        check(
+            MAX_FUNCTION_TIMEOUT < seconds <= MAX_SERVICE_TIMEOUT,
+            f"{where}: ServiceTimeout {seconds} must be above the function's longest timeout "
+            f"({MAX_FUNCTION_TIMEOUT} s) and at most {MAX_SERVICE_TIMEOUT}",
+        )
+
+
+def check_readme_snippets(accepted):
+    """The README's YAML snippets that declare the custom resource set ServiceTimeout too."""
+    readme = (ROOT / "README.md").read_text()
+    snippets = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    found = 0
+    for snippet in snippets:
+        for block in re.split(r"\n(?=  [A-Za-z0-9]+:\n)", snippet):
+            if "Custom::ServiceLinkedRole" not in block:
+                continue
+            found += 1
+            where = f"README.md snippet {block.strip().splitlines()[0]}"
+            match = re.search(r"^\s+ServiceTimeout: (\d+)", block, re.M)
+            check_service_timeout(where, match and match.group(1), {})
+            names = set(re.findall(r"^      ([A-Za-z]+):", block, re.M))
+            check(names <= accepted, f"{where}: properties the handler does not read: {sorted(names - accepted)}")
+    check(found >= 2, f"found {found} Custom::ServiceLinkedRole snippets in README.md")
+
+
 def check_examples(export_name):
     accepted = accepted_properties()
     examples = sorted((ROOT / "examples/cloudformation").glob("*.yaml"))
@@ -130,7 +168,9 @@ def check_examples(export_name):
             )
             default = template["Parameters"]["ServiceTokenExportName"].get("Default")
             check(default == export_name, f"{path.name}: export name {default} is not the SAM app's {export_name}")
+            check_service_timeout(where, props.get("ServiceTimeout"), template.get("Parameters", {}))
     check(slrs >= 2, "the examples declare too few Custom::ServiceLinkedRole")
+    check_readme_snippets(accepted)
 
     # The StackSets pass parameters to the SAM app and to the baseline: the names must exist.
     stacksets = load(ROOT / "examples/cloudformation/stacksets.yaml")["Resources"]
