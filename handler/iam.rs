@@ -5,7 +5,9 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{DeletionTaskStatusType, Tag};
+use aws_smithy_types::DateTime;
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 /// An IAM call that failed, with IAM's own code and message when IAM answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct Role {
     pub arn: String,
     pub path: String,
     pub tags: Vec<(String, String)>,
+    /// When the role came into being, whoever created it: IAM's CreateDate, read as the latest
+    /// moment it can mean (see `latest_creation`).
+    pub created_at: Option<SystemTime>,
 }
 
 impl Role {
@@ -85,8 +90,21 @@ impl Role {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect(),
+            created_at: latest_creation(role.create_date()),
         }
     }
+}
+
+/// IAM writes CreateDate in whole seconds: a role stamped 12:00:00 may have been created at
+/// 12:00:00.999. Waits measured from the creation must not come up short, so such a date means
+/// the end of its second.
+fn latest_creation(create_date: &DateTime) -> Option<SystemTime> {
+    let stamped = SystemTime::try_from(*create_date).ok()?;
+    Some(if create_date.subsec_nanos() == 0 {
+        stamped + Duration::from_secs(1)
+    } else {
+        stamped
+    })
 }
 
 /// What `CreateServiceLinkedRole` said.
@@ -323,6 +341,21 @@ mod tests {
         assert!(!is_role_name(""));
         assert!(!is_role_name("upsert-slr:create-failed:Slr"));
         assert!(!is_role_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn whole_second_create_dates_mean_the_end_of_their_second() {
+        let at = |secs: i64, nanos: u32| {
+            latest_creation(&DateTime::from_secs_and_nanos(secs, nanos))
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+        };
+        assert_eq!(at(1_795_000_000, 0), Duration::from_secs(1_795_000_001));
+        assert_eq!(
+            at(1_795_000_000, 419_517_000),
+            Duration::new(1_795_000_000, 419_517_000)
+        );
     }
 
     #[test]

@@ -104,8 +104,15 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
         Step::Done(failed(&event, &progress, why))
     })
     .await;
-    let (outcome, reason, role_name) = waiting::summary(&step);
-    log_event(&event, outcome.as_str(), &reason, &role_name, mode, started);
+    let (outcome, reason, role_name, role_created_at) = waiting::summary(&step);
+    log_event(
+        &event,
+        outcome.as_str(),
+        &reason,
+        (&role_name, role_created_at),
+        mode,
+        started,
+    );
     let answer = match step {
         Step::Done(answer) if waits_here => answer,
         // isComplete follows every onEvent: its key goes in even when nothing is left to wait.
@@ -153,7 +160,7 @@ async fn is_complete(
         &event,
         outcome,
         &reason,
-        physical_id,
+        (physical_id, None),
         ResponseMode::Provider,
         started,
     );
@@ -239,11 +246,7 @@ async fn decide(deps: &Deps, event: &Event, progress: &Progress) -> Result<Step,
                     outcome: Outcome::Updated,
                     physical_id: physical_id.to_string(),
                     reason: format!("updated {}", role.name),
-                    data: Some(RoleData {
-                        role_name: role.name,
-                        arn: role.arn,
-                        created: false,
-                    }),
+                    data: Some(RoleData::of(role, false)),
                 }),
             })
         }
@@ -302,31 +305,41 @@ fn requested_properties(deps: &Deps, event: &Event) -> Result<RoleProperties, Fa
 }
 
 fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
+    let now = SystemTime::now();
     match upserted {
+        // Just created (or recreated by a redelivery): the whole wait, from now.
         Upserted::Created(role) => Step::Propagate {
+            until: now + props.propagation_wait,
             answer: Answer {
                 outcome: Outcome::Created,
                 physical_id: role.name.clone(),
                 reason: format!("created {}", role.name),
-                data: Some(RoleData {
-                    role_name: role.name,
-                    arn: role.arn,
-                    created: true,
-                }),
+                data: Some(RoleData::of(role, true)),
             },
-            until: SystemTime::now() + props.propagation_wait,
         },
-        // An existing role has long propagated: answer at once.
-        Upserted::Adopted(role) => Step::Done(Answer {
-            outcome: Outcome::Adopted,
-            physical_id: role.name.clone(),
-            reason: format!("adopted existing {}", role.name),
-            data: Some(RoleData {
-                role_name: role.name,
-                arn: role.arn,
-                created: false,
-            }),
-        }),
+        // Whoever created it, the role needs the wait from its creation: another stack may
+        // have made it a second ago.
+        Upserted::Adopted(role) => {
+            let until = waiting::propagated_at(role.created_at, props.propagation_wait, now);
+            let answer = |reason| Answer {
+                outcome: Outcome::Adopted,
+                physical_id: role.name.clone(),
+                reason,
+                data: Some(RoleData::of(role.clone(), false)),
+            };
+            if until <= now {
+                return Step::Done(answer(format!("adopted existing {}", role.name)));
+            }
+            let reason = format!(
+                "adopted {}, created {}",
+                role.name,
+                waiting::age_text(role.created_at, now)
+            );
+            Step::Propagate {
+                answer: answer(reason),
+                until,
+            }
+        }
     }
 }
 
@@ -363,10 +376,18 @@ fn log_event(
     event: &Event,
     outcome: &str,
     reason: &str,
-    role_name: &str,
+    (role_name, role_created_at): (&str, Option<SystemTime>),
     mode: ResponseMode,
     started: Instant,
 ) {
+    // The role's age when the event arrived: what the decision to wait was based on.
+    let arrived = SystemTime::now() - started.elapsed();
+    let role_age_s = role_created_at.map(|created| {
+        arrived
+            .duration_since(created)
+            .unwrap_or_default()
+            .as_secs()
+    });
     let service = properties::service_hint(event.properties.as_ref()).unwrap_or_default();
     macro_rules! line {
         ($level:ident) => {
@@ -377,6 +398,7 @@ fn log_event(
                 service = %service,
                 outcome,
                 role_name,
+                role_age_s,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 mode = ?mode,
                 reason,

@@ -7,12 +7,14 @@
 //! every Reason, so it survives).
 
 use crate::event::Event;
+use crate::iam::Role;
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
 };
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 pub const MAX_BODY_BYTES: usize = 4096;
 pub const MAX_PHYSICAL_ID_BYTES: usize = 1024;
@@ -43,16 +45,27 @@ impl Outcome {
     }
 }
 
-/// The values `!GetAtt` reads.
+/// The role the resource stands for: the values `!GetAtt` reads, and its CreateDate for the
+/// log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleData {
     pub role_name: String,
     pub arn: String,
     /// This request created the role (rather than adopting an existing one).
     pub created: bool,
+    pub created_at: Option<SystemTime>,
 }
 
 impl RoleData {
+    pub fn of(role: Role, created: bool) -> Self {
+        RoleData {
+            role_name: role.name,
+            arn: role.arn,
+            created,
+            created_at: role.created_at,
+        }
+    }
+
     pub fn to_map(&self) -> HashMap<String, String> {
         HashMap::from([
             ("RoleName".to_string(), self.role_name.clone()),
@@ -220,6 +233,7 @@ mod tests {
                 role_name: "AWSServiceRoleForECS".into(),
                 arn: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS".into(),
                 created: true,
+                created_at: None,
             }),
         }
     }

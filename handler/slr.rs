@@ -361,11 +361,16 @@ pub async fn deletion_finished(
     match iam::deletion_status(iam, task_id).await? {
         DeletionStatus::Running => Ok(false),
         DeletionStatus::Succeeded => Ok(true),
+        // The task expired, or IAM has not caught up with it: the role itself decides.
         DeletionStatus::NotFound => match iam::get_role(iam, role).await? {
             None => Ok(true),
-            Some(_) => Err(Failure(format!(
-                "the deletion task for {role} is gone but the role still exists ({task_id})"
-            ))),
+            Some(_) => {
+                progress.doing(format!(
+                    "waiting for the deletion of {role}: IAM no longer knows its deletion task \
+                     ({task_id}) and the role still exists"
+                ));
+                Ok(false)
+            }
         },
         DeletionStatus::Failed { reason, usage } => {
             Err(Failure(deletion_failure(role, reason, &usage)))

@@ -42,6 +42,25 @@ pub enum Step {
     },
 }
 
+/// When a role created at `created_at` has propagated: `wait` after its creation. A CreateDate
+/// ahead of this clock (skew) or unknown counts as now, so no wait is longer than `wait`.
+pub fn propagated_at(
+    created_at: Option<SystemTime>,
+    wait: Duration,
+    now: SystemTime,
+) -> SystemTime {
+    created_at.map_or(now, |created| created.min(now)) + wait
+}
+
+/// "12 s ago", for a Reason: how old the role is by this function's clock.
+pub fn age_text(created_at: Option<SystemTime>, now: SystemTime) -> String {
+    match created_at.map(|created| now.duration_since(created)) {
+        Some(Ok(age)) => format!("{} s ago", age.as_secs()),
+        Some(Err(_)) => "0 s ago (its CreateDate is ahead of this function's clock)".into(),
+        None => "at an unknown time (IAM gave no CreateDate)".into(),
+    }
+}
+
 /// Carries a step to its answer inside this invocation, before `guard_at`.
 pub async fn finish(
     iam: &aws_sdk_iam::Client,
@@ -133,9 +152,9 @@ pub fn is_complete_request(event: &Event) -> Option<Value> {
     }
 }
 
-/// Outcome, reason and role name for the log line.
-pub fn summary(step: &Step) -> (Outcome, String, String) {
-    match step {
+/// Outcome, reason, role name and when the role was created, for the log line.
+pub fn summary(step: &Step) -> (Outcome, String, String, Option<SystemTime>) {
+    let (outcome, reason, role) = match step {
         Step::Done(answer) => {
             let role = match &answer.data {
                 Some(data) => data.role_name.clone(),
@@ -165,7 +184,14 @@ pub fn summary(step: &Step) -> (Outcome, String, String) {
             format!("deletion of {role} started ({task_id}); isComplete waits for it"),
             role.clone(),
         ),
-    }
+    };
+    let created_at = match step {
+        Step::Done(answer) | Step::Propagate { answer, .. } => {
+            answer.data.as_ref().and_then(|data| data.created_at)
+        }
+        Step::Deleting { .. } => None,
+    };
+    (outcome, reason, role, created_at)
 }
 
 /// An isComplete invocation: whether the wait onEvent described under `WAIT_KEY` is over.
@@ -217,6 +243,27 @@ mod tests {
             reason: "created AWSServiceRoleForECS".into(),
             data: None,
         }
+    }
+
+    #[test]
+    fn propagation_counts_from_the_creation_and_never_waits_more_than_the_wait_from_now() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let wait = Duration::from_secs(60);
+        let ago = |s| Some(now - Duration::from_secs(s));
+        assert_eq!(
+            propagated_at(ago(2), wait, now),
+            now + Duration::from_secs(58)
+        );
+        assert_eq!(
+            propagated_at(ago(7200), wait, now),
+            now - Duration::from_secs(7140)
+        );
+        let ahead = Some(now + Duration::from_secs(3600));
+        assert_eq!(propagated_at(ahead, wait, now), now + wait, "skew");
+        assert_eq!(propagated_at(None, wait, now), now + wait, "unknown");
+
+        assert_eq!(age_text(ago(2), now), "2 s ago");
+        assert!(age_text(ahead, now).contains("ahead of this function's clock"));
     }
 
     #[test]

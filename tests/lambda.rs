@@ -14,7 +14,7 @@ mod runtime_api;
 use runtime_api::{Function, Outcome, RuntimeApi};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const STACK_B: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-app/0c1d2e3f";
@@ -155,12 +155,9 @@ async fn create_then_adopt_then_retained_delete() {
         "{tags:?}"
     );
 
-    // Another stack declaring the same role: adopted at once, no wait, Created "false".
-    let adopt = with(
-        sample("create.json"),
-        "req-adopt",
-        json!({"PropagationWaitSeconds": "900"}),
-    );
+    // Another stack declaring the same role, with the same wait: the creator already waited it
+    // out, so the role is adopted at once, Created "false".
+    let adopt = fast(sample("create.json"), "req-adopt");
     let adopted = lambda.answer(adopt).await;
     assert_eq!(adopted["Status"], "SUCCESS");
     assert_eq!(adopted["Data"]["Created"], "false");
@@ -668,4 +665,184 @@ async fn behind_is_complete_the_log_names_the_role_on_event_created_or_is_deleti
         );
     }
     lambda.finish();
+}
+
+const RACE_WAIT: Duration = Duration::from_secs(4);
+
+/// Two stacks' Creates for the same role, at the same moment, each handled by its own function
+/// process in one fresh account, with `RACE_WAIT` as PropagationWaitSeconds.
+struct Race {
+    api: Arc<RuntimeApi>,
+    functions: Vec<Function>,
+    /// Per stack: the invocation's outcome, what it PUT, and when it finished.
+    results: Vec<(Outcome, Option<Value>, SystemTime)>,
+    /// The role's CreateDate as IAM keeps it.
+    created_at: SystemTime,
+}
+
+async fn race_two_stacks(sample_name: &str, extra_env: &[(&'static str, String)]) -> Race {
+    localstack::require().await;
+    let account = localstack::fresh_account();
+    let api = RuntimeApi::start().await;
+    let mut env = localstack::function_env(&account);
+    env.extend(extra_env.iter().cloned());
+    let functions: Vec<Function> = (0..2).map(|_| Function::start(&api, &env)).collect();
+    api.wait_for_pollers(2).await;
+
+    let stack = |request_id: &str, logical_id: &str, stack_id: Value| {
+        let wait = RACE_WAIT.as_secs().to_string();
+        let mut event = with(
+            sample(sample_name),
+            request_id,
+            json!({"PropagationWaitSeconds": wait}),
+        );
+        event["LogicalResourceId"] = json!(logical_id);
+        event["StackId"] = stack_id;
+        let key = localstack::new_key();
+        event["ResponseURL"] = json!(localstack::presigned_put(&key, Duration::from_secs(600)));
+        let pending = api.invoke_raw(serde_json::to_vec(&event).unwrap(), INVOKE_TIMEOUT);
+        async move {
+            let outcome = runtime_api::await_outcome(pending, INVOKE_TIMEOUT).await;
+            let finished = SystemTime::now();
+            (outcome, localstack::answer(&key).await, finished)
+        }
+    };
+    let (a, b) = tokio::join!(
+        stack(
+            "req-stack-a",
+            "EcsServiceLinkedRole",
+            sample(sample_name)["StackId"].clone()
+        ),
+        stack("req-stack-b", "EcsRole", json!(STACK_B)),
+    );
+    let role = localstack::iam(&account)
+        .get_role()
+        .role_name("AWSServiceRoleForECS")
+        .send()
+        .await
+        .unwrap();
+    let created_at = SystemTime::try_from(*role.role().unwrap().create_date()).unwrap();
+    Race {
+        api,
+        functions,
+        results: vec![a, b],
+        created_at,
+    }
+}
+
+impl Race {
+    fn finish(mut self) {
+        for f in &mut self.functions {
+            assert!(f.is_alive(), "{}", f.logs());
+            assert_no_secrets(&f.logs());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_adopting_a_role_created_a_moment_ago_answers_only_after_its_propagation_wait() {
+    let race = race_two_stacks("create.json", &[]).await;
+
+    let answers: Vec<&Value> = race
+        .results
+        .iter()
+        .map(|(_, answer, _)| answer.as_ref().expect("both stacks answered"))
+        .collect();
+    assert!(
+        answers.iter().all(|a| a["Status"] == "SUCCESS"),
+        "{answers:#?}"
+    );
+    let adopters: Vec<_> = race
+        .results
+        .iter()
+        .filter(|(_, answer, _)| answer.as_ref().unwrap()["Data"]["Created"] == "false")
+        .collect();
+    assert_eq!(adopters.len(), 1, "one creator, one adopter: {answers:#?}");
+    let (_, adopted, answered_at) = adopters[0];
+    let reason = adopted.as_ref().unwrap()["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("adopted AWSServiceRoleForECS, created ")
+            && reason.ends_with(" s for IAM propagation"),
+        "{reason}"
+    );
+    let earliest = race.created_at + RACE_WAIT;
+    assert!(
+        *answered_at >= earliest,
+        "the adopter answered {:?} before the role's propagation wait was over",
+        earliest.duration_since(*answered_at).unwrap()
+    );
+
+    let logs: String = race.functions.iter().map(|f| f.logs()).collect();
+    let adopted_lines = logged(&logs, "adopted");
+    assert_eq!(adopted_lines.len(), 1, "{logs}");
+    assert!(
+        adopted_lines[0]["role_age_s"]
+            .as_u64()
+            .is_some_and(|age| age < RACE_WAIT.as_secs()),
+        "the log line carries the role's age: {}",
+        adopted_lines[0]
+    );
+    evidence::record(
+        "Races",
+        "2 stacks upsert one SLR at once, 4 s propagation wait (LocalStack)",
+        1,
+        "the adopting stack answered only once CreateDate + 4 s had passed",
+    );
+    race.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_is_complete_a_stack_adopting_a_young_role_completes_only_after_its_wait() {
+    let wait_setting = ("UPSERT_SLR_WAIT", "is-complete".to_string());
+    let race = race_two_stacks("provider-create.json", &[wait_setting]).await;
+
+    let on_events: Vec<&Value> = race
+        .results
+        .iter()
+        .map(|(outcome, put, _)| {
+            assert_eq!(put, &None, "behind a Provider nothing is PUT");
+            match outcome {
+                Outcome::Result(result) => result,
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let created_ms = race
+        .created_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    for result in &on_events {
+        let until = result["UpsertSlrWait"]["UntilEpochMs"].as_u64();
+        assert!(
+            until.is_some_and(|until| until >= created_ms + RACE_WAIT.as_millis() as u64),
+            "{result} ends its wait less than {RACE_WAIT:?} after the role's creation ({created_ms})"
+        );
+    }
+    let adopted = on_events
+        .iter()
+        .find(|r| r["Data"]["Created"] == "false")
+        .expect("one stack adopted");
+
+    // The framework asks isComplete, with the request and onEvent's result, until it says yes.
+    let mut is_complete = sample("provider-create.json");
+    for (k, v) in adopted.as_object().unwrap() {
+        is_complete[k] = v.clone();
+    }
+    let completed_at = loop {
+        let key = localstack::new_key();
+        is_complete["ResponseURL"] =
+            json!(localstack::presigned_put(&key, Duration::from_secs(600)));
+        match race.api.invoke(&is_complete, INVOKE_TIMEOUT).await {
+            Outcome::Result(r) if r["IsComplete"] == true => break SystemTime::now(),
+            Outcome::Result(r) if r["IsComplete"] == false => {}
+            other => panic!("{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        completed_at >= race.created_at + RACE_WAIT,
+        "isComplete said yes before the role's propagation wait was over"
+    );
+    race.finish();
 }

@@ -213,6 +213,7 @@ fn answer() -> impl Strategy<Value = Answer> {
             role_name: role_name.chars().take(64).collect(),
             arn: arn.chars().take(300).collect(),
             created,
+            created_at: None,
         },
     ));
     (outcome, prop_oneof![text(), "\\PC{0,2000}"], long, data).prop_map(

@@ -1121,3 +1121,268 @@ async fn a_known_name_whose_role_is_gone_falls_back_to_creating_it() {
         ]
     );
 }
+
+// Propagation is measured from the role's creation, whoever created it: a role adopted moments
+// after another stack (or the service itself) created it still gets the rest of the wait.
+
+/// IAM saying the ECS role "has been taken", and GetRole showing it as `role` (its XML).
+async fn mount_taken(h: &Harness, role: &str) {
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
+        .respond_with(ok("GetRole", role))
+        .mount(&h.iam)
+        .await;
+}
+
+/// The whole seconds in "created N s ago; waited M s for IAM propagation". IAM's CreateDate is
+/// whole seconds, so a role stamped N s ago may be up to a second younger: the age shown, and
+/// the wait, count from the end of that second.
+fn adopted_young(reason: &str) -> (u64, u64) {
+    let rest = reason
+        .strip_prefix("adopted AWSServiceRoleForECS, created ")
+        .unwrap_or_else(|| panic!("{reason}"));
+    let (age, rest) = rest.split_once(" s ago; waited ").expect(reason);
+    let waited = rest.strip_suffix(" s for IAM propagation").expect(reason);
+    (age.parse().expect(reason), waited.parse().expect(reason))
+}
+
+#[tokio::test]
+async fn a_role_adopted_two_seconds_after_its_creation_waits_out_the_rest() {
+    let h = Harness::new().await;
+    let created = SystemTime::now() - Duration::from_secs(2);
+    mount_taken(&h, &role_xml_created_at(ECS, ECS_ROLE, created)).await;
+
+    let started = std::time::Instant::now();
+    let props = json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "5"});
+    h.invoke(h.event("Create", props)).await.unwrap();
+    let elapsed = started.elapsed();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Data"]["Created"], "false", "adopted, not created");
+    let (age, waited) = adopted_young(a["Reason"].as_str().unwrap());
+    assert_eq!(age, 1, "{a}");
+    assert!((3..=4).contains(&waited), "{a}");
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "answered after {elapsed:?}"
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole"],
+        "CreateDate comes with GetRole: no extra call"
+    );
+}
+
+#[tokio::test]
+async fn a_role_two_hours_old_is_adopted_at_once() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(20);
+    let created = SystemTime::now() - Duration::from_secs(2 * 3600);
+    mount_taken(&h, &role_xml_created_at(ECS, ECS_ROLE, created)).await;
+
+    // A 900 s wait would outlast the 20 s deadline and say so in the Reason.
+    let props = json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 900});
+    h.invoke(h.event("Create", props)).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Reason"], "adopted existing AWSServiceRoleForECS");
+}
+
+#[tokio::test]
+async fn a_create_date_ahead_of_the_clock_waits_the_whole_wait_from_now_and_no_longer() {
+    let h = Harness::new().await;
+    let created = SystemTime::now() + Duration::from_secs(3600);
+    mount_taken(&h, &role_xml_created_at(ECS, ECS_ROLE, created)).await;
+
+    let started = std::time::Instant::now();
+    let props = json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "2"});
+    h.invoke(h.event("Create", props)).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(
+        a["Reason"],
+        "adopted AWSServiceRoleForECS, created 0 s ago (its CreateDate is ahead of this \
+         function's clock); waited 2 s for IAM propagation"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_warm_function_adopting_by_known_name_waits_the_same() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(taken(ECS_ROLE))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+
+    // Deleted and created again by someone else a second ago.
+    let created = SystemTime::now() - Duration::from_secs(1);
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml_created_at(ECS, ECS_ROLE, created)))
+        .mount(&h.iam)
+        .await;
+    let mut second_stack = h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "3"}),
+    );
+    second_stack["RequestId"] = json!("b6a3c1d2-0002");
+    let started = std::time::Instant::now();
+    h.invoke(second_stack).await.unwrap();
+
+    let answers = h.answers().await;
+    let (age, waited) = adopted_young(answers[1]["Reason"].as_str().unwrap());
+    assert_eq!(age, 0, "{}", answers[1]);
+    assert!((2..=3).contains(&waited), "{}", answers[1]);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole", "GetRole"],
+        "the known name needs one GetRole, which gives the CreateDate"
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_adopts_a_young_role_waits_too() {
+    let h = Harness::new().await;
+    let created = SystemTime::now() - Duration::from_secs(1);
+    mount_taken(&h, &role_xml_created_at(ECS, ECS_ROLE, created)).await;
+    let mut update = h.event(
+        "Update",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "2"}),
+    );
+    update["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling");
+    update["OldResourceProperties"] = json!({"AWSServiceName": "autoscaling.amazonaws.com"});
+
+    h.invoke(update).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE, "another role: replaced");
+    let (age, waited) = adopted_young(a["Reason"].as_str().unwrap());
+    assert_eq!(age, 0, "{a}");
+    assert!((1..=2).contains(&waited), "{a}");
+}
+
+#[tokio::test]
+async fn behind_is_complete_a_young_adopted_role_waits_until_its_creation_plus_the_wait() {
+    let h = behind_is_complete().await;
+    let created = SystemTime::now() - Duration::from_secs(2);
+    mount_taken(&h, &role_xml_created_at(ECS, ECS_ROLE, created)).await;
+    let mut request = h.event(
+        "Create",
+        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 600}),
+    );
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    assert_eq!(on_event["Data"]["Created"], "false");
+    let created_s = created.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(
+        on_event["UpsertSlrWait"]["UntilEpochMs"],
+        json!((created_s + 1 + 600) * 1000),
+        "the end of CreateDate's second, plus the wait"
+    );
+    let waiting = h
+        .invoke(is_complete_event(&request, &on_event))
+        .await
+        .unwrap();
+    assert_eq!(waiting, json!({"IsComplete": false}));
+}
+
+/// IAM no longer knows the deletion task; GetRole then shows the role as `after`.
+async fn mount_vanished_deletion_task(h: &Harness, after: ResponseTemplate) {
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    action("GetRole").respond_with(after).mount(&h.iam).await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok(
+            "DeleteServiceLinkedRole",
+            "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/77aa</DeletionTaskId>",
+        ))
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(error(
+            404,
+            "NoSuchEntity",
+            "Deletion task task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/77aa not found.",
+        ))
+        .mount(&h.iam)
+        .await;
+}
+
+#[tokio::test]
+async fn a_vanished_deletion_task_with_the_role_gone_is_a_success() {
+    let h = Harness::new().await;
+    mount_vanished_deletion_task(
+        &h,
+        error(
+            404,
+            "NoSuchEntity",
+            "The role with name AWSServiceRoleForECS cannot be found.",
+        ),
+    )
+    .await;
+
+    h.invoke(delete_event(&h, "Delete")).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Reason"], "deleted AWSServiceRoleForECS");
+}
+
+#[tokio::test]
+async fn a_vanished_deletion_task_with_the_role_still_there_waits_then_fails_saying_so() {
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(6);
+    mount_vanished_deletion_task(&h, ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags()))).await;
+
+    h.invoke(delete_event(&h, "Delete")).await.unwrap();
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED", "{a}");
+    assert_eq!(
+        a["Reason"],
+        "timed out while waiting for the deletion of AWSServiceRoleForECS: IAM no longer knows \
+         its deletion task (task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/77aa) \
+         and the role still exists, before the Lambda deadline"
+    );
+    let polls = h
+        .iam_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "GetServiceLinkedRoleDeletionStatus")
+        .count();
+    assert!(polls >= 2, "kept asking within the deadline: {polls} polls");
+}
+
+#[tokio::test]
+async fn behind_is_complete_a_vanished_task_with_the_role_still_there_is_not_complete() {
+    let h = behind_is_complete().await;
+    mount_vanished_deletion_task(&h, ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags()))).await;
+    let mut request = delete_event(&h, "Delete");
+    request["ServiceToken"] = json!(FRAMEWORK_ARN);
+
+    let on_event = h.invoke(request.clone()).await.unwrap();
+    let checked = h
+        .invoke(is_complete_event(&request, &on_event))
+        .await
+        .unwrap();
+    assert_eq!(checked, json!({"IsComplete": false}));
+}

@@ -3,6 +3,7 @@
 // Shared by several test crates, each using a part.
 #![allow(dead_code)]
 
+use std::time::{SystemTime, UNIX_EPOCH};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
@@ -52,7 +53,25 @@ fn xml(status: u16, body: String) -> ResponseTemplate {
         .set_body_string(body)
 }
 
+/// A role created long ago (2026-11-23T04:00:00Z), as GetRole and CreateServiceLinkedRole show it.
 pub fn role_xml(service: &str, name: &str, tags: &[(&str, &str)]) -> String {
+    role_xml_created(service, name, tags, "2026-11-23T04:00:00Z")
+}
+
+/// A role whose CreateDate is `created` (IAM gives whole seconds).
+pub fn role_xml_created_at(service: &str, name: &str, created: SystemTime) -> String {
+    role_xml_created(service, name, &[], &iso8601(created))
+}
+
+/// `time` the way IAM writes it, truncated to the second.
+pub fn iso8601(time: SystemTime) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    aws_smithy_types::DateTime::from_secs(seconds as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+fn role_xml_created(service: &str, name: &str, tags: &[(&str, &str)], created: &str) -> String {
     let tags: String = tags
         .iter()
         .map(|(k, v)| format!("<member><Key>{k}</Key><Value>{v}</Value></member>"))
@@ -61,7 +80,7 @@ pub fn role_xml(service: &str, name: &str, tags: &[(&str, &str)]) -> String {
         "<Role><Path>/aws-service-role/{service}/</Path><RoleName>{name}</RoleName>\
          <RoleId>AROAEXAMPLE</RoleId>\
          <Arn>arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}</Arn>\
-         <CreateDate>2026-11-23T04:00:00Z</CreateDate>\
+         <CreateDate>{created}</CreateDate>\
          <AssumeRolePolicyDocument>%7B%22Version%22%3A%222012-10-17%22%7D</AssumeRolePolicyDocument>\
          <Tags>{tags}</Tags></Role>"
     )
