@@ -3,8 +3,9 @@
 #  1. make dist: the library with the release function inside, packed (scripts/cdk-dist.sh);
 #  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json);
 #  3. from the packed artifacts, outside the checkout, with no cargo on PATH: a TypeScript app
-#     installs the tarball (and runs the synth tests against the newest aws-cdk-lib), a Python
-#     venv installs the wheel; both synthesize, and the templates are checked;
+#     (the example app's source) installs the tarball and runs the synth tests against the
+#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize, and the templates
+#     are checked;
 #  4. the example app through the CDK CLI, then an end-to-end test in which the CDK Provider
 #     framework's own runtime drives the function (under `cargo lambda watch`, with the
 #     environment the library synthesized) against LocalStack's IAM and S3.
@@ -13,9 +14,6 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-require_cargo
-command -v npm >/dev/null || die "npm not found: install Node.js 20 or newer"
-use_tools
 # The CDK CLI would otherwise fetch notices and send telemetry.
 export CDK_DISABLE_CLI_TELEMETRY=true
 
@@ -30,6 +28,7 @@ timed() {
 }
 
 timed "make dist" scripts/cdk-dist.sh
+use_tools  # cargo lambda watch, for the end-to-end test
 version=$(node -p 'require("./cdk/package.json").version')
 arch=$(python3 -c 'import json; a=[f["architecture"] for f in json.load(open("cdk/lambda/manifest.json"))["functions"]]; print("arm64" if "arm64" in a else "x86_64")')
 
@@ -41,7 +40,8 @@ say "the packed artifacts in a TypeScript app and a Python venv, outside the che
 cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-"$arch".zip \
     cdk/test/check_synth.py cdk/test/synth.test.js "$work/"
 mkdir "$work/ts" "$work/py"
-cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json,app.ts} "$work/ts/"
+cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
+cp examples/cdk/bin/app.ts "$work/ts/app.ts"
 cp cdk/test/consumer-python/{app.py,requirements.txt} "$work/py/"
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
 timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$version" ARCH="$arch" bash -euo pipefail -c '
@@ -55,9 +55,9 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$vers
     node --test node_modules/upsert-slr-cdk/test/
     npx tsc
     CDK_OUTDIR=cdk.out node app.js
-    python3 ../check_synth.py cdk.out UpsertSlrTypeScript "../upsert-slr-$VERSION-$ARCH.zip" "[
-        {\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Service-linked role for Amazon ECS\", \"RemovalPolicy\": \"Retain\"},
-        {\"AWSServiceName\": \"autoscaling.amazonaws.com\", \"CustomSuffix\": \"consumer\", \"PropagationWaitSeconds\": 30, \"RemovalPolicy\": \"Delete\"}]"
+    python3 ../check_synth.py cdk.out UpsertSlrExample "../upsert-slr-$VERSION-$ARCH.zip" "[
+        {\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Role for ECS, managed by upsert-slr\", \"RemovalPolicy\": \"Retain\"},
+        {\"AWSServiceName\": \"autoscaling.amazonaws.com\", \"CustomSuffix\": \"example\", \"PropagationWaitSeconds\": 30, \"RemovalPolicy\": \"Delete\"}]"
     cd ../py
     python3.11 -m venv venv
     venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt "../upsert_slr_cdk-$VERSION-py3-none-any.whl"
