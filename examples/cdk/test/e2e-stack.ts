@@ -2,7 +2,7 @@
 // runs with the environment the library gives it, and each request carries the properties the
 // library wrote into the template. Written to $CDK_OUTDIR by scripts/cdk-test.sh.
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { ServiceLinkedRole } from 'upsert-slr-cdk';
+import { Backing, ServiceLinkedRole } from 'upsert-slr-cdk';
 
 const app = new App();
 const stack = new Stack(app, 'UpsertSlrE2e');
@@ -17,5 +17,12 @@ new ServiceLinkedRole(stack, 'AutoScalingRole', {
   awsServiceName: 'autoscaling.amazonaws.com',
   propagationWait: Duration.seconds(3),
   removalPolicy: RemovalPolicy.DESTROY,
+});
+// The function itself as the ServiceToken, sharing the function with the roles above.
+new ServiceLinkedRole(stack, 'DirectEksRole', {
+  awsServiceName: 'eks.amazonaws.com',
+  propagationWait: Duration.seconds(2),
+  removalPolicy: RemovalPolicy.DESTROY,
+  backing: Backing.DIRECT,
 });
 app.synth();

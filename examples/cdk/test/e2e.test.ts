@@ -6,7 +6,8 @@
 // captured; the waiter state machine is played here (call isComplete, a Retry means "not yet").
 // Every request carries a real presigned LocalStack S3 URL as ResponseURL, which the function
 // receives from the framework and is allowed to PUT to: nothing must ever appear there, the
-// framework's answer is the only one.
+// framework's answer is the only one. A resource with direct backing is the control: its
+// requests go to the function itself, which answers at that URL.
 //
 // What runs is what upsert-slr-cdk synthesizes: the function has the environment of the
 // template of e2e-stack.ts, and every request carries the properties of one of its resources.
@@ -174,13 +175,14 @@ function logicalIdOf(name: string): string {
 
 /**
  * The request CloudFormation would make for the template's resource `name`: its properties as
- * CloudFormation sends them (scalars as strings), with the framework's ARN as ServiceToken.
+ * CloudFormation sends them (scalars as strings, without the ServiceToken), and the function
+ * (`via`) its ServiceToken names.
  */
-function resource(name: string): { logicalId: string; properties: Record<string, string> } {
+function resource(name: string, via: string): { logicalId: string; properties: Record<string, string> } {
   const logicalId = logicalIdOf(name);
   const { Type, Properties } = TEMPLATE.Resources[logicalId];
   assert.equal(Type, 'Custom::ServiceLinkedRole');
-  assert.deepEqual(Properties.ServiceToken, { 'Fn::GetAtt': [logicalIdOf('UpsertSlrProviderframeworkonEvent'), 'Arn'] });
+  assert.deepEqual(Properties.ServiceToken, { 'Fn::GetAtt': [logicalIdOf(via), 'Arn'] });
   const properties: Record<string, string> = {};
   for (const [key, value] of Object.entries(Properties)) {
     assert.ok(key === 'ServiceToken' || ['string', 'number'].includes(typeof value), `${key}: ${JSON.stringify(value)}`);
@@ -204,7 +206,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * started the waiter, isComplete every QUERY_INTERVAL_MS until it stops asking for a retry.
  */
 async function deploy(type: string, name: string, extra: object = {}) {
-  const { logicalId, properties } = resource(name);
+  const { logicalId, properties } = resource(name, 'UpsertSlrProviderframeworkonEvent');
   const { key, event } = cloudFormationRequest(type, logicalId, properties, extra);
   invocations = [];
   responses = [];
@@ -251,20 +253,38 @@ async function deploy(type: string, name: string, extra: object = {}) {
   };
 }
 
-test('control: invoked directly by CloudFormation, the function PUTs to such a ResponseURL', async () => {
-  const created = await fetch(`${LOCALSTACK}/${BUCKET}`, { method: 'PUT' });
-  assert.ok(created.ok || created.status === 409, `bucket: ${created.status}`);
-  const { key, event } = cloudFormationRequest('Delete', 'Control', { AWSServiceName: 'ecs.amazonaws.com' }, {
-    PhysicalResourceId: 'upsert-slr:create-failed:Control',
-  });
-  // The function's own ARN as ServiceToken: direct mode.
-  const direct = { ...event, ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}` };
-  direct.ResourceProperties = { ...direct.ResourceProperties, ServiceToken: direct.ServiceToken };
+/**
+ * One CloudFormation request for a resource whose ServiceToken is the function itself: invoked
+ * by CloudFormation, the function answers at the ResponseURL.
+ */
+async function invokeDirectly(type: string, name: string, extra: object = {}) {
+  const { logicalId, properties } = resource(name, 'UpsertSlrFunction');
+  const { key, event } = cloudFormationRequest(type, logicalId, properties, extra);
+  const own = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${FUNCTION_NAME}`;
+  const direct = { ...event, ServiceToken: own, ResourceProperties: { ...event.ResourceProperties, ServiceToken: own } as Record<string, string> };
+  const started = Date.now();
   const response = await lambda.invoke({ FunctionName: FUNCTION_NAME, Payload: JSON.stringify(direct) });
   assert.equal(response.FunctionError, undefined, new TextDecoder().decode(response.Payload));
-  const answer = await putAt(key);
-  assert.equal(answer?.Status, 'SUCCESS', JSON.stringify(answer));
-  assert.equal(answer.PhysicalResourceId, 'upsert-slr:create-failed:Control');
+  return { event: direct, answer: await putAt(key), ms: Date.now() - started };
+}
+
+test('direct backing: the function answers CloudFormation itself, after the propagation wait', async () => {
+  const created = await fetch(`${LOCALSTACK}/${BUCKET}`, { method: 'PUT' });
+  assert.ok(created.ok || created.status === 409, `bucket: ${created.status}`);
+  const run = await invokeDirectly('Create', 'DirectEksRole');
+  assert.equal(run.event.ResourceProperties.PropagationWaitSeconds, '2');
+  assert.equal(run.answer?.Status, 'SUCCESS', JSON.stringify(run.answer));
+  assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForAmazonEKS');
+  assert.deepEqual(run.answer.Data, {
+    RoleName: 'AWSServiceRoleForAmazonEKS',
+    Arn: arnOf('eks.amazonaws.com', 'AWSServiceRoleForAmazonEKS'),
+    Created: 'true',
+  });
+  assert.ok(run.ms >= 2000, `answered after ${run.ms} ms, before the wait was over`);
+
+  const removed = await invokeDirectly('Delete', 'DirectEksRole', { PhysicalResourceId: 'AWSServiceRoleForAmazonEKS' });
+  assert.equal(removed.answer?.Status, 'SUCCESS', JSON.stringify(removed.answer));
+  assert.equal(await roleExists('AWSServiceRoleForAmazonEKS'), false, 'RemovalPolicy Delete removes the role it created');
 });
 
 test('Create: the role is created, the framework gives its name and ARN', async () => {
