@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo lint build templates sam-build cdk-test bench bench-quick localstack-start localstack-stop
+.PHONY: test reliability demo lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -24,7 +24,13 @@ templates:  ## sam validate --lint and cfn-lint on every template, and their agr
 sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
 	scripts/sam-build.sh
 
-cdk-test:  ## the CDK construct (examples/cdk): synth tests, and the Provider framework driving the function
+cdk-lib:  ## the construct library in cdk/, with the release function inside (examples/cdk uses it)
+	scripts/cdk-lib.sh
+
+dist:  ## release artifacts in dist/: npm tarball, Python wheel and sdist, Lambda zips, SHA256SUMS
+	scripts/cdk-dist.sh
+
+cdk-test:  ## the construct library: synth tests, the packed artifacts in TypeScript and Python apps, the Provider framework driving the function
 	scripts/cdk-test.sh
 
 bench:  ## this function against the npm package upsert-slr; writes BENCHMARKS.md

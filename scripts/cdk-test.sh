@@ -1,49 +1,106 @@
 #!/usr/bin/env bash
-# The CDK construct in examples/cdk: synth tests, the example app through the CDK CLI, and an
-# end-to-end test in which the CDK Provider framework's own runtime drives the function (run by
-# `cargo lambda watch`) against LocalStack's IAM and S3. Installs the pinned npm packages,
-# cargo-lambda and LocalStack on first use; starts LocalStack unless LOCALSTACK_ENDPOINT points
-# at one already running.
+# The CDK construct library upsert-slr-cdk (cdk/) and the example app (examples/cdk):
+#  1. make dist: the library with the release function inside, packed (scripts/cdk-dist.sh);
+#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json);
+#  3. from the packed artifacts, outside the checkout, with no cargo on PATH: a TypeScript app
+#     (the example app's source) installs the tarball and runs the synth tests against the
+#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize, and the templates
+#     are checked;
+#  4. the example app through the CDK CLI, then an end-to-end test in which the CDK Provider
+#     framework's own runtime drives the function (under `cargo lambda watch`, with the
+#     environment the library synthesized) against LocalStack's IAM and S3.
+# Installs the pinned npm and PyPI packages, cargo-lambda and LocalStack on first use; starts
+# LocalStack unless LOCALSTACK_ENDPOINT points at one already running.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-require_cargo
-command -v npm >/dev/null || die "npm not found: install Node.js 20 or newer"
-use_tools
 # The CDK CLI would otherwise fetch notices and send telemetry.
 export CDK_DISABLE_CLI_TELEMETRY=true
 
 work=$(mktemp -d)
 trap 'stop_watch_and_localstack; rm -rf "$work"' EXIT
+# Runs "$2"... and says how long it took, naming it "$1".
+timed() {
+    local start=$SECONDS name=$1
+    shift
+    "$@"
+    say "$name took $((SECONDS - start)) s"
+}
+
+timed "make dist" scripts/cdk-dist.sh
+use_tools  # cargo lambda watch, for the end-to-end test
+version=$(node -p 'require("./cdk/package.json").version')
+arch=$(python3 -c 'import json; a=[f["architecture"] for f in json.load(open("cdk/lambda/manifest.json"))["functions"]]; print("arm64" if "arm64" in a else "x86_64")')
+
+say "synth tests against aws-cdk-lib $(node -p 'require("./cdk/node_modules/aws-cdk-lib/package.json").version') (the lowest supported)"
+(cd cdk && npm test)
+
+# What a user has: the packed artifacts, Node.js and Python, and no Rust toolchain.
+say "the packed artifacts in a TypeScript app and a Python venv, outside the checkout, without cargo"
+cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-"$arch".zip \
+    cdk/test/check_synth.py cdk/test/synth.test.js "$work/"
+mkdir "$work/ts" "$work/py"
+cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
+cp examples/cdk/bin/app.ts "$work/ts/app.ts"
+cp cdk/test/consumer-python/{app.py,requirements.txt} "$work/py/"
+no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
+timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$version" ARCH="$arch" bash -euo pipefail -c '
+    ! command -v cargo >/dev/null || { echo "cargo is still on PATH: $(command -v cargo)" >&2; exit 1; }
+    cd ts
+    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-audit --no-fund --loglevel=error "../upsert-slr-cdk-$VERSION.tgz"
+    echo "synth tests against aws-cdk-lib $(node -p "require(\"aws-cdk-lib/package.json\").version"), in the installed package" >&2
+    mkdir node_modules/upsert-slr-cdk/test
+    cp ../synth.test.js node_modules/upsert-slr-cdk/test/
+    node --test node_modules/upsert-slr-cdk/test/
+    npx tsc
+    CDK_OUTDIR=cdk.out node app.js
+    python3 ../check_synth.py cdk.out UpsertSlrExample "../upsert-slr-$VERSION-$ARCH.zip" "[
+        {\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Role for ECS, managed by upsert-slr\", \"RemovalPolicy\": \"Retain\"},
+        {\"AWSServiceName\": \"autoscaling.amazonaws.com\", \"CustomSuffix\": \"example\", \"PropagationWaitSeconds\": 30, \"RemovalPolicy\": \"Delete\"}]"
+    cd ../py
+    python3.11 -m venv venv
+    venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt "../upsert_slr_cdk-$VERSION-py3-none-any.whl"
+    CDK_OUTDIR=cdk.out venv/bin/python app.py
+    python3 ../check_synth.py cdk.out UpsertSlrPython "../upsert-slr-$VERSION-$ARCH.zip" \
+        "[{\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Service-linked role for Amazon ECS\"}]"
+'
 
 cd examples/cdk
-say "npm ci (examples/cdk)"
+say "npm ci (examples/cdk, with upsert-slr-cdk from cdk/)"
 npm ci --no-audit --no-fund --loglevel=error
-say "synth tests"
-npm test
-
-say "cdk synth of the example app (with a stand-in for the function's code)"
-mkdir "$work/code"
-# An x86_64 ELF header is all the construct reads from the binary at synth time.
-printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000\076\000' >"$work/code/bootstrap"
-npx cdk synth --quiet --no-notices -c upsertSlrCodePath="$work/code" -o "$work/cdk.out"
-grep -q '"Type": "Custom::ServiceLinkedRole"' "$work/cdk.out/UpsertSlrExample.template.json" ||
-    die "the example app's template has no Custom::ServiceLinkedRole"
+say "cdk synth of the example app"
+npx cdk synth --quiet --no-notices -o "$work/example.out"
+for stack in UpsertSlrExample UpsertSlrExampleDirect; do
+    grep -q '"Type": "Custom::ServiceLinkedRole"' "$work/example.out/$stack.template.json" ||
+        die "the example app's $stack has no Custom::ServiceLinkedRole"
+done
+say "the end-to-end test's stack"
+CDK_OUTDIR="$work/e2e.out" node dist/test/e2e-stack.js
+template="$work/e2e.out/UpsertSlrE2e.template.json"
+mapfile -t environment < <(python3 - "$template" <<'PY'
+import json, sys
+resources = json.load(open(sys.argv[1]))["Resources"]
+[function] = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "bootstrap"]
+for name, value in function["Properties"]["Environment"]["Variables"].items():
+    assert isinstance(value, str), f"{name} is not a plain string: {value}"
+    print(f"{name}={value}")
+PY
+)
 cd "$ROOT"
 
 prepare_watch
 say "building the function (debug, as make test does)"
 cargo build --quiet --bin upsert-slr
-say "starting it under cargo lambda watch (account $ACCOUNT), as the construct configures it"
+say "starting it under cargo lambda watch (account $ACCOUNT) with the synthesized environment: ${environment[*]}"
 # It may PUT to LocalStack, so that the test would see it if it answered CloudFormation
 # itself behind the Provider.
-start_watch "$work/watch.log" UPSERT_SLR_WAIT=is-complete \
-    UPSERT_SLR_ALLOWED_SERVICES=autoscaling.amazonaws.com,ecs.amazonaws.com,elasticloadbalancing.amazonaws.com
+start_watch "$work/watch.log" "${environment[@]}"
 
 say "end-to-end: the Provider framework runtime in front of the function"
 cd examples/cdk
 if ! UPSERT_SLR_FUNCTION_ENDPOINT="http://127.0.0.1:$WATCH_PORT" UPSERT_SLR_ACCOUNT=$ACCOUNT \
-    npm run --silent test:e2e; then
+    UPSERT_SLR_TEMPLATE="$template" npm run --silent test:e2e; then
     echo "--- function log (cargo lambda watch) ---" >&2
     tail -n 60 "$work/watch.log" >&2
     exit 1

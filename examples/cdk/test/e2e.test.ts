@@ -6,13 +6,19 @@
 // captured; the waiter state machine is played here (call isComplete, a Retry means "not yet").
 // Every request carries a real presigned LocalStack S3 URL as ResponseURL, which the function
 // receives from the framework and is allowed to PUT to: nothing must ever appear there, the
-// framework's answer is the only one.
+// framework's answer is the only one. A resource with direct backing is the control: its
+// requests go to the function itself, which answers at that URL.
+//
+// What runs is what upsert-slr-cdk synthesizes: the function has the environment of the
+// template of e2e-stack.ts, and every request carries the properties of one of its resources.
 //
 // Started by scripts/cdk-test.sh, which provides LOCALSTACK_ENDPOINT, UPSERT_SLR_FUNCTION_ENDPOINT
-// (the emulator) and UPSERT_SLR_ACCOUNT (the fresh LocalStack account the function runs in).
+// (the emulator), UPSERT_SLR_ACCOUNT (the fresh LocalStack account the function runs in) and
+// UPSERT_SLR_TEMPLATE (the synthesized template).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvokeCommandInput, Lambda } from '@aws-sdk/client-lambda';
 
@@ -24,6 +30,7 @@ function required(name: string): string {
 const LOCALSTACK = required('LOCALSTACK_ENDPOINT').replace(/\/$/, '');
 const FUNCTION_ENDPOINT = required('UPSERT_SLR_FUNCTION_ENDPOINT');
 const ACCOUNT = required('UPSERT_SLR_ACCOUNT');
+const TEMPLATE = JSON.parse(fs.readFileSync(required('UPSERT_SLR_TEMPLATE'), 'utf8'));
 /** The emulator knows the function by its plain name. */
 const FUNCTION_NAME = 'upsert-slr';
 const QUERY_INTERVAL_MS = 1000;
@@ -153,11 +160,44 @@ function cloudFormationRequest(type: string, logicalId: string, properties: Reco
     RequestId: crypto.randomUUID(),
     LogicalResourceId: logicalId,
     ResourceType: 'Custom::ServiceLinkedRole',
-    ResourceProperties: { ServiceToken: FRAMEWORK_ARN, ...properties },
+    ResourceProperties: { ServiceToken: FRAMEWORK_ARN, ...properties } as Record<string, string>,
     ...extra,
   };
   return { key, event };
 }
+
+/** The logical id of the resource the construct `name` of e2e-stack.ts synthesized. */
+function logicalIdOf(name: string): string {
+  const ids = Object.keys(TEMPLATE.Resources).filter((id) => new RegExp(`^${name}[0-9A-F]{8}$`).test(id));
+  assert.equal(ids.length, 1, `one resource for ${name}: ${ids}`);
+  return ids[0];
+}
+
+/**
+ * The request CloudFormation would make for the template's resource `name`: its properties as
+ * CloudFormation sends them (scalars as strings, without the ServiceToken), and the function
+ * (`via`) its ServiceToken names.
+ */
+function resource(name: string, via: string): { logicalId: string; properties: Record<string, string> } {
+  const logicalId = logicalIdOf(name);
+  const { Type, Properties } = TEMPLATE.Resources[logicalId];
+  assert.equal(Type, 'Custom::ServiceLinkedRole');
+  assert.deepEqual(Properties.ServiceToken, { 'Fn::GetAtt': [logicalIdOf(via), 'Arn'] });
+  const properties: Record<string, string> = {};
+  for (const [key, value] of Object.entries(Properties)) {
+    assert.ok(key === 'ServiceToken' || ['string', 'number'].includes(typeof value), `${key}: ${JSON.stringify(value)}`);
+    if (key !== 'ServiceToken') properties[key] = String(value);
+  }
+  return { logicalId, properties };
+}
+
+test('the template puts the function behind the Provider, as onEvent and isComplete handler', () => {
+  const ours = { 'Fn::GetAtt': [logicalIdOf('UpsertSlrFunction'), 'Arn'] };
+  const framework = TEMPLATE.Resources[logicalIdOf('UpsertSlrProviderframeworkonEvent')].Properties;
+  assert.equal(framework.Handler, 'framework.onEvent');
+  assert.deepEqual(framework.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN, ours);
+  assert.deepEqual(framework.Environment.Variables.USER_IS_COMPLETE_FUNCTION_ARN, ours);
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -165,7 +205,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * One CloudFormation request through the Provider: the framework's onEvent, then, when it
  * started the waiter, isComplete every QUERY_INTERVAL_MS until it stops asking for a retry.
  */
-async function deploy(type: string, logicalId: string, properties: Record<string, string>, extra: object = {}) {
+async function deploy(type: string, name: string, extra: object = {}) {
+  const { logicalId, properties } = resource(name, 'UpsertSlrProviderframeworkonEvent');
   const { key, event } = cloudFormationRequest(type, logicalId, properties, extra);
   invocations = [];
   responses = [];
@@ -212,24 +253,45 @@ async function deploy(type: string, logicalId: string, properties: Record<string
   };
 }
 
-test('control: invoked directly by CloudFormation, the function PUTs to such a ResponseURL', async () => {
-  const created = await fetch(`${LOCALSTACK}/${BUCKET}`, { method: 'PUT' });
-  assert.ok(created.ok || created.status === 409, `bucket: ${created.status}`);
-  const { key, event } = cloudFormationRequest('Delete', 'Control', { AWSServiceName: 'ecs.amazonaws.com' }, {
-    PhysicalResourceId: 'upsert-slr:create-failed:Control',
-  });
-  // The function's own ARN as ServiceToken: direct mode.
-  const direct = { ...event, ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}` };
-  direct.ResourceProperties = { ...direct.ResourceProperties, ServiceToken: direct.ServiceToken };
+/**
+ * One CloudFormation request for a resource whose ServiceToken is the function itself: invoked
+ * by CloudFormation, the function answers at the ResponseURL.
+ */
+async function invokeDirectly(type: string, name: string, extra: object = {}) {
+  const { logicalId, properties } = resource(name, 'UpsertSlrFunction');
+  const { key, event } = cloudFormationRequest(type, logicalId, properties, extra);
+  const own = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${FUNCTION_NAME}`;
+  const direct = { ...event, ServiceToken: own, ResourceProperties: { ...event.ResourceProperties, ServiceToken: own } as Record<string, string> };
+  const started = Date.now();
   const response = await lambda.invoke({ FunctionName: FUNCTION_NAME, Payload: JSON.stringify(direct) });
   assert.equal(response.FunctionError, undefined, new TextDecoder().decode(response.Payload));
-  const answer = await putAt(key);
-  assert.equal(answer?.Status, 'SUCCESS', JSON.stringify(answer));
-  assert.equal(answer.PhysicalResourceId, 'upsert-slr:create-failed:Control');
+  return { event: direct, answer: await putAt(key), ms: Date.now() - started };
+}
+
+test('direct backing: the function answers CloudFormation itself, after the propagation wait', async () => {
+  const created = await fetch(`${LOCALSTACK}/${BUCKET}`, { method: 'PUT' });
+  assert.ok(created.ok || created.status === 409, `bucket: ${created.status}`);
+  const run = await invokeDirectly('Create', 'DirectEksRole');
+  assert.equal(run.event.ResourceProperties.PropagationWaitSeconds, '2');
+  assert.equal(run.answer?.Status, 'SUCCESS', JSON.stringify(run.answer));
+  assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForAmazonEKS');
+  assert.deepEqual(run.answer.Data, {
+    RoleName: 'AWSServiceRoleForAmazonEKS',
+    Arn: arnOf('eks.amazonaws.com', 'AWSServiceRoleForAmazonEKS'),
+    Created: 'true',
+  });
+  assert.ok(run.ms >= 2000, `answered after ${run.ms} ms, before the wait was over`);
+
+  const removed = await invokeDirectly('Delete', 'DirectEksRole', { PhysicalResourceId: 'AWSServiceRoleForAmazonEKS' });
+  assert.equal(removed.answer?.Status, 'SUCCESS', JSON.stringify(removed.answer));
+  assert.equal(await roleExists('AWSServiceRoleForAmazonEKS'), false, 'RemovalPolicy Delete removes the role it created');
 });
 
 test('Create: the role is created, the framework gives its name and ARN', async () => {
-  const run = await deploy('Create', 'EcsRole', {
+  const run = await deploy('Create', 'EcsRole');
+  assert.deepEqual(run.event.ResourceProperties, {
+    ServiceToken: FRAMEWORK_ARN,
+    ServiceTimeout: run.event.ResourceProperties.ServiceTimeout,
     AWSServiceName: 'ecs.amazonaws.com',
     PropagationWaitSeconds: '0',
     RemovalPolicy: 'Retain',
@@ -238,7 +300,7 @@ test('Create: the role is created, the framework gives its name and ARN', async 
   assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForECS');
   assert.equal(run.answer.RequestId, run.event.RequestId);
   assert.equal(run.answer.StackId, STACK_ID);
-  assert.equal(run.answer.LogicalResourceId, 'EcsRole');
+  assert.equal(run.answer.LogicalResourceId, logicalIdOf('EcsRole'));
   assert.deepEqual(run.answer.Data, {
     RoleName: 'AWSServiceRoleForECS',
     Arn: arnOf('ecs.amazonaws.com', 'AWSServiceRoleForECS'),
@@ -253,11 +315,8 @@ test('Create: the role is created, the framework gives its name and ARN', async 
 test('Create of a role that already exists: adopted, and not waited for', async () => {
   const made = await iam('CreateServiceLinkedRole', { AWSServiceName: 'elasticloadbalancing.amazonaws.com' });
   assert.equal(made.status, 200, made.body);
-  const run = await deploy('Create', 'ElbRole', {
-    AWSServiceName: 'elasticloadbalancing.amazonaws.com',
-    PropagationWaitSeconds: '600',
-    RemovalPolicy: 'Delete',
-  });
+  const run = await deploy('Create', 'ElbRole');
+  assert.equal(run.event.ResourceProperties.PropagationWaitSeconds, '600');
   assert.equal(run.answer.Status, 'SUCCESS', run.answer.Reason + run.log());
   assert.equal(run.answer.PhysicalResourceId, 'AWSServiceRoleForElasticLoadBalancing');
   assert.deepEqual(run.answer.Data, {
@@ -269,7 +328,7 @@ test('Create of a role that already exists: adopted, and not waited for', async 
 });
 
 test('a Create IAM refuses fails with IAM\'s message, and its Delete never reaches the function', async () => {
-  const run = await deploy('Create', 'SuffixedEcsRole', { AWSServiceName: 'ecs.amazonaws.com', CustomSuffix: 'x' });
+  const run = await deploy('Create', 'SuffixedEcsRole');
   assert.equal(run.answer.Status, 'FAILED');
   assert.match(run.answer.Reason, /InvalidInput: Custom suffix is not allowed for ecs\.amazonaws\.com/);
   assert.equal(run.answer.PhysicalResourceId, cfnResponse.CREATE_FAILED_PHYSICAL_ID_MARKER);
@@ -278,7 +337,7 @@ test('a Create IAM refuses fails with IAM\'s message, and its Delete never reach
   assert.equal(run.invocations[0].functionError, 'Unhandled');
   assert.equal(await roleExists('AWSServiceRoleForECS_x'), false);
 
-  const cleanup = await deploy('Delete', 'SuffixedEcsRole', { AWSServiceName: 'ecs.amazonaws.com', CustomSuffix: 'x' }, {
+  const cleanup = await deploy('Delete', 'SuffixedEcsRole', {
     PhysicalResourceId: run.answer.PhysicalResourceId,
   });
   assert.equal(cleanup.answer.Status, 'SUCCESS');
@@ -286,11 +345,8 @@ test('a Create IAM refuses fails with IAM\'s message, and its Delete never reach
 });
 
 test('isComplete waits out PropagationWaitSeconds: onEvent returns at once, the answer comes after the wait', async () => {
-  const run = await deploy('Create', 'AutoScalingRole', {
-    AWSServiceName: 'autoscaling.amazonaws.com',
-    PropagationWaitSeconds: '3',
-    RemovalPolicy: 'Delete',
-  });
+  const run = await deploy('Create', 'AutoScalingRole');
+  assert.equal(run.event.ResourceProperties.PropagationWaitSeconds, '3');
   assert.equal(run.answer.Status, 'SUCCESS', run.answer.Reason + run.log());
   assert.ok(run.onEventMs < 3000, `onEvent took ${run.onEventMs} ms: the function waited`);
   assert.ok(run.totalMs >= 3000, `answered after ${run.totalMs} ms, before the wait was over`);
@@ -308,7 +364,7 @@ test('isComplete waits out PropagationWaitSeconds: onEvent returns at once, the 
 });
 
 test('Delete through the Provider: removes the role this resource created, keeps the others', async () => {
-  const removed = await deploy('Delete', 'AutoScalingRole', { AWSServiceName: 'autoscaling.amazonaws.com', RemovalPolicy: 'Delete' }, {
+  const removed = await deploy('Delete', 'AutoScalingRole', {
     PhysicalResourceId: 'AWSServiceRoleForAutoScaling',
   });
   assert.equal(removed.answer.Status, 'SUCCESS', removed.answer.Reason + removed.log());
@@ -316,13 +372,13 @@ test('Delete through the Provider: removes the role this resource created, keeps
   assert.match(removed.waiter.UpsertSlrWait.DeletionTaskId, /^task\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling\//);
   assert.equal(await roleExists('AWSServiceRoleForAutoScaling'), false);
 
-  const retained = await deploy('Delete', 'EcsRole', { AWSServiceName: 'ecs.amazonaws.com', RemovalPolicy: 'Retain' }, {
+  const retained = await deploy('Delete', 'EcsRole', {
     PhysicalResourceId: 'AWSServiceRoleForECS',
   });
   assert.equal(retained.answer.Status, 'SUCCESS', retained.answer.Reason);
   assert.ok(await roleExists('AWSServiceRoleForECS'), 'RemovalPolicy Retain keeps the role');
 
-  const adopted = await deploy('Delete', 'ElbRole', { AWSServiceName: 'elasticloadbalancing.amazonaws.com', RemovalPolicy: 'Delete' }, {
+  const adopted = await deploy('Delete', 'ElbRole', {
     PhysicalResourceId: 'AWSServiceRoleForElasticLoadBalancing',
   });
   assert.equal(adopted.answer.Status, 'SUCCESS', adopted.answer.Reason);
