@@ -1,0 +1,88 @@
+// The loop Lambda's managed Node.js runtime runs around a handler, reduced to what functions
+// deployed by CloudFormation and CDK need: load `_HANDLER` (module.function) from
+// LAMBDA_TASK_ROOT, then poll /invocation/next, call the handler (async or callback style) and
+// post its result or error, forever.
+'use strict';
+const http = require('node:http');
+const path = require('node:path');
+
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const base = '/2018-06-01/runtime';
+
+function call(method, urlPath, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path: base + urlPath, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function errorBody(err) {
+  const name = (err && err.name) || 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  const trace = err instanceof Error && err.stack ? err.stack.split('\n') : [];
+  return JSON.stringify({ errorType: name, errorMessage: message, trace });
+}
+
+function loadHandler() {
+  const spec = process.env._HANDLER || '';
+  const dot = spec.lastIndexOf('.');
+  if (dot < 1) throw Object.assign(new Error(`Bad handler ${spec}`), { name: 'Runtime.MalformedHandlerName' });
+  const modulePath = path.resolve(process.env.LAMBDA_TASK_ROOT, spec.slice(0, dot));
+  const mod = require(modulePath);
+  const fn = spec.slice(dot + 1).split('.').reduce((o, k) => (o == null ? o : o[k]), mod);
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(`${spec} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  }
+  return fn;
+}
+
+function run(handler, event, context) {
+  if (handler.length < 3) return Promise.resolve().then(() => handler(event, context));
+  return new Promise((resolve, reject) => {
+    const result = handler(event, context, (err, value) => (err ? reject(err) : resolve(value)));
+    if (result && typeof result.then === 'function') result.then(resolve, reject);
+  });
+}
+
+async function main() {
+  let handler;
+  try {
+    handler = loadHandler();
+  } catch (err) {
+    console.error(err);
+    await call('POST', '/init/error', errorBody(err));
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await call('GET', '/invocation/next');
+    const id = next.headers['lambda-runtime-aws-request-id'];
+    const deadline = Number(next.headers['lambda-runtime-deadline-ms']);
+    const context = {
+      awsRequestId: id,
+      invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+      callbackWaitsForEmptyEventLoop: true,
+    };
+    try {
+      const result = await run(handler, JSON.parse(next.body), context);
+      await call('POST', `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result));
+    } catch (err) {
+      console.error(err);
+      await call('POST', `/invocation/${id}/error`, errorBody(err));
+    }
+  }
+}
+
+main();
