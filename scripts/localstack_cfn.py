@@ -56,8 +56,11 @@ class LocalCloud:
             aws_access_key_id=self.account, aws_secret_access_key="test", region_name=REGION
         )
         cfg = Config(retries={"max_attempts": 2}, read_timeout=120)
-        for name in ("cloudformation", "iam", "s3", "lambda", "logs"):
-            setattr(self, name.replace("cloudformation", "cfn"), session.client(name, endpoint_url=self.endpoint, config=cfg))
+        self.cfn = session.client("cloudformation", endpoint_url=self.endpoint, config=cfg)
+        self.iam = session.client("iam", endpoint_url=self.endpoint, config=cfg)
+        self.s3 = session.client("s3", endpoint_url=self.endpoint, config=cfg)
+        self.lambda_ = session.client("lambda", endpoint_url=self.endpoint, config=cfg)
+        self.logs = session.client("logs", endpoint_url=self.endpoint, config=cfg)
 
     # The function's code, as `sam package` would upload it.
 
