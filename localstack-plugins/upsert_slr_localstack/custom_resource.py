@@ -26,6 +26,7 @@ import logging
 import time
 import uuid
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localstack import config
@@ -178,11 +179,14 @@ def _bucket(region: str) -> str:
 
 
 def _s3(request):
+    # Path-style SigV4, as CloudFormation's ResponseURLs are signed; the gateway's address, as
+    # the function (a process on this host) reaches it.
     return connect_to(
         aws_access_key_id=request.account_id,
         aws_secret_access_key="test",
         region_name=request.region_name,
         endpoint_url=_gateway_url(),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     ).s3
 
 
