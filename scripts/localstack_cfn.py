@@ -61,6 +61,7 @@ class LocalCloud:
         self.s3 = session.client("s3", endpoint_url=self.endpoint, config=cfg)
         self.lambda_ = session.client("lambda", endpoint_url=self.endpoint, config=cfg)
         self.logs = session.client("logs", endpoint_url=self.endpoint, config=cfg)
+        self.sfn = session.client("stepfunctions", endpoint_url=self.endpoint, config=cfg)
 
     # The function's code, as `sam package` would upload it.
 
