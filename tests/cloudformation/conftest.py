@@ -47,6 +47,12 @@ def new_cloud():
 
 
 @pytest.fixture(scope="module")
+def cloud(new_cloud) -> LocalCloud:
+    """A fresh account for the module."""
+    return new_cloud()
+
+
+@pytest.fixture(scope="module")
 def bootstrap() -> Path:
     path = Path(os.environ.get("UPSERT_SLR_BOOTSTRAP", ""))
     if not path.is_file():

@@ -11,11 +11,6 @@ FAILED = "Received response status [FAILED] from custom resource. Message return
 
 
 @pytest.fixture(scope="module")
-def cloud(new_cloud):
-    return new_cloud()
-
-
-@pytest.fixture(scope="module")
 def token(cloud):
     return create_scripted_function(cloud, "custom-resource", timeout=10)
 

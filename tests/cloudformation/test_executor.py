@@ -12,11 +12,6 @@ from conftest import create_scripted_function
 
 
 @pytest.fixture(scope="module")
-def cloud(new_cloud):
-    return new_cloud()
-
-
-@pytest.fixture(scope="module")
 def scripted(cloud):
     return create_scripted_function(cloud, "scripted", timeout=2)
 

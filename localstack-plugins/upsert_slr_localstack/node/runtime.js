@@ -3,24 +3,24 @@
 // LAMBDA_TASK_ROOT, then poll /invocation/next, call the handler (async or callback style) and
 // post its result or error, forever.
 'use strict';
-const http = require('node:http');
 const path = require('node:path');
 
-const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const base = '/2018-06-01/runtime';
+const api = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime`;
 
-function call(method, urlPath, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path: base + urlPath, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+// What the context tells about the function itself, from the variables Lambda sets.
+const functionContext = Object.fromEntries(
+  Object.entries({
+    functionName: 'AWS_LAMBDA_FUNCTION_NAME',
+    functionVersion: 'AWS_LAMBDA_FUNCTION_VERSION',
+    memoryLimitInMB: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+    logGroupName: 'AWS_LAMBDA_LOG_GROUP_NAME',
+    logStreamName: 'AWS_LAMBDA_LOG_STREAM_NAME',
+  }).map(([key, variable]) => [key, process.env[variable]]),
+);
+
+async function call(method, route, body) {
+  const res = await fetch(api + route, { method, body });
+  return { headers: res.headers, body: await res.text() };
 }
 
 function errorBody(err) {
@@ -62,16 +62,12 @@ async function main() {
   }
   for (;;) {
     const next = await call('GET', '/invocation/next');
-    const id = next.headers['lambda-runtime-aws-request-id'];
-    const deadline = Number(next.headers['lambda-runtime-deadline-ms']);
+    const id = next.headers.get('lambda-runtime-aws-request-id');
+    const deadline = Number(next.headers.get('lambda-runtime-deadline-ms'));
     const context = {
+      ...functionContext,
       awsRequestId: id,
-      invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
-      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
-      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      invokedFunctionArn: next.headers.get('lambda-runtime-invoked-function-arn'),
       getRemainingTimeInMillis: () => deadline - Date.now(),
       callbackWaitsForEmptyEventLoop: true,
     };
