@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
+.PHONY: test reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -8,8 +8,14 @@ reliability:  ## every test, then publish what they tried and what held as RELIA
 	scripts/test.sh
 	cp target/RELIABILITY.md RELIABILITY.md
 
-demo:  ## run the function locally against LocalStack and show what CloudFormation receives
+demo:  ## deploy the SAM app and stacks using it to LocalStack's CloudFormation; show events, outputs, roles
 	scripts/demo.sh
+
+demo-events:  ## the function under cargo lambda watch, sent sample events: what it answers CloudFormation
+	scripts/demo-events.sh
+
+cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor, stacks, the CDK app
+	scripts/cfn-test.sh
 
 lint:  ## cargo fmt --check and clippy, as CI runs them
 	cargo fmt --check

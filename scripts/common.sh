@@ -23,20 +23,55 @@ python311() {
     die "LocalStack needs Python 3.11 (python3.11 or python3 at 3.11)"
 }
 
-# Creates $1 (a venv) from requirements in $2 unless it already has exactly those.
+# Python 3.13, which LocalStack's Step Functions needs (the CDK Provider's waiter).
+python313() {
+    if command -v python3.13 >/dev/null && python3.13 -c '' 2>/dev/null; then
+        echo python3.13
+        return
+    fi
+    # pyenv's shim only answers for the versions selected; ask for an installed 3.13.
+    if command -v pyenv >/dev/null; then
+        local version
+        version=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.|$)' | tail -n 1)
+        [ -n "$version" ] && { echo "$(pyenv root)/versions/$version/bin/python3.13"; return; }
+    fi
+    die "the CDK deployment test needs Python 3.13 (LocalStack's Step Functions does not run on 3.11)"
+}
+
+# Creates $1 (a venv, with Python $3, default 3.11) from requirements in $2 unless it already
+# has exactly those.
 venv_with() {
-    local venv=$1 requirements=$2 stamp="$1/.installed"
+    local venv=$1 requirements=$2 python=${3:-$(python311)} stamp="$1/.installed"
     if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements"; then
         return
     fi
     say "installing $(basename "$requirements") into $(basename "$venv")"
     rm -rf "$venv"
-    "$(python311)" -m venv "$venv"
+    "$python" -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
 }
 
 install_localstack() { venv_with "$LOCALSTACK_VENV" "$ROOT/tests/localstack/requirements.txt"; }
+
+# LocalStack with the project's plugins (localstack-plugins/) installed into its venv:
+# $1 is the venv, $2 the Python. Reinstalled whenever the plugins' files change.
+install_localstack_plugins() {
+    local venv=$1 stamp="$1/.plugins-installed" digest
+    venv_with "$venv" "$ROOT/tests/localstack/requirements.txt" "$2"
+    digest=$(cd "$ROOT/localstack-plugins" && find pyproject.toml upsert_slr_localstack -type f \
+        ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+        return
+    fi
+    say "installing localstack-plugins into $(basename "$venv")"
+    local build
+    build=$(mktemp -d)
+    cp -r "$ROOT/localstack-plugins/pyproject.toml" "$ROOT/localstack-plugins/upsert_slr_localstack" "$build/"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall "$build"
+    rm -rf "$build"
+    echo "$digest" >"$stamp"
+}
 
 # cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv, first on PATH: SAM's
 # rust-cargolambda builder finds cargo-lambda and zig through the python3 first on PATH.

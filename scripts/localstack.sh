@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# LocalStack on the host (no Docker) as IAM and S3 for the tests and the demo.
-#   scripts/localstack.sh start   install if needed, start on loopback, print the endpoint
-#   scripts/localstack.sh stop    stop the instance started here
-# Listens on 127.0.0.1 only, port 4566 when free (else any free port; LOCALSTACK_PORT picks
-# one). Presigned URL signatures are checked, as S3 checks them.
+# LocalStack on the host (no Docker) for the tests and the demo.
+#   scripts/localstack.sh start [cfn]   install if needed, start on loopback, print the endpoint
+#   scripts/localstack.sh stop [cfn]    stop the instance started here
+# Without `cfn`: IAM, S3 and STS, for the function's own tests. With `cfn`: CloudFormation and
+# what its stacks use (Lambda, Logs, SSM, Step Functions), with the project's plugins
+# (localstack-plugins/) running Lambda functions as local processes and custom resources as
+# CloudFormation does; LOCALSTACK_PYTHON=3.13 runs that one on Python 3.13 (Step Functions
+# needs it). Listens on 127.0.0.1 only, port 4566 when free (else any free port;
+# LOCALSTACK_PORT picks one). Presigned URL signatures are checked, as S3 checks them.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-STATE="$ROOT/.localstack"
+mode=${2:-}
+case "$mode" in
+"") STATE="$ROOT/.localstack" ;;
+cfn)
+    if [ "${LOCALSTACK_PYTHON:-3.11}" = 3.13 ]; then
+        STATE="$ROOT/.localstack-cfn-py313"
+        venv="$ROOT/.venv-localstack-py313"
+    else
+        STATE="$ROOT/.localstack-cfn"
+        venv="$LOCALSTACK_VENV"
+    fi
+    ;;
+*) die "usage: $0 start|stop [cfn]" ;;
+esac
 
 free_port() {
-    "$(python311)" - "$@" <<'PY'
+    python3 - "$@" <<'PY'
 import socket, sys
 def free(port):
     s = socket.socket()
@@ -24,18 +41,37 @@ PY
 }
 
 start() {
-    install_localstack
+    local python=$LOCALSTACK_VENV/bin/python
+    local -a settings=(SERVICES=iam,s3,sts)
+    if [ "$mode" = cfn ]; then
+        if [ "$venv" = "$LOCALSTACK_VENV" ]; then
+            install_localstack_plugins "$venv" "$(python311)"
+        else
+            install_localstack_plugins "$venv" "$(python313)"
+        fi
+        python=$venv/bin/python
+        # CFN_PER_RESOURCE_TIMEOUT above CloudFormation's longest ServiceTimeout (3600 s), so
+        # that the custom resource's own ServiceTimeout is what bounds the wait.
+        settings=(
+            SERVICES=cloudformation,iam,lambda,logs,s3,ssm,stepfunctions,sts
+            LAMBDA_RUNTIME_EXECUTOR=local-process CFN_PER_RESOURCE_TIMEOUT=3700
+            XDG_CACHE_HOME="$STATE/cache"
+        )
+    else
+        install_localstack
+    fi
     stop 2>/dev/null || true
-    mkdir -p "$STATE"
+    rm -rf "$STATE"
+    mkdir -p "$STATE/tmp"
     local port=${LOCALSTACK_PORT:-$(free_port 4566)}
-    GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn SERVICES=iam,s3,sts \
+    env GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn "${settings[@]}" \
         S3_SKIP_SIGNATURE_VALIDATION=0 DISABLE_EVENTS=1 DNS_ADDRESS=0 OVERRIDE_IN_DOCKER=0 \
-        LOCALSTACK_VOLUME_DIR="$STATE" FILESYSTEM_ROOT="$STATE/fs" \
-        nohup "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$STATE/log" 2>&1 &
+        LOCALSTACK_VOLUME_DIR="$STATE" FILESYSTEM_ROOT="$STATE/fs" TMPDIR="$STATE/tmp" \
+        nohup "$python" -m localstack.runtime.main >"$STATE/log" 2>&1 &
     echo $! >"$STATE/pid"
     local endpoint="http://127.0.0.1:$port"
     for _ in $(seq 1 120); do
-        if "$LOCALSTACK_VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$endpoint/_localstack/health', timeout=1)" 2>/dev/null; then
+        if "$python" -c "import urllib.request,sys; urllib.request.urlopen('$endpoint/_localstack/health', timeout=1)" 2>/dev/null; then
             echo "$endpoint" >"$STATE/endpoint"
             say "LocalStack ready at $endpoint"
             echo "$endpoint"
@@ -65,5 +101,5 @@ stop() {
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
-*) die "usage: $0 start|stop" ;;
+*) die "usage: $0 start|stop [cfn]" ;;
 esac

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Deployments to LocalStack's CloudFormation engine as tests (tests/cloudformation, pytest):
+# the local-process executor's failure modes, the custom-resource bridge against
+# CloudFormation's contract, the SAM app and stacks using it, the baseline through
+# Fn::ImportValue, the StackSet form, and the CDK example app with cdklocal. Then LocalStack is
+# stopped and no function process may outlive it.
+#
+# LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
+# needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
+# project's plugins, cdklocal and the CDK app's npm packages (all pinned) on first use.
+# Arguments go to pytest.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+require_cargo
+command -v npm >/dev/null || die "npm not found: install Node.js 20 or newer"
+
+work=$(mktemp -d)
+trap 'LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn; rm -rf "$work"' EXIT
+
+say "building the function"
+cargo build --quiet --bin upsert-slr
+strip -o "$work/bootstrap" target/debug/upsert-slr
+say "npm ci (examples/cdk, and cdklocal in tests/cloudformation/cdk)"
+(cd examples/cdk && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/cloudformation/cdk && npm ci --no-audit --no-fund --loglevel=error)
+
+# The CDK Provider framework's Node functions import the AWS SDK, which Lambda's Node.js
+# runtime provides; here the CDK app's own copy does.
+endpoint=$(LOCALSTACK_PYTHON=3.13 LOCAL_PROCESS_EXECUTOR_NODE_PATH="$ROOT/examples/cdk/node_modules" \
+    scripts/localstack.sh start cfn)
+state="$ROOT/.localstack-cfn-py313"
+
+say "pytest tests/cloudformation (LocalStack at $endpoint)"
+start=$SECONDS
+LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
+    CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
+    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/cloudformation "$@"
+say "deployment tests took $((SECONDS - start)) s"
+
+say "stopping LocalStack: no function process may outlive it"
+functions() { python3 "$ROOT/tests/cloudformation/function_processes.py" "$state/tmp"; }
+running=$(functions)
+[ -n "$running" ] || die "no function process was running before the stop: nothing would be proven"
+LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn
+for _ in $(seq 1 50); do
+    left=$(functions)
+    [ -z "$left" ] && { say "$(echo "$running" | wc -l) function processes ended with LocalStack"; exit 0; }
+    sleep 0.2
+done
+die "function processes outlived LocalStack: $left"

@@ -1,0 +1,85 @@
+"""The CDK example app (examples/cdk) deployed with cdklocal: the construct's Provider
+framework functions (Node.js) and the function run under the local-process executor, and
+LocalStack's Step Functions runs the Provider's waiter state machine, which asks the function
+through isComplete whether the propagation wait is over. Needs LocalStack on Python 3.13."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from localstack_cfn import ROOT
+
+APP = ROOT / "examples/cdk"
+STACK = "UpsertSlrExample"
+AUTOSCALING = "AWSServiceRoleForAutoScaling_example"
+ECS = "AWSServiceRoleForECS"
+
+
+@pytest.fixture(scope="module")
+def cdklocal(new_cloud, bootstrap, tmp_path_factory):
+    """Runs cdklocal in examples/cdk against a fresh account; returns (cloud, run)."""
+    cli = os.environ.get("CDKLOCAL")
+    if not cli:
+        pytest.fail("CDKLOCAL does not name the cdklocal binary: run scripts/cfn-test.sh")
+    cloud = new_cloud()
+    code = tmp_path_factory.mktemp("code")
+    shutil.copy(bootstrap, code / "bootstrap")
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": cloud.endpoint,
+        "AWS_ENDPOINT_URL_S3": cloud.endpoint,
+        "AWS_S3_FORCE_PATH_STYLE": "1",
+        "AWS_ACCESS_KEY_ID": cloud.account,
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # cdklocal drops every other AWS_* variable, credentials included, unless listed.
+        "AWS_ENVAR_ALLOWLIST": "AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_REGION,AWS_DEFAULT_REGION",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+
+    def run(*args):
+        command = [cli, *args, "--no-notices", "-c", f"upsertSlrCodePath={code}"]
+        done = subprocess.run(command, cwd=APP, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        return done
+
+    return cloud, run
+
+
+def resource_events(cloud, logical_prefix):
+    events = cloud.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+    return {e["ResourceStatus"]: e["Timestamp"] for e in events if e["LogicalResourceId"].startswith(logical_prefix)}
+
+
+def test_deploy_and_destroy(cdklocal):
+    cloud, run = cdklocal
+    # The ECS role exists already (a console click, another stack): the app adopts it.
+    ecs = cloud.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+    run("bootstrap", f"aws://{cloud.account}/us-east-1")
+
+    started = time.monotonic()
+    run("deploy", "--require-approval", "never", STACK)
+    stack = cloud.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["EcsRoleArn"] == ecs["Arn"]
+
+    # The app's AutoScaling role: created, then complete only after its 30 s propagation wait,
+    # which the waiter state machine spent asking the function through isComplete.
+    role = cloud.role(AUTOSCALING)
+    assert role and role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
+    autoscaling = resource_events(cloud, "AutoScalingRole")
+    waited = (autoscaling["CREATE_COMPLETE"] - autoscaling["CREATE_IN_PROGRESS"]).total_seconds()
+    assert 30 <= waited < 120, waited
+    machines = cloud.sfn.list_state_machines()["stateMachines"]
+    assert len(machines) == 1 and "waiter" in machines[0]["name"], machines
+    executions = cloud.sfn.list_executions(stateMachineArn=machines[0]["stateMachineArn"])["executions"]
+    assert executions and all(e["status"] == "SUCCEEDED" for e in executions), executions
+    print(f"cdklocal deploy took {time.monotonic() - started:.0f} s; the AutoScaling role waited {waited:.0f} s")
+
+    run("destroy", "--force", STACK)
+    assert cloud.role(AUTOSCALING) is None, "DESTROY did not remove the role the stack created"
+    assert cloud.role(ECS), "the adopted, retained ECS role was removed"

@@ -1,0 +1,143 @@
+"""The SAM application and stacks using its export, deployed by LocalStack's CloudFormation
+engine; the function runs as CloudFormation invokes it, and IAM is checked after each step."""
+
+import json
+import subprocess
+
+from localstack_cfn import EXPORT, ROOT, fallbacks, template
+
+ROLE = "service-linked-role.yaml"
+ECS = "AWSServiceRoleForECS"
+FAILED = "Received response status [FAILED] from custom resource. Message returned: "
+
+
+def deploy_role(cloud, stack, **parameters):
+    parameters.setdefault("PropagationWaitSeconds", 1)
+    deployment = cloud.deploy(stack, template(ROLE), parameters)
+    assert not fallbacks(deployment.events), deployment.events
+    return deployment
+
+
+def test_the_app_exports_its_function(app):
+    cloud, deployment = app
+    token = deployment.outputs["ServiceToken"]
+    assert token.startswith(f"arn:aws:lambda:us-east-1:{cloud.account}:function:")
+    exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
+    assert exports[EXPORT] == token
+    config = cloud.lambda_.get_function_configuration(FunctionName=token)
+    assert config["Runtime"] == "provided.al2023" and config["Handler"] == "bootstrap"
+    assert config["Environment"]["Variables"]["UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES"] == f"{cloud.endpoint}/"
+
+
+def test_create_adopt_update_delete(app):
+    cloud, _ = app
+    first = deploy_role(cloud, "ecs-first", RoleDescription="from ecs-first")
+    assert first.status == "CREATE_COMPLETE", first
+    role = cloud.role(ECS)
+    assert role, "the stack reported a role IAM does not have"
+    assert first.outputs == {"RoleName": ECS, "RoleArn": role["Arn"], "Created": "true"}
+    assert role["Path"] == "/aws-service-role/ecs.amazonaws.com/"
+    assert role["Description"] == "from ecs-first"
+
+    second = deploy_role(cloud, "ecs-second")
+    assert second.status == "CREATE_COMPLETE", second
+    assert second.outputs == {"RoleName": ECS, "RoleArn": role["Arn"], "Created": "false"}
+
+    updated = deploy_role(cloud, "ecs-first", RoleDescription="changed by ecs-first")
+    assert updated.status == "UPDATE_COMPLETE", updated
+    assert updated.resource("Slr").status == "UPDATE_COMPLETE"
+    assert updated.outputs["RoleName"] == ECS
+    assert cloud.role(ECS)["Description"] == "changed by ecs-first"
+
+    for stack in ("ecs-second", "ecs-first"):
+        deleted = cloud.delete(stack)
+        assert deleted.status == "DELETE_COMPLETE", deleted
+        assert deleted.resource("Slr").status == "DELETE_COMPLETE"
+        assert cloud.role(ECS), f"deleting {stack} removed a retained role"
+
+
+def test_a_refused_suffix_fails_with_iams_message(app):
+    cloud, _ = app
+    refused = deploy_role(cloud, "ecs-suffix", CustomSuffix="nope")
+    assert refused.status == "CREATE_FAILED", refused
+    slr = refused.resource("Slr")
+    assert slr.status == "CREATE_FAILED"
+    assert slr.reason.startswith(
+        FAILED + "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com"
+    ), slr.reason
+    assert slr.reason.endswith(")") and "(RequestId: " in slr.reason
+    deleted = cloud.delete("ecs-suffix")
+    assert deleted.status == "DELETE_COMPLETE", deleted
+
+
+def test_removal_policy_delete_and_replacement(app):
+    cloud, _ = app
+    params = dict(AWSServiceName="autoscaling.amazonaws.com", RemovalPolicy="Delete")
+    created = deploy_role(cloud, "autoscaling", CustomSuffix="first", **params)
+    assert created.status == "CREATE_COMPLETE", created
+    assert created.outputs["RoleName"] == "AWSServiceRoleForAutoScaling_first"
+    assert created.outputs["Created"] == "true"
+
+    # Another suffix is another role: a new physical id, so the old resource gets a Delete.
+    replaced = deploy_role(cloud, "autoscaling", CustomSuffix="second", **params)
+    assert replaced.status == "UPDATE_COMPLETE", replaced
+    assert replaced.outputs["RoleName"] == "AWSServiceRoleForAutoScaling_second"
+    assert cloud.role("AWSServiceRoleForAutoScaling_second")
+    assert cloud.role("AWSServiceRoleForAutoScaling_first") is None, "the replaced role was not deleted"
+
+    deleted = cloud.delete("autoscaling")
+    assert deleted.status == "DELETE_COMPLETE", deleted
+    assert cloud.role("AWSServiceRoleForAutoScaling_second") is None
+
+
+def test_baseline_through_import_value(app):
+    cloud, _ = app
+    baseline = (ROOT / "examples/cloudformation/slr-baseline.yaml").read_text()
+    # A role some other way made before: the baseline adopts it and leaves it on delete.
+    cloud.iam.create_service_linked_role(AWSServiceName="rds.amazonaws.com")
+    deployment = cloud.deploy("baseline", baseline, {"PropagationWaitSeconds": 1, "RemovalPolicy": "Delete"})
+    assert deployment.status == "CREATE_COMPLETE", deployment
+    assert not fallbacks(deployment.events)
+    outputs = ("EcsRoleArn", "ElasticLoadBalancingRoleArn", "AutoScalingRoleArn", "RdsRoleArn", "SpotRoleArn")
+    assert sorted(deployment.outputs) == sorted(outputs)
+    names = {}
+    for output in outputs:
+        names[output] = deployment.outputs[output].rsplit("/", 1)[1]
+        role = cloud.role(names[output])
+        assert role and role["Arn"] == deployment.outputs[output], (output, deployment.outputs)
+    assert names["RdsRoleArn"] == "AWSServiceRoleForRDS"
+
+    deleted = cloud.delete("baseline")
+    assert deleted.status == "DELETE_COMPLETE", deleted
+    assert cloud.role("AWSServiceRoleForRDS"), "the baseline deleted a role it adopted"
+    assert cloud.role(names["SpotRoleArn"]) is None, "the baseline kept a role it created"
+
+def test_stackset_form_as_a_plain_stack(new_cloud, bootstrap):
+    cloud = new_cloud()
+    code = cloud.upload_function(bootstrap)
+    plain = subprocess.run(
+        [str(ROOT / "scripts/stackset-template.sh"), str(ROOT / "template.yaml"), code],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert "Transform" not in json.loads(plain)
+    function = cloud.deploy("upsert-slr-stackset", plain, cloud.sam_parameters())
+    assert function.status == "CREATE_COMPLETE", function
+    assert not fallbacks(function.events)
+    created = deploy_role(cloud, "uses-stackset-form", AWSServiceName="elasticloadbalancing.amazonaws.com")
+    assert created.status == "CREATE_COMPLETE", created
+    assert created.outputs["Created"] == "true"
+    assert cloud.role("AWSServiceRoleForElasticLoadBalancing")
+
+    # Without the local-runs parameter the variable is not set at all.
+    other = new_cloud()
+    bare = other.deploy("upsert-slr-stackset", plain, {"Architecture": other.sam_parameters()["Architecture"]})
+    assert bare.status == "CREATE_COMPLETE", bare
+    variables = other.lambda_.get_function_configuration(FunctionName=bare.outputs["ServiceToken"])
+    assert "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES" not in variables["Environment"].get("Variables", {})
+
+
+def test_the_canary_sees_a_fallback(new_cloud):
+    cloud = new_cloud()
+    body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}
+    deployment = cloud.deploy("canary-fallback", json.dumps(body))
+    assert [e.resource for e in fallbacks(deployment.events)] == ["Cluster"], deployment.events
