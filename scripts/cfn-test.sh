@@ -2,7 +2,8 @@
 # Deployments to LocalStack's CloudFormation engine as tests (tests/cloudformation, pytest):
 # the local-process executor's failure modes, the custom-resource bridge against
 # CloudFormation's contract, the SAM app and stacks using it, the baseline through
-# Fn::ImportValue, the StackSet form, and the CDK example app with cdklocal. Then LocalStack is
+# Fn::ImportValue, the StackSet form, and the CDK example app (with the construct library and
+# its bundled release function) with cdklocal. Then LocalStack is
 # stopped and no function process may outlive it.
 #
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
@@ -21,6 +22,8 @@ trap 'LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn; rm -rf "$work"' EXI
 say "building the function"
 cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
+# The CDK example app installs the construct library from cdk/, with the release function in it.
+scripts/cdk-lib.sh
 say "npm ci (examples/cdk, and cdklocal in tests/cloudformation/cdk)"
 (cd examples/cdk && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/cloudformation/cdk && npm ci --no-audit --no-fund --loglevel=error)

@@ -45,8 +45,9 @@ export interface ServiceLinkedRoleProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * How long to wait after creating the role before the resource is complete, so that other
-   * services can use it (0 to 900 seconds). An adopted role is not waited for.
+   * How long the role needs after its creation before the resource is complete, so that other
+   * services can use it (0 to 900 seconds). Measured from the role's creation, whoever created
+   * it: an adopted role older than this completes at once, a younger one waits out the rest.
    * @default 60 seconds (the function's default)
    */
   readonly propagationWait?: Duration;

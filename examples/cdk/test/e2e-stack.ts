@@ -9,7 +9,7 @@ const stack = new Stack(app, 'UpsertSlrE2e');
 new ServiceLinkedRole(stack, 'EcsRole', { awsServiceName: 'ecs.amazonaws.com', propagationWait: Duration.seconds(0) });
 new ServiceLinkedRole(stack, 'ElbRole', {
   awsServiceName: 'elasticloadbalancing.amazonaws.com',
-  propagationWait: Duration.minutes(10),
+  propagationWait: Duration.seconds(3),
   removalPolicy: RemovalPolicy.DESTROY,
 });
 new ServiceLinkedRole(stack, 'SuffixedEcsRole', { awsServiceName: 'ecs.amazonaws.com', customSuffix: 'x' });
