@@ -3,8 +3,8 @@
 # the local-process executor's failure modes, the custom-resource bridge against
 # CloudFormation's contract, the SAM app and stacks using it, the baseline through
 # Fn::ImportValue, the StackSet form, and the CDK example app (with the construct library and
-# its bundled release function) with cdklocal. Then LocalStack is
-# stopped and no function process may outlive it.
+# its bundled release function) with cdklocal. Then LocalStack is stopped and no function
+# process may outlive it.
 #
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
@@ -41,6 +41,11 @@ LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
     "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/cloudformation "$@"
 say "deployment tests took $((SECONDS - start)) s"
 
+if [ $# -gt 0 ]; then
+    # A chosen subset may leave no function process running: the check below needs them all.
+    LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn
+    exit 0
+fi
 say "stopping LocalStack: no function process may outlive it"
 functions() { python3 "$ROOT/tests/cloudformation/function_processes.py" "$state/tmp"; }
 running=$(functions)
