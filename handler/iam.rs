@@ -47,6 +47,8 @@ impl IamError {
     }
 }
 
+impl std::error::Error for IamError {}
+
 /// IAM's code and message first, so they survive when a Reason has to be shortened.
 impl fmt::Display for IamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -164,12 +166,20 @@ fn taken_role_name(message: &str) -> Option<String> {
     is_role_name(name).then(|| name.to_string())
 }
 
-/// IAM's role name pattern: 1-64 characters of `[\w+=,.@-]`.
+/// IAM's character set for role names, service principals and suffixes: `[\w+=,.@-]`.
+pub fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// IAM's role name pattern: 1-64 of `is_name_char`. A FAILED Create's marker (with ':') is
+/// not one, so this is also how a physical id is told apart from that marker.
 pub fn is_role_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    (1..=64).contains(&name.len()) && name.chars().all(is_name_char)
+}
+
+/// Where IAM keeps a service's linked roles.
+pub fn service_role_path(service: &str) -> String {
+    format!("/aws-service-role/{service}/")
 }
 
 /// The role, or `None` when IAM says it does not exist.
@@ -192,7 +202,7 @@ pub async fn list_service_linked_role_names(
     iam: &Client,
     service: &str,
 ) -> Result<Vec<String>, IamError> {
-    let prefix = format!("/aws-service-role/{service}/");
+    let prefix = service_role_path(service);
     let mut names = Vec::new();
     let mut marker = None;
     loop {

@@ -1,20 +1,34 @@
 //! upsert-slr: a CloudFormation custom resource that creates an IAM service-linked role, or
 //! adopts it when it already exists.
 //!
-//! `lifecycle` runs each event; it reads the request with `event` and `properties`, does the
-//! work with `slr` (over `iam`), and answers with `response` and `sender`. `clients` builds
-//! the HTTP client and the AWS configuration once, at init.
+//! How an event flows through the crate:
+//!
+//! - `lifecycle::handle` runs each event: it reads the request (`cloudformation`), decides how
+//!   the answer will leave (PUT to the ResponseURL, or returned to CDK's Provider), runs the work
+//!   under a deadline guard, and logs one line (`logline`).
+//! - `properties` reads the resource properties; `slr` does the work over `iam`, the only module
+//!   that speaks IAM; `progress` tells the guard what the work was doing when time ran out.
+//! - `waiting` carries a role's propagation or a deletion to its end, inside the invocation or
+//!   across isComplete invocations (`provider`, the CDK Provider framework's protocol).
+//! - The outcome is an `answer::Answer`, shaped by `cloudformation` (the body, within its limits)
+//!   and delivered by `sender`, or shaped by `provider` as the invocation's result.
+//! - `config` reads the settings and `clients` builds the HTTP client and AWS configuration, once
+//!   at init; `reason` words the values a Reason quotes.
 
+pub mod answer;
 pub mod clients;
+pub mod cloudformation;
 pub mod config;
-pub mod event;
-pub mod iam;
-pub mod lifecycle;
-pub mod progress;
+mod iam;
+mod lifecycle;
+mod logline;
+mod progress;
 pub mod properties;
-pub mod response;
-pub mod sender;
-pub mod slr;
-pub mod waiting;
+pub mod provider;
+mod reason;
+mod sender;
+mod slr;
+mod waiting;
 
 pub use lifecycle::{Deps, handle};
+pub use slr::KnownNames;

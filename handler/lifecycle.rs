@@ -1,21 +1,26 @@
-//! One event from start to finish: read it, choose how to answer, run the work under the
-//! deadline guard, wait where IAM needs time, answer, and log one line.
+//! One event from start to finish: read it, choose how the answer leaves, run the work under
+//! the deadline guard, wait where IAM needs time, answer, and log one line.
 //!
 //! Every path that has a usable ResponseURL ends in an answer: bad input, IAM errors, a hang
 //! (the guard answers before Lambda's deadline) and a panic (the work runs in its own task,
 //! whose panic is caught at the join).
 
+use crate::answer::Answer;
+use crate::cloudformation::{self, Request, RequestType};
 use crate::config::{self, ResponseMode, Settings, WaitSetting};
-use crate::event::{self, Event, RequestType};
 use crate::iam;
+use crate::logline::LogLine;
 use crate::progress::Progress;
 use crate::properties::{self, RoleProperties};
-use crate::response::{self, Answer, Outcome, RoleData};
+use crate::provider::{self, IsCompleteRequest};
+use crate::reason::quoted;
 use crate::sender;
-use crate::slr::{self, Failure, KnownNames, Owner, Removal, Updated, Upserted};
+use crate::slr::{Context, Failure, KnownNames, Owner, Removal, Updated, Upserted};
 use crate::waiting::{self, Step};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use reqwest::Url;
 use serde_json::Value;
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,145 +53,198 @@ impl Deps {
             known_names: KnownNames::default(),
         })
     }
+
+    /// The work context of one request, whose progress goes to `progress`.
+    fn work<'a>(&'a self, request: &'a Request, progress: &'a Progress) -> Context<'a> {
+        Context {
+            iam: &self.iam,
+            known: &self.known_names,
+            owner: Owner {
+                stack_id: &request.stack_id,
+                logical_id: &request.logical_resource_id,
+                request_id: &request.request_id,
+            },
+            progress,
+        }
+    }
+}
+
+/// How the answer to a request leaves the function.
+#[derive(Debug)]
+enum Delivery {
+    /// CloudFormation invoked the function: PUT to the ResponseURL, after any wait.
+    Put(Url),
+    /// Behind CDK's Provider: returned to the framework, which answers, after any wait.
+    Return,
+    /// Behind CDK's Provider with isComplete: returned at once, with what is left to wait for.
+    ReturnWithWait,
+}
+
+impl Delivery {
+    fn resolve(
+        settings: &Settings,
+        request: &Request,
+        mode: ResponseMode,
+    ) -> Result<Self, Diagnostic> {
+        Ok(match (mode, settings.wait) {
+            (ResponseMode::Direct, _) => Delivery::Put(
+                sender::check_response_url(
+                    &request.response_url,
+                    &settings.extra_response_url_prefixes,
+                )
+                .map_err(|why| refuse("ResponseUrlRefused", why))?,
+            ),
+            (ResponseMode::Provider, WaitSetting::InFunction) => Delivery::Return,
+            (ResponseMode::Provider, WaitSetting::IsComplete) => Delivery::ReturnWithWait,
+        })
+    }
+
+    fn waits_here(&self) -> bool {
+        !matches!(self, Delivery::ReturnWithWait)
+    }
 }
 
 /// The Lambda handler.
 pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let started = Instant::now();
     let (payload, ctx) = invocation.into_parts();
-    let event = event::parse(payload).map_err(|e| refuse("InvalidEvent", e.to_string()))?;
+    let is_complete = provider::is_complete_request(&payload);
+    let request = cloudformation::parse_request(payload)
+        .map_err(|e| refuse("InvalidEvent", e.to_string()))?;
     let mode = config::resolve_mode(
         deps.settings.mode,
-        event.service_token.as_deref(),
+        request.service_token.as_deref(),
         &ctx.invoked_function_arn,
         &ctx.env_config.function_name,
     );
-    let response_url = match mode {
-        ResponseMode::Direct => Some(
-            sender::check_response_url(
-                &event.response_url,
-                &deps.settings.extra_response_url_prefixes,
-            )
-            .map_err(|why| refuse("ResponseUrlRefused", why))?,
-        ),
-        ResponseMode::Provider => None,
-    };
-
     tracing::debug!(deadline_ms = ctx.deadline, invoked_function_arn = %ctx.invoked_function_arn, ?mode, "event received");
     let deadline = deadline_instant(ctx.deadline);
     let guard_at = deadline - answer_margin(deadline);
-    let progress = Progress::default();
 
-    if mode == ResponseMode::Provider
-        && let Some(wait) = waiting::is_complete_request(&event)
-    {
-        return is_complete(&deps, event, wait, guard_at, progress, started).await;
+    if let Some(check) = is_complete.filter(|_| mode == ResponseMode::Provider) {
+        return is_complete_check(&deps, &request, check, guard_at, started).await;
     }
+    let delivery = Delivery::resolve(&deps.settings, &request, mode)?;
 
-    // Behind a Provider with isComplete, waits happen in isComplete invocations instead.
-    let waits_here =
-        !(mode == ResponseMode::Provider && deps.settings.wait == WaitSetting::IsComplete);
+    let progress = Progress::default();
     let work = {
-        let (deps, event, progress) = (deps.clone(), event.clone(), progress.clone());
+        let (deps, request, progress) = (deps.clone(), request.clone(), progress.clone());
+        let waits_here = delivery.waits_here();
         async move {
-            let step = match decide(&deps, &event, &progress).await {
-                Ok(step) => step,
-                Err(failure) => Step::Done(failed(&event, &progress, failure.0)),
-            };
+            let work = deps.work(&request, &progress);
+            let step = decide(&deps, &request, work)
+                .await
+                .unwrap_or_else(|failure| Step::Done(failed(&request, &progress, failure)));
             if waits_here {
-                Step::Done(waiting::finish(&deps.iam, step, guard_at, &progress).await)
+                Step::Done(waiting::finish(work, step, guard_at).await)
             } else {
                 step
             }
         }
     };
-    let step = guarded(work, guard_at, |why| {
-        Step::Done(failed(&event, &progress, why))
-    })
-    .await;
-    let (outcome, reason, role_name, role_created_at) = waiting::summary(&step);
-    log_event(
-        &event,
-        outcome.as_str(),
-        &reason,
-        (&role_name, role_created_at),
-        mode,
-        started,
-    );
-    let answer = match step {
-        Step::Done(answer) if waits_here => answer,
-        // isComplete follows every onEvent: its key goes in even when nothing is left to wait.
-        step => return waiting::on_event_result(&step),
-    };
+    let step = guarded(work, guard_at)
+        .await
+        .unwrap_or_else(|interruption| {
+            Step::Done(failed(&request, &progress, interruption.failure(&progress)))
+        });
+    LogLine::of_step(&step).emit(&request, mode, started);
 
-    match response_url {
-        None => response::provider_result(&answer),
-        Some(url) => {
-            let body = response::cloudformation_body(&event, &answer)
-                .map_err(|why| refuse("AnswerTooLarge", why))?;
+    match delivery {
+        Delivery::Return => provider::result(step.answer()),
+        Delivery::ReturnWithWait => provider::on_event_result(step.answer(), &step.wait()),
+        Delivery::Put(url) => {
+            let body = cloudformation::response_body(&request, step.answer())
+                .map_err(|e| refuse("AnswerTooLarge", e.to_string()))?;
             // Stops short of the deadline so that a failed delivery is still reported.
             let put_until = deadline.checked_sub(PUT_SLACK).unwrap_or(deadline);
-            let delivered = sender::put(&deps.http, &url, body.clone(), put_until).await;
-            delivered.map_err(|why| refuse("ResponseNotDelivered", why))?;
-            Ok(serde_json::from_slice(&body).unwrap_or_default())
+            sender::put(&deps.http, &url, body.to_string().into_bytes(), put_until)
+                .await
+                .map_err(|why| refuse("ResponseNotDelivered", why))?;
+            Ok(body)
         }
     }
 }
 
 /// An isComplete invocation from CDK's Provider framework: one check, no waiting.
-async fn is_complete(
+async fn is_complete_check(
     deps: &Deps,
-    event: Event,
-    wait: Value,
+    request: &Request,
+    check: IsCompleteRequest,
     guard_at: Instant,
-    progress: Progress,
     started: Instant,
 ) -> Result<Value, Diagnostic> {
-    let work = {
-        let (iam, event, progress) = (deps.iam.clone(), event.clone(), progress.clone());
-        async move { waiting::check(&iam, &event, &wait, &progress).await }
+    let progress = Progress::default();
+    let checked = match check.wait {
+        Err(unreadable) => Err(Failure::new(unreadable)),
+        Ok(wait) => {
+            let work = {
+                let (deps, request, progress) = (deps.clone(), request.clone(), progress.clone());
+                async move {
+                    let work = deps.work(&request, &progress);
+                    waiting::check(work, &wait, check.data).await
+                }
+            };
+            guarded(work, guard_at)
+                .await
+                .unwrap_or_else(|interruption| Err(interruption.failure(&progress)))
+        }
     };
-    let checked = guarded(work, guard_at, |why| {
-        Err(Failure(failed(&event, &progress, why).reason))
-    })
-    .await;
-    let physical_id = event.physical_resource_id.as_deref().unwrap_or_default();
-    let (outcome, reason) = match &checked {
-        Ok(result) if result["IsComplete"] == true => ("complete", "the wait is over".to_string()),
-        Ok(_) => ("waiting", "the wait goes on".to_string()),
-        Err(failure) => ("failed", failure.0.clone()),
-    };
-    log_event(
-        &event,
-        outcome,
-        &reason,
-        (physical_id, None),
-        ResponseMode::Provider,
-        started,
-    );
-    checked.map_err(|failure| {
-        response::provider_result(&Answer::failed(physical_id.to_string(), failure.0)).unwrap_err()
-    })
+    let physical_id = request.physical_resource_id.as_deref().unwrap_or_default();
+    LogLine::of_check(&checked, physical_id).emit(request, ResponseMode::Provider, started);
+    checked
+        .map(|done| done.to_json())
+        .map_err(|failure| provider::failure(&failure.to_string()))
+}
+
+/// Why the work did not end by itself.
+#[derive(Debug, PartialEq, Eq)]
+enum Interruption {
+    /// The guard's time came.
+    Deadline,
+    /// The work panicked, with this message.
+    Panic(String),
+}
+
+impl Interruption {
+    /// As a Reason: what was being done when the deadline came, or the panic's message.
+    fn failure(&self, progress: &Progress) -> Failure {
+        match self {
+            Interruption::Deadline => Failure::new(format!(
+                "timed out while {}, before the Lambda deadline",
+                progress.snapshot().0
+            )),
+            Interruption::Panic(message) => Failure::new(format!("internal error: {message}")),
+        }
+    }
+}
+
+impl fmt::Display for Interruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Interruption::Deadline => f.write_str("the deadline guard's time came"),
+            Interruption::Panic(message) => write!(f, "the work panicked: {message}"),
+        }
+    }
 }
 
 /// Runs `work` in its own task so that neither a hang nor a panic can keep the answer from
-/// being sent: past `guard_at` the task is dropped and `fail` answers instead.
-async fn guarded<T, F>(work: F, guard_at: Instant, fail: impl FnOnce(String) -> T) -> T
+/// being sent: past `guard_at` the task is dropped.
+async fn guarded<T, F>(work: F, guard_at: Instant) -> Result<T, Interruption>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
     if Instant::now() >= guard_at {
         // No time left: starting IAM work now could only leave it half done.
-        return fail(String::new());
+        return Err(Interruption::Deadline);
     }
     let mut task = tokio::spawn(work);
     match tokio::time::timeout_at(guard_at, &mut task).await {
-        Ok(Ok(done)) => done,
-        Ok(Err(join)) => fail(format!("internal error: {}", panic_message(join))),
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(join)) => Err(Interruption::Panic(panic_message(join))),
         Err(_) => {
             task.abort();
-            fail(String::new())
+            Err(Interruption::Deadline)
         }
     }
 }
@@ -203,101 +261,66 @@ fn panic_message(join: tokio::task::JoinError) -> String {
         .unwrap_or_else(|| "the handler panicked".into())
 }
 
-async fn decide(deps: &Deps, event: &Event, progress: &Progress) -> Result<Step, Failure> {
+async fn decide(deps: &Deps, request: &Request, work: Context<'_>) -> Result<Step, Failure> {
     if let Some(problem) = &deps.settings.problem {
-        return Err(Failure(format!("function misconfigured: {problem}")));
+        return Err(Failure::new(format!("function misconfigured: {problem}")));
     }
-    if !event.problems.is_empty() {
-        return Err(Failure(format!(
+    if !request.problems.is_empty() {
+        return Err(Failure::new(format!(
             "malformed request: {}",
-            event.problems.join("; ")
+            request.problems.join("; ")
         )));
     }
-    let owner = Owner {
-        stack_id: &event.stack_id,
-        logical_id: &event.logical_resource_id,
-        request_id: &event.request_id,
-    };
     // Update and Delete always carry a physical id: its absence is one of `problems`.
-    let physical_id = event.physical_resource_id.as_deref().unwrap_or_default();
-    match &event.request_type {
+    let physical_id = request.physical_resource_id.as_deref().unwrap_or_default();
+    match &request.request_type {
         RequestType::Create => {
-            let props = requested_properties(deps, event)?;
-            let upserted =
-                slr::upsert(&deps.iam, &deps.known_names, &props, owner, progress).await?;
-            Ok(upserted_step(upserted, &props))
+            let props = requested_properties(deps, request)?;
+            Ok(upserted_step(work.upsert(&props).await?, &props))
         }
         RequestType::Update => {
-            let new = requested_properties(deps, event)?;
-            let old = properties::parse(event.old_properties.as_ref()).ok();
-            let updated = slr::update(
-                &deps.iam,
-                &deps.known_names,
-                physical_id,
-                old.as_ref(),
-                &new,
-                owner,
-                progress,
-            )
-            .await?;
-            Ok(match updated {
+            let new = requested_properties(deps, request)?;
+            let old = properties::parse(request.old_properties.as_ref()).ok();
+            Ok(match work.update(physical_id, old.as_ref(), &new).await? {
                 Updated::Upserted(upserted) => upserted_step(upserted, &new),
-                Updated::Kept(role) => Step::Done(Answer {
-                    outcome: Outcome::Updated,
-                    physical_id: physical_id.to_string(),
-                    reason: format!("updated {}", role.name),
-                    data: Some(RoleData::of(role, false)),
-                }),
+                Updated::Kept(role) => Step::Done(Answer::updated(physical_id, role)),
             })
         }
         RequestType::Delete => {
             // A FAILED Create leaves a marker, not a role: nothing to delete, whatever the
             // properties say.
             if !iam::is_role_name(physical_id) {
-                return Ok(Step::Done(Answer {
-                    outcome: Outcome::Deleted,
-                    physical_id: physical_id.to_string(),
-                    reason: format!(
-                        "nothing to delete: {} is not a role",
-                        event::quoted(physical_id)
-                    ),
-                    data: None,
-                }));
+                let reason = format!("nothing to delete: {} is not a role", quoted(physical_id));
+                return Ok(Step::Done(Answer::deleted(physical_id, reason)));
             }
-            let policy =
-                properties::parse_removal_policy(event.properties.as_ref()).map_err(Failure)?;
-            let removal =
-                slr::begin_delete(&deps.iam, physical_id, policy, owner, progress).await?;
-            let done = |outcome, reason| {
-                Step::Done(Answer {
-                    outcome,
-                    physical_id: physical_id.to_string(),
-                    reason,
-                    data: None,
-                })
-            };
-            Ok(match removal {
-                Removal::Retained(why) => {
-                    done(Outcome::Retained, format!("retained {physical_id}: {why}"))
-                }
-                Removal::Gone(why) => done(Outcome::Deleted, format!("nothing to delete: {why}")),
+            let policy = properties::parse_removal_policy(request.properties.as_ref())
+                .map_err(Failure::new)?;
+            Ok(match work.begin_delete(physical_id, policy).await? {
+                Removal::Retained(why) => Step::Done(Answer::retained(
+                    physical_id,
+                    format!("retained {physical_id}: {why}"),
+                )),
+                Removal::Gone(why) => Step::Done(Answer::deleted(
+                    physical_id,
+                    format!("nothing to delete: {why}"),
+                )),
                 Removal::Started { role, task_id } => Step::Deleting {
-                    physical_id: physical_id.to_string(),
+                    answer: Answer::deleted(physical_id, format!("deleted {role}")),
                     role,
                     task_id,
                 },
             })
         }
-        RequestType::Other(name) => Err(Failure(format!("unsupported RequestType {name:?}"))),
+        RequestType::Other(name) => Err(Failure::new(format!("unsupported RequestType {name:?}"))),
     }
 }
 
-fn requested_properties(deps: &Deps, event: &Event) -> Result<RoleProperties, Failure> {
-    let props = properties::parse(event.properties.as_ref()).map_err(Failure)?;
+fn requested_properties(deps: &Deps, request: &Request) -> Result<RoleProperties, Failure> {
+    let props = properties::parse(request.properties.as_ref()).map_err(Failure::new)?;
     if !deps.settings.allows_service(&props.service) {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "AWSServiceName {} is not allowed by this function's {}",
-            event::quoted(&props.service),
+            quoted(&props.service),
             config::ALLOWED_SERVICES_VAR
         )));
     }
@@ -309,34 +332,21 @@ fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
     match upserted {
         // Just created (or recreated by a redelivery): the whole wait, from now.
         Upserted::Created(role) => Step::Propagate {
+            answer: Answer::created(role),
             until: now + props.propagation_wait,
-            answer: Answer {
-                outcome: Outcome::Created,
-                physical_id: role.name.clone(),
-                reason: format!("created {}", role.name),
-                data: Some(RoleData::of(role, true)),
-            },
         },
         // Whoever created it, the role needs the wait from its creation: another stack may
         // have made it a second ago.
         Upserted::Adopted(role) => {
             let until = waiting::propagated_at(role.created_at, props.propagation_wait, now);
-            let answer = |reason| Answer {
-                outcome: Outcome::Adopted,
-                physical_id: role.name.clone(),
-                reason,
-                data: Some(RoleData::of(role.clone(), false)),
-            };
             if until <= now {
-                return Step::Done(answer(format!("adopted existing {}", role.name)));
+                let reason = format!("adopted existing {}", role.name);
+                return Step::Done(Answer::adopted(role, reason));
             }
-            let reason = format!(
-                "adopted {}, created {}",
-                role.name,
-                waiting::age_text(role.created_at, now)
-            );
+            let age = waiting::age_text(role.created_at, now);
+            let reason = format!("adopted {}, created {age}", role.name);
             Step::Propagate {
-                answer: answer(reason),
+                answer: Answer::adopted(role, reason),
                 until,
             }
         }
@@ -345,22 +355,17 @@ fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
 
 /// A FAILED answer. The physical id stays what CloudFormation knows (Update, Delete); a
 /// Create gives the role it made before failing, or a marker that is not a role.
-fn failed(event: &Event, progress: &Progress, reason: String) -> Answer {
-    let (doing, created_role) = progress.snapshot();
-    let reason = if reason.is_empty() {
-        format!("timed out while {doing}, before the Lambda deadline")
-    } else {
-        reason
-    };
-    let physical_id = match (&event.request_type, created_role) {
+fn failed(request: &Request, progress: &Progress, failure: Failure) -> Answer {
+    let (_, created_role) = progress.snapshot();
+    let physical_id = match (&request.request_type, created_role) {
         (RequestType::Create, Some(role)) => role,
-        (RequestType::Create, None) => response::failed_create_marker(event),
-        _ => event
+        (RequestType::Create, None) => cloudformation::failed_create_marker(request),
+        _ => request
             .physical_resource_id
             .clone()
-            .unwrap_or_else(|| response::failed_create_marker(event)),
+            .unwrap_or_else(|| cloudformation::failed_create_marker(request)),
     };
-    Answer::failed(physical_id, reason)
+    Answer::failed(physical_id, failure.into_reason())
 }
 
 fn refuse(error_type: &str, message: String) -> Diagnostic {
@@ -368,48 +373,6 @@ fn refuse(error_type: &str, message: String) -> Diagnostic {
     Diagnostic {
         error_type: error_type.to_string(),
         error_message: message,
-    }
-}
-
-/// The one log line per event.
-fn log_event(
-    event: &Event,
-    outcome: &str,
-    reason: &str,
-    (role_name, role_created_at): (&str, Option<SystemTime>),
-    mode: ResponseMode,
-    started: Instant,
-) {
-    // The role's age when the event arrived: what the decision to wait was based on.
-    let arrived = SystemTime::now() - started.elapsed();
-    let role_age_s = role_created_at.map(|created| {
-        arrived
-            .duration_since(created)
-            .unwrap_or_default()
-            .as_secs()
-    });
-    let service = properties::service_hint(event.properties.as_ref()).unwrap_or_default();
-    macro_rules! line {
-        ($level:ident) => {
-            tracing::$level!(
-                request_type = event.request_type.as_str(),
-                logical_resource_id = %event.logical_resource_id,
-                stack_id = %event.stack_id,
-                service = %service,
-                outcome,
-                role_name,
-                role_age_s,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                mode = ?mode,
-                reason,
-                "event handled"
-            )
-        };
-    }
-    if outcome == Outcome::Failed.as_str() {
-        line!(warn);
-    } else {
-        line!(info);
     }
 }
 
@@ -436,15 +399,30 @@ fn answer_margin(deadline: Instant) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::Outcome;
 
-    fn fallback(why: String) -> Answer {
-        Answer::failed("id".into(), why)
+    fn event() -> Request {
+        cloudformation::parse_request(serde_json::json!({
+            "RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/k",
+            "StackId": "s", "RequestId": "r", "LogicalResourceId": "Slr"
+        }))
+        .unwrap()
     }
 
     #[tokio::test]
     async fn a_panic_becomes_a_failed_answer() {
         let guard_at = Instant::now() + Duration::from_secs(5);
-        let answer = guarded(async { panic!("boom") }, guard_at, fallback).await;
+        let interrupted = guarded(async { panic!("boom") }, guard_at).await;
+        assert_eq!(
+            interrupted,
+            Err::<(), _>(Interruption::Panic("boom".into()))
+        );
+        let progress = Progress::default();
+        let answer = failed(
+            &event(),
+            &progress,
+            interrupted.unwrap_err().failure(&progress),
+        );
         assert_eq!(answer.outcome, Outcome::Failed);
         assert_eq!(answer.reason, "internal error: boom");
     }
@@ -452,22 +430,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hang_becomes_a_failed_answer_at_the_guard() {
         let guard_at = Instant::now() + Duration::from_secs(5);
-        let answer = guarded(std::future::pending(), guard_at, fallback).await;
-        assert_eq!(answer.outcome, Outcome::Failed);
-        assert_eq!(answer.reason, "", "the caller words the timeout");
+        let interrupted = guarded(std::future::pending::<()>(), guard_at).await;
+        assert_eq!(
+            interrupted,
+            Err(Interruption::Deadline),
+            "the caller words the timeout"
+        );
         assert!(Instant::now() >= guard_at);
     }
 
     #[test]
     fn timeouts_say_what_was_interrupted_and_keep_a_created_role() {
-        let event = event::parse(serde_json::json!({
-            "RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/k",
-            "StackId": "s", "RequestId": "r", "LogicalResourceId": "Slr"
-        }))
-        .unwrap();
+        let event = event();
         let progress = Progress::default();
         progress.doing("calling iam:CreateServiceLinkedRole for ecs.amazonaws.com");
-        let answer = failed(&event, &progress, String::new());
+        let answer = failed(&event, &progress, Interruption::Deadline.failure(&progress));
         assert_eq!(
             answer.reason,
             "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
@@ -475,7 +452,7 @@ mod tests {
         assert_eq!(answer.physical_id, "upsert-slr:create-failed:Slr");
         progress.created("AWSServiceRoleForECS");
         assert_eq!(
-            failed(&event, &progress, "x".into()).physical_id,
+            failed(&event, &progress, Failure::new("x")).physical_id,
             "AWSServiceRoleForECS"
         );
     }

@@ -4,7 +4,8 @@
 //!
 //! CloudFormation sends every scalar as a string, so `"60"` and `60` are the same value.
 
-use crate::event::{json_type, quoted};
+use crate::iam;
+use crate::reason::{json_type, quoted};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -187,9 +188,7 @@ fn iam_name(names: &[&str], value: &str, max: usize) -> Result<(), String> {
             "{name} is empty; omit it or give 1-{max} characters of letters, digits and +=,.@_-"
         ));
     }
-    let bad = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)));
+    let bad = value.chars().find(|c| !iam::is_name_char(*c));
     if let Some(c) = bad {
         return Err(format!(
             "{name} {} contains {c:?}; only letters, digits and +=,.@_- are allowed",

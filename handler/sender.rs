@@ -82,12 +82,6 @@ fn is_s3_host(host: &str) -> bool {
     })
 }
 
-/// How a delivery ended.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Delivered {
-    pub attempts: u32,
-}
-
 /// PUTs `body` until S3 accepts it, retrying connection errors, 429 and 5xx with jittered
 /// backoff while time remains before `deadline`. Any other answer is final: an expired URL
 /// (403) does not get better by asking again.
@@ -96,7 +90,7 @@ pub async fn put(
     url: &Url,
     body: Vec<u8>,
     deadline: Instant,
-) -> Result<Delivered, String> {
+) -> Result<(), String> {
     let shown = redact(url.as_str());
     let mut backoff = FIRST_BACKOFF;
     let mut last_error = String::new();
@@ -120,7 +114,7 @@ pub async fn put(
             .send()
             .await;
         let retry = match sent {
-            Ok(resp) if resp.status().is_success() => return Ok(Delivered { attempts: attempt }),
+            Ok(resp) if resp.status().is_success() => return Ok(()),
             Ok(resp) => {
                 let status = resp.status();
                 let detail = s3_error_code(resp).await;

@@ -11,6 +11,7 @@ use crate::progress::Progress;
 use crate::properties::{RemovalPolicy, RoleProperties};
 use aws_sdk_iam::Client;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -48,12 +49,40 @@ impl Owner<'_> {
 
 /// Why the work failed, as the Reason CloudFormation shows.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Failure(pub String);
+pub struct Failure(String);
+
+impl Failure {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Failure(reason.into())
+    }
+
+    pub fn into_reason(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
 
 impl From<IamError> for Failure {
     fn from(err: IamError) -> Self {
         Failure(err.to_string())
     }
+}
+
+/// One request's work on IAM: the client, the role names this process has seen, the resource
+/// the work is done for, and where it says what it is doing (read by the deadline guard).
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub iam: &'a Client,
+    pub known: &'a KnownNames,
+    pub owner: Owner<'a>,
+    pub progress: &'a Progress,
 }
 
 /// Role names IAM reported, by service and suffix. IAM names a service-linked role from a
@@ -90,132 +119,123 @@ pub enum Upserted {
     Adopted(Role),
 }
 
-/// Creates the role, or finds it when IAM says it already exists.
-pub async fn upsert(
-    iam: &Client,
-    known: &KnownNames,
-    props: &RoleProperties,
-    owner: Owner<'_>,
-    progress: &Progress,
-) -> Result<Upserted, Failure> {
-    if let Some(name) = known.get(props) {
-        progress.doing(format!("calling iam:GetRole for {name}"));
-        let path = format!("/aws-service-role/{}/", props.service);
-        // Gone since, or (an odd case) the name now belongs to another service: the full way.
-        if let Some(role) = iam::get_role(iam, &name).await?
-            && role.path.eq_ignore_ascii_case(&path)
-        {
-            return Ok(existing(role, owner));
+impl Context<'_> {
+    /// Creates the role, or finds it when IAM says it already exists.
+    pub async fn upsert(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
+        if let Some(name) = self.known.get(props) {
+            self.progress
+                .doing(format!("calling iam:GetRole for {name}"));
+            let path = iam::service_role_path(&props.service);
+            // Gone since, or (an odd case) the name now belongs to another service: the full way.
+            if let Some(role) = iam::get_role(self.iam, &name).await?
+                && role.path.eq_ignore_ascii_case(&path)
+            {
+                return Ok(self.existing(role));
+            }
+        }
+        let upserted = self.create_or_find(props).await?;
+        let (Upserted::Created(role) | Upserted::Adopted(role)) = &upserted;
+        self.known.remember(props, role);
+        Ok(upserted)
+    }
+
+    /// An existing role: created by this very request (a redelivery) or adopted.
+    fn existing(&self, role: Role) -> Upserted {
+        if self.owner.created_in_this_request(&role) {
+            Upserted::Created(role)
+        } else {
+            Upserted::Adopted(role)
         }
     }
-    let upserted = create_or_find(iam, props, owner, progress).await?;
-    let (Upserted::Created(role) | Upserted::Adopted(role)) = &upserted;
-    known.remember(props, role);
-    Ok(upserted)
-}
 
-/// An existing role: created by this very request (a redelivery) or adopted.
-fn existing(role: Role, owner: Owner<'_>) -> Upserted {
-    if owner.created_in_this_request(&role) {
-        Upserted::Created(role)
-    } else {
-        Upserted::Adopted(role)
-    }
-}
-
-async fn create_or_find(
-    iam: &Client,
-    props: &RoleProperties,
-    owner: Owner<'_>,
-    progress: &Progress,
-) -> Result<Upserted, Failure> {
-    progress.doing(format!(
-        "calling iam:CreateServiceLinkedRole for {}",
-        props.service
-    ));
-    let outcome = iam::create_service_linked_role(
-        iam,
-        &props.service,
-        props.suffix.as_deref(),
-        props.description.as_deref(),
-    )
-    .await?;
-    match outcome {
-        CreateOutcome::Created(role) => {
-            progress.created(&role.name);
-            mark_as_created(iam, &role, props.removal_policy, owner, progress).await?;
-            Ok(Upserted::Created(role))
-        }
-        CreateOutcome::Taken { name } => {
-            let role = find_existing(iam, props, name.as_deref(), progress).await?;
-            Ok(existing(role, owner))
-        }
-    }
-}
-
-async fn mark_as_created(
-    iam: &Client,
-    role: &Role,
-    removal_policy: RemovalPolicy,
-    owner: Owner<'_>,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    progress.doing(format!("calling iam:TagRole for {}", role.name));
-    let tags = [
-        (STACK_TAG, owner.stack_id),
-        (LOGICAL_ID_TAG, owner.logical_id),
-        (REQUEST_TAG, owner.request_id),
-    ];
-    match iam::tag_role(iam, &role.name, &tags).await {
-        Ok(()) => Ok(()),
-        // Without the tags a later Delete must retain the role: only fatal when the user
-        // asked for it to be deleted.
-        Err(err) if removal_policy == RemovalPolicy::Delete => Err(Failure(format!(
-            "{err}; created {} but could not tag it as created by this resource, so \
-             RemovalPolicy Delete could not remove it later (allow iam:TagRole)",
-            role.name
-        ))),
-        Err(err) => {
-            tracing::warn!(role_name = %role.name, error = %err, "could not tag the created role; it will be retained on delete");
-            Ok(())
-        }
-    }
-}
-
-/// The existing role: by the name in IAM's message, else by listing the service's path.
-async fn find_existing(
-    iam: &Client,
-    props: &RoleProperties,
-    named: Option<&str>,
-    progress: &Progress,
-) -> Result<Role, Failure> {
-    let mut pauses = FIND_RETRY_PAUSES.iter();
-    loop {
-        progress.doing(format!(
-            "looking up the existing role for {}",
+    async fn create_or_find(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
+        self.progress.doing(format!(
+            "calling iam:CreateServiceLinkedRole for {}",
             props.service
         ));
-        let name = match named {
-            Some(name) => Some(name.to_string()),
-            None => {
-                let names = iam::list_service_linked_role_names(iam, &props.service).await?;
-                pick_role(&names, props.suffix.as_deref())?
+        let outcome = iam::create_service_linked_role(
+            self.iam,
+            &props.service,
+            props.suffix.as_deref(),
+            props.description.as_deref(),
+        )
+        .await?;
+        match outcome {
+            CreateOutcome::Created(role) => {
+                self.progress.created(&role.name);
+                self.mark_as_created(&role, props.removal_policy).await?;
+                Ok(Upserted::Created(role))
             }
-        };
-        if let Some(name) = &name
-            && let Some(role) = iam::get_role(iam, name).await?
-        {
-            return Ok(role);
+            CreateOutcome::Taken { name } => {
+                let role = self.find_existing(props, name.as_deref()).await?;
+                Ok(self.existing(role))
+            }
         }
-        let Some(pause) = pauses.next() else {
-            return Err(Failure(format!(
-                "IAM says the role for {} exists{} but does not show it after {} lookups",
-                props.service,
-                named.map(|n| format!(" ({n})")).unwrap_or_default(),
-                FIND_RETRY_PAUSES.len() + 1
-            )));
-        };
-        tokio::time::sleep(*pause).await;
+    }
+
+    async fn mark_as_created(
+        &self,
+        role: &Role,
+        removal_policy: RemovalPolicy,
+    ) -> Result<(), Failure> {
+        self.progress
+            .doing(format!("calling iam:TagRole for {}", role.name));
+        let tags = [
+            (STACK_TAG, self.owner.stack_id),
+            (LOGICAL_ID_TAG, self.owner.logical_id),
+            (REQUEST_TAG, self.owner.request_id),
+        ];
+        match iam::tag_role(self.iam, &role.name, &tags).await {
+            Ok(()) => Ok(()),
+            // Without the tags a later Delete must retain the role: only fatal when the user
+            // asked for it to be deleted.
+            Err(err) if removal_policy == RemovalPolicy::Delete => Err(Failure::new(format!(
+                "{err}; created {} but could not tag it as created by this resource, so \
+             RemovalPolicy Delete could not remove it later (allow iam:TagRole)",
+                role.name
+            ))),
+            Err(err) => {
+                tracing::warn!(role_name = %role.name, error = %err, "could not tag the created role; it will be retained on delete");
+                Ok(())
+            }
+        }
+    }
+
+    /// The existing role: by the name in IAM's message, else by listing the service's path.
+    async fn find_existing(
+        &self,
+        props: &RoleProperties,
+        named: Option<&str>,
+    ) -> Result<Role, Failure> {
+        let mut pauses = FIND_RETRY_PAUSES.iter();
+        loop {
+            self.progress.doing(format!(
+                "looking up the existing role for {}",
+                props.service
+            ));
+            let name = match named {
+                Some(name) => Some(name.to_string()),
+                None => {
+                    let names =
+                        iam::list_service_linked_role_names(self.iam, &props.service).await?;
+                    pick_role(&names, props.suffix.as_deref())?
+                }
+            };
+            if let Some(name) = &name
+                && let Some(role) = iam::get_role(self.iam, name).await?
+            {
+                return Ok(role);
+            }
+            let Some(pause) = pauses.next() else {
+                return Err(Failure::new(format!(
+                    "IAM says the role for {} exists{} but does not show it after {} lookups",
+                    props.service,
+                    named.map(|n| format!(" ({n})")).unwrap_or_default(),
+                    FIND_RETRY_PAUSES.len() + 1
+                )));
+            };
+            tokio::time::sleep(*pause).await;
+        }
     }
 }
 
@@ -234,7 +254,7 @@ fn pick_role(names: &[String], suffix: Option<&str>) -> Result<Option<String>, F
     match matching.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some((*one).clone())),
-        many => Err(Failure(format!(
+        many => Err(Failure::new(format!(
             "IAM says the role exists but several roles could be it: {}",
             many.iter()
                 .map(|s| s.as_str())
@@ -252,45 +272,42 @@ pub enum Updated {
     Kept(Role),
 }
 
-/// An Update: a changed service or suffix means another role; otherwise the role stays and
-/// only its description can change.
-pub async fn update(
-    iam: &Client,
-    known: &KnownNames,
-    physical_id: &str,
-    old: Option<&RoleProperties>,
-    new: &RoleProperties,
-    owner: Owner<'_>,
-    progress: &Progress,
-) -> Result<Updated, Failure> {
-    let same_role = old.is_some_and(|old| old.same_role_as(new)) && iam::is_role_name(physical_id);
-    if !same_role {
-        return upsert(iam, known, new, owner, progress)
-            .await
-            .map(Updated::Upserted);
-    }
-    progress.doing(format!("calling iam:GetRole for {physical_id}"));
-    let Some(role) = iam::get_role(iam, physical_id).await? else {
-        // Deleted behind the stack's back: bring it back.
-        return upsert(iam, known, new, owner, progress)
-            .await
-            .map(Updated::Upserted);
-    };
-    if old.and_then(|o| o.description.as_deref()) != new.description.as_deref() {
-        progress.doing(format!(
-            "calling iam:UpdateRoleDescription for {}",
-            role.name
-        ));
-        let description = new.description.as_deref().unwrap_or_default();
-        match iam::update_role_description(iam, &role.name, description).await {
-            Ok(()) => {}
-            Err(err) if err.is("UnmodifiableEntity") => {
-                tracing::warn!(role_name = %role.name, error = %err, "description not changed: the role is protected");
-            }
-            Err(err) => return Err(err.into()),
+impl Context<'_> {
+    /// An Update: a changed service or suffix means another role; otherwise the role stays and
+    /// only its description can change.
+    pub async fn update(
+        &self,
+        physical_id: &str,
+        old: Option<&RoleProperties>,
+        new: &RoleProperties,
+    ) -> Result<Updated, Failure> {
+        let same_role =
+            old.is_some_and(|old| old.same_role_as(new)) && iam::is_role_name(physical_id);
+        if !same_role {
+            return self.upsert(new).await.map(Updated::Upserted);
         }
+        self.progress
+            .doing(format!("calling iam:GetRole for {physical_id}"));
+        let Some(role) = iam::get_role(self.iam, physical_id).await? else {
+            // Deleted behind the stack's back: bring it back.
+            return self.upsert(new).await.map(Updated::Upserted);
+        };
+        if old.and_then(|o| o.description.as_deref()) != new.description.as_deref() {
+            self.progress.doing(format!(
+                "calling iam:UpdateRoleDescription for {}",
+                role.name
+            ));
+            let description = new.description.as_deref().unwrap_or_default();
+            match iam::update_role_description(self.iam, &role.name, description).await {
+                Ok(()) => {}
+                Err(err) if err.is("UnmodifiableEntity") => {
+                    tracing::warn!(role_name = %role.name, error = %err, "description not changed: the role is protected");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(Updated::Kept(role))
     }
-    Ok(Updated::Kept(role))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -303,77 +320,68 @@ pub enum Removal {
     Started { role: String, task_id: String },
 }
 
-/// A Delete: starts deleting the role only when the policy asks for it and this resource
-/// created it.
-pub async fn begin_delete(
-    iam: &Client,
-    physical_id: &str,
-    policy: RemovalPolicy,
-    owner: Owner<'_>,
-    progress: &Progress,
-) -> Result<Removal, Failure> {
-    if policy == RemovalPolicy::Retain {
-        return Ok(Removal::Retained("RemovalPolicy is Retain".into()));
-    }
-    if !iam::is_role_name(physical_id) {
-        return Ok(Removal::Gone(format!(
-            "{physical_id} is not a role (nothing was created)"
-        )));
-    }
-    progress.doing(format!("calling iam:GetRole for {physical_id}"));
-    let Some(role) = iam::get_role(iam, physical_id).await? else {
-        return Ok(Removal::Gone(format!("{physical_id} does not exist")));
-    };
-    if !role.is_service_linked() {
-        return Ok(Removal::Retained(format!(
-            "{} is not a service-linked role",
+impl Context<'_> {
+    /// A Delete of the role named `physical_id`: starts deleting it only when the policy asks for
+    /// it and this resource created it.
+    pub async fn begin_delete(
+        &self,
+        physical_id: &str,
+        policy: RemovalPolicy,
+    ) -> Result<Removal, Failure> {
+        if policy == RemovalPolicy::Retain {
+            return Ok(Removal::Retained("RemovalPolicy is Retain".into()));
+        }
+        self.progress
+            .doing(format!("calling iam:GetRole for {physical_id}"));
+        let Some(role) = iam::get_role(self.iam, physical_id).await? else {
+            return Ok(Removal::Gone(format!("{physical_id} does not exist")));
+        };
+        if !role.is_service_linked() {
+            return Ok(Removal::Retained(format!(
+                "{} is not a service-linked role",
+                role.name
+            )));
+        }
+        if !self.owner.owns(&role) {
+            return Ok(Removal::Retained(format!(
+                "{} was not created by this resource",
+                role.name
+            )));
+        }
+        self.progress.doing(format!(
+            "calling iam:DeleteServiceLinkedRole for {}",
             role.name
-        )));
+        ));
+        let task_id = iam::delete_service_linked_role(self.iam, &role.name).await?;
+        Ok(Removal::Started {
+            role: role.name,
+            task_id,
+        })
     }
-    if !owner.owns(&role) {
-        return Ok(Removal::Retained(format!(
-            "{} was not created by this resource",
-            role.name
-        )));
-    }
-    progress.doing(format!(
-        "calling iam:DeleteServiceLinkedRole for {}",
-        role.name
-    ));
-    let task_id = iam::delete_service_linked_role(iam, &role.name).await?;
-    Ok(Removal::Started {
-        role: role.name,
-        task_id,
-    })
-}
 
-/// Whether the deletion has finished: `Ok(true)` when the role is gone, `Ok(false)` while IAM
-/// is still working, a Failure naming what still uses the role when IAM gave up.
-pub async fn deletion_finished(
-    iam: &Client,
-    role: &str,
-    task_id: &str,
-    progress: &Progress,
-) -> Result<bool, Failure> {
-    progress.doing(format!(
-        "waiting for the deletion of {role} (iam:GetServiceLinkedRoleDeletionStatus {task_id})"
-    ));
-    match iam::deletion_status(iam, task_id).await? {
-        DeletionStatus::Running => Ok(false),
-        DeletionStatus::Succeeded => Ok(true),
-        // The task expired, or IAM has not caught up with it: the role itself decides.
-        DeletionStatus::NotFound => match iam::get_role(iam, role).await? {
-            None => Ok(true),
-            Some(_) => {
-                progress.doing(format!(
-                    "waiting for the deletion of {role}: IAM no longer knows its deletion task \
+    /// Whether the deletion has finished: `Ok(true)` when the role is gone, `Ok(false)` while IAM
+    /// is still working, a Failure naming what still uses the role when IAM gave up.
+    pub async fn deletion_finished(&self, role: &str, task_id: &str) -> Result<bool, Failure> {
+        self.progress.doing(format!(
+            "waiting for the deletion of {role} (iam:GetServiceLinkedRoleDeletionStatus {task_id})"
+        ));
+        match iam::deletion_status(self.iam, task_id).await? {
+            DeletionStatus::Running => Ok(false),
+            DeletionStatus::Succeeded => Ok(true),
+            // The task expired, or IAM has not caught up with it: the role itself decides.
+            DeletionStatus::NotFound => match iam::get_role(self.iam, role).await? {
+                None => Ok(true),
+                Some(_) => {
+                    self.progress.doing(format!(
+                        "waiting for the deletion of {role}: IAM no longer knows its deletion task \
                      ({task_id}) and the role still exists"
-                ));
-                Ok(false)
+                    ));
+                    Ok(false)
+                }
+            },
+            DeletionStatus::Failed { reason, usage } => {
+                Err(Failure::new(deletion_failure(role, reason, &usage)))
             }
-        },
-        DeletionStatus::Failed { reason, usage } => {
-            Err(Failure(deletion_failure(role, reason, &usage)))
         }
     }
 }

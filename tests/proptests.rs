@@ -10,11 +10,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-use upsert_slr::event;
+use upsert_slr::answer::{Answer, Outcome, RoleData};
+use upsert_slr::cloudformation::{self, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, Request};
 use upsert_slr::properties::{self, MAX_WAIT_SECONDS};
-use upsert_slr::response::{
-    self, Answer, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, Outcome, RoleData,
-};
+use upsert_slr::provider;
 
 const CASES: u32 = 1000;
 
@@ -183,7 +182,7 @@ fn request_parsing_never_panics() {
         .prop_map(|m| Value::Object(m.into_iter().collect())),
     ];
     run(payload, |payload| {
-        if let Ok(event) = event::parse(payload) {
+        if let Ok(event) = cloudformation::parse_request(payload) {
             prop_assert!(!event.response_url.is_empty());
         }
         Ok(())
@@ -227,10 +226,10 @@ fn answer() -> impl Strategy<Value = Answer> {
 }
 
 /// Echo fields as CloudFormation sends them: an ARN, a UUID, a logical id (at most 255).
-fn event_with_echo_fields() -> impl Strategy<Value = event::Event> {
+fn event_with_echo_fields() -> impl Strategy<Value = Request> {
     ("\\PC{0,200}", "\\PC{0,64}", "[A-Za-z0-9]{1,255}").prop_map(
         |(stack_id, request_id, logical_id)| {
-            event::parse(json!({
+            cloudformation::parse_request(json!({
                 "RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/k",
                 "StackId": stack_id, "RequestId": request_id, "LogicalResourceId": logical_id,
             }))
@@ -242,10 +241,11 @@ fn event_with_echo_fields() -> impl Strategy<Value = event::Event> {
 #[test]
 fn every_answer_is_valid_json_within_cloudformations_limits() {
     run((event_with_echo_fields(), answer()), |(event, answer)| {
-        let body = response::cloudformation_body(&event, &answer)
-            .expect("echo fields of real size always fit");
+        let body = cloudformation::response_body(&event, &answer)
+            .expect("echo fields of real size always fit")
+            .to_string();
         prop_assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
-        let v: Value = serde_json::from_slice(&body).expect("valid JSON");
+        let v: Value = serde_json::from_str(&body).expect("valid JSON");
         prop_assert_eq!(
             v["Status"].as_str(),
             Some(if answer.is_success() {
@@ -264,9 +264,7 @@ fn every_answer_is_valid_json_within_cloudformations_limits() {
                 "a physical id within limits is kept as is"
             );
         }
-        let again: Value =
-            serde_json::from_slice(&response::cloudformation_body(&event, &answer).unwrap())
-                .unwrap();
+        let again = cloudformation::response_body(&event, &answer).unwrap();
         prop_assert_eq!(&again, &v, "the same answer twice gives the same body");
 
         let reason = v["Reason"].as_str().unwrap();
@@ -292,7 +290,7 @@ fn every_answer_is_valid_json_within_cloudformations_limits() {
 #[test]
 fn provider_results_fail_with_the_reason_and_succeed_with_the_id() {
     run(answer(), |answer| {
-        match response::provider_result(&answer) {
+        match provider::result(&answer) {
             Ok(v) => {
                 prop_assert!(answer.is_success());
                 prop_assert!(

@@ -1,10 +1,11 @@
-//! The CloudFormation custom resource request, read leniently.
+//! The custom resource request CloudFormation sends, read leniently.
 //!
 //! The payload is read as a JSON value first, field by field, so that an event with a broken
 //! field still yields everything needed to answer it: a typed deserialisation would reject the
 //! whole event and leave the stack waiting for an answer that never comes.
 
-use serde_json::{Map, Value};
+use crate::reason::{json_type, quoted};
+use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestType {
@@ -29,7 +30,7 @@ impl RequestType {
 /// One custom resource request. Echo fields that were missing or not strings are empty here
 /// and listed in `problems`.
 #[derive(Clone, Debug)]
-pub struct Event {
+pub struct Request {
     pub request_type: RequestType,
     pub response_url: String,
     pub request_id: String,
@@ -41,8 +42,6 @@ pub struct Event {
     pub properties: Option<Value>,
     /// `OldResourceProperties` exactly as received (Update only).
     pub old_properties: Option<Value>,
-    /// The whole payload, for the keys that only the isComplete protocol reads.
-    pub raw: Map<String, Value>,
     /// What is wrong with the envelope, each naming the field. Answered FAILED.
     pub problems: Vec<String>,
 }
@@ -57,7 +56,10 @@ impl std::fmt::Display for NotAnEvent {
     }
 }
 
-pub fn parse(payload: Value) -> Result<Event, NotAnEvent> {
+impl std::error::Error for NotAnEvent {}
+
+/// The request in `payload`, or why there is nothing to answer.
+pub fn parse_request(payload: Value) -> Result<Request, NotAnEvent> {
     let Value::Object(raw) = payload else {
         return Err(NotAnEvent(format!(
             "not a CloudFormation custom resource event: the payload is {}, not a JSON object",
@@ -130,7 +132,7 @@ pub fn parse(payload: Value) -> Result<Event, NotAnEvent> {
         .map(String::from);
     let old_properties = raw.get("OldResourceProperties").cloned();
 
-    Ok(Event {
+    Ok(Request {
         request_type,
         response_url,
         request_id,
@@ -140,7 +142,6 @@ pub fn parse(payload: Value) -> Result<Event, NotAnEvent> {
         service_token,
         properties,
         old_properties,
-        raw,
         problems,
     })
 }
@@ -149,29 +150,6 @@ fn not_an_event(why: &str) -> NotAnEvent {
     NotAnEvent(format!(
         "not a CloudFormation custom resource event: {why}; nothing can be answered"
     ))
-}
-
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A user-supplied value quoted for a Reason, cut to a readable length: the Reason is shown in
-/// the console and the whole answer must fit in 4096 bytes.
-pub fn quoted(value: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    if value.chars().count() <= MAX_CHARS {
-        format!("{value:?}")
-    } else {
-        let head: String = value.chars().take(MAX_CHARS).collect();
-        format!("{head:?}… ({} characters)", value.chars().count())
-    }
 }
 
 #[cfg(test)]
@@ -194,7 +172,7 @@ mod tests {
 
     #[test]
     fn reads_a_well_formed_create() {
-        let event = parse(create()).unwrap();
+        let event = parse_request(create()).unwrap();
         assert_eq!(event.request_type, RequestType::Create);
         assert_eq!(event.request_id, "r-1");
         assert_eq!(event.logical_resource_id, "Slr");
@@ -218,7 +196,7 @@ mod tests {
                 "ResponseURL is a number, not a string",
             ),
         ] {
-            let err = parse(payload).unwrap_err();
+            let err = parse_request(payload).unwrap_err();
             assert!(err.0.contains(why), "{err} should say {why}");
         }
     }
@@ -229,7 +207,7 @@ mod tests {
         payload["RequestId"] = json!(5);
         payload.as_object_mut().unwrap().remove("StackId");
         payload["LogicalResourceId"] = json!("");
-        let event = parse(payload).unwrap();
+        let event = parse_request(payload).unwrap();
         assert_eq!(
             event.problems,
             [
@@ -245,7 +223,7 @@ mod tests {
     fn unknown_request_type_is_kept_and_named() {
         let mut payload = create();
         payload["RequestType"] = json!("Upgrade");
-        let event = parse(payload).unwrap();
+        let event = parse_request(payload).unwrap();
         assert_eq!(event.request_type, RequestType::Other("Upgrade".into()));
         assert_eq!(
             event.problems,
@@ -257,7 +235,7 @@ mod tests {
     fn update_and_delete_need_a_physical_id() {
         let mut payload = create();
         payload["RequestType"] = json!("Delete");
-        let event = parse(payload).unwrap();
+        let event = parse_request(payload).unwrap();
         assert_eq!(
             event.problems,
             ["PhysicalResourceId is missing from this Delete request"]
@@ -270,17 +248,8 @@ mod tests {
         payload.as_object_mut().unwrap().remove("ServiceToken");
         payload["ResourceProperties"]["ServiceToken"] = json!("arn:x");
         assert_eq!(
-            parse(payload).unwrap().service_token.as_deref(),
+            parse_request(payload).unwrap().service_token.as_deref(),
             Some("arn:x")
         );
-    }
-
-    #[test]
-    fn quoted_values_are_cut_to_a_readable_length() {
-        assert_eq!(quoted("ecs"), "\"ecs\"");
-        let long = "é".repeat(5000);
-        let q = quoted(&long);
-        assert!(q.ends_with("… (5000 characters)"), "{q}");
-        assert!(q.len() < 200);
     }
 }

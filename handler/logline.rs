@@ -1,0 +1,124 @@
+//! The one log line per event: what happened, to which role, how long it took.
+
+use crate::answer::Outcome;
+use crate::cloudformation::Request;
+use crate::config::ResponseMode;
+use crate::iam;
+use crate::properties;
+use crate::provider::IsComplete;
+use crate::slr::Failure;
+use crate::waiting::Step;
+use std::time::SystemTime;
+use tokio::time::Instant;
+
+/// What the line reports: an answer's outcome, or an isComplete check's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logged {
+    Answer(Outcome),
+    /// isComplete: the wait goes on.
+    Waiting,
+    /// isComplete: the wait is over.
+    Complete,
+}
+
+impl Logged {
+    fn as_str(self) -> &'static str {
+        match self {
+            Logged::Answer(outcome) => outcome.as_str(),
+            Logged::Waiting => "waiting",
+            Logged::Complete => "complete",
+        }
+    }
+}
+
+pub struct LogLine {
+    pub logged: Logged,
+    pub reason: String,
+    pub role_name: String,
+    pub role_created_at: Option<SystemTime>,
+}
+
+impl LogLine {
+    /// Where an event's work stands as the invocation ends: answered, or left to isComplete.
+    pub fn of_step(step: &Step) -> Self {
+        let answer = step.answer();
+        let reason = match step {
+            Step::Done(_) => answer.reason.clone(),
+            Step::Propagate { until, .. } => {
+                let secs = until
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default()
+                    .as_secs();
+                format!(
+                    "{}; isComplete waits {secs} s for IAM propagation",
+                    answer.reason
+                )
+            }
+            Step::Deleting { role, task_id, .. } => {
+                format!("deletion of {role} started ({task_id}); isComplete waits for it")
+            }
+        };
+        let role_name = match (step, &answer.data) {
+            (Step::Deleting { role, .. }, _) => role.clone(),
+            (_, Some(data)) => data.role_name.clone(),
+            (_, None) if iam::is_role_name(&answer.physical_id) => answer.physical_id.clone(),
+            (_, None) => String::new(),
+        };
+        LogLine {
+            logged: Logged::Answer(answer.outcome),
+            reason,
+            role_name,
+            role_created_at: answer.data.as_ref().and_then(|d| d.created_at),
+        }
+    }
+
+    /// An isComplete invocation's check of the resource `physical_id`.
+    pub fn of_check(checked: &Result<IsComplete, Failure>, physical_id: &str) -> Self {
+        let (logged, reason) = match checked {
+            Ok(IsComplete::Done(_)) => (Logged::Complete, "the wait is over".to_string()),
+            Ok(IsComplete::Pending) => (Logged::Waiting, "the wait goes on".to_string()),
+            Err(failure) => (Logged::Answer(Outcome::Failed), failure.to_string()),
+        };
+        LogLine {
+            logged,
+            reason,
+            role_name: physical_id.to_string(),
+            role_created_at: None,
+        }
+    }
+
+    pub fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
+        let service = properties::service_hint(request.properties.as_ref()).unwrap_or_default();
+        // The role's age when the event arrived: what a decision to wait was based on.
+        let arrived = SystemTime::now() - started.elapsed();
+        let role_age_s = self.role_created_at.map(|created| {
+            arrived
+                .duration_since(created)
+                .unwrap_or_default()
+                .as_secs()
+        });
+        let outcome = self.logged.as_str();
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    request_type = request.request_type.as_str(),
+                    logical_resource_id = %request.logical_resource_id,
+                    stack_id = %request.stack_id,
+                    service = %service,
+                    outcome,
+                    role_name = %self.role_name,
+                    role_age_s,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    mode = ?mode,
+                    reason = %self.reason,
+                    "event handled"
+                )
+            };
+        }
+        if self.logged == Logged::Answer(Outcome::Failed) {
+            line!(warn);
+        } else {
+            line!(info);
+        }
+    }
+}
