@@ -19,7 +19,7 @@ cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor,
 
 lint:  ## cargo fmt --check and clippy, as CI runs them
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --all-features -- -D warnings
 
 build:  ## the Lambda artifact: target/lambda/upsert-slr/bootstrap
 	scripts/build.sh

@@ -20,7 +20,7 @@ evidence="$ROOT/target/reliability.jsonl"
 logs="$ROOT/target/tmp/function-logs"
 rm -rf "$evidence" "$logs"
 say "cargo test (LocalStack at $LOCALSTACK_ENDPOINT)"
-RELIABILITY_LOG="$evidence" cargo test "$@"
+RELIABILITY_LOG="$evidence" cargo test --features localstack "$@"
 say "searching the captured function logs for presigned-URL signatures"
 python3 scripts/reliability.py "$evidence" "$logs" "$ROOT/target/RELIABILITY.md" \
     $([ $# -eq 0 ] && echo --require-logs)
