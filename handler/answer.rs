@@ -125,3 +125,20 @@ impl Answer {
         self.outcome != Outcome::Failed
     }
 }
+
+/// Answers for the unit tests of the modules that shape them.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// The ECS role, created by this request.
+    pub fn created_ecs_role() -> Answer {
+        Answer::created(Role {
+            name: "AWSServiceRoleForECS".into(),
+            arn: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS".into(),
+            path: "/aws-service-role/ecs.amazonaws.com/".into(),
+            tags: Vec::new(),
+            created_at: None,
+        })
+    }
+}

@@ -143,25 +143,11 @@ pub fn failure(reason: &str) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::Outcome;
-
-    fn created() -> Answer {
-        Answer {
-            outcome: Outcome::Created,
-            physical_id: "AWSServiceRoleForECS".into(),
-            reason: "created AWSServiceRoleForECS".into(),
-            data: Some(RoleData {
-                role_name: "AWSServiceRoleForECS".into(),
-                arn: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS".into(),
-                created: true,
-                created_at: None,
-            }),
-        }
-    }
+    use crate::answer::fixtures::created_ecs_role;
 
     #[test]
     fn provider_result_shapes() {
-        let ok = result(&created()).unwrap();
+        let ok = result(&created_ecs_role()).unwrap();
         assert_eq!(ok["PhysicalResourceId"], "AWSServiceRoleForECS");
         assert_eq!(ok["Data"]["Created"], "true");
         let err = result(&Answer::failed("x".into(), "y".repeat(5000))).unwrap_err();
@@ -172,7 +158,7 @@ mod tests {
     #[test]
     fn on_event_results_carry_what_is_complete_needs() {
         let until = UNIX_EPOCH + Duration::from_millis(1_795_000_000_000);
-        let result = on_event_result(&created(), &Wait::Until(until)).unwrap();
+        let result = on_event_result(&created_ecs_role(), &Wait::Until(until)).unwrap();
         assert_eq!(result["PhysicalResourceId"], "AWSServiceRoleForECS");
         assert_eq!(
             result[WAIT_KEY],

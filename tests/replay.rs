@@ -220,15 +220,7 @@ async fn created_role_is_tagged_and_answered_with_data() {
 async fn has_been_taken_adopts_the_named_role_without_waiting_or_tagging() {
     let mut h = Harness::new().await;
     h.deadline = Duration::from_secs(20);
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
 
     // A 900 s propagation wait would outlast the 20 s deadline: answering SUCCESS with
     // Created "false" at all shows the adopted path does not wait.
@@ -376,14 +368,7 @@ async fn a_redelivered_create_recognises_its_own_role() {
     let h = Harness::new().await;
     let mut tags = owned_tags();
     tags[2].1 = "b6a3c1d2-0001";
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &tags)).await;
 
     h.invoke(h.event("Create", ecs_props())).await.unwrap();
 
@@ -721,14 +706,7 @@ async fn the_propagation_wait_is_cut_short_by_the_deadline() {
 #[tokio::test]
 async fn provider_mode_returns_the_result_and_never_puts() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
     let mut event = h.event("Create", ecs_props());
     event["ServiceToken"] =
         json!("arn:aws:lambda:us-east-1:123456789012:function:app-ProviderframeworkonEvent-1X");
@@ -916,14 +894,7 @@ async fn behind_is_complete_a_new_role_returns_at_once_and_is_complete_waits() {
 #[tokio::test]
 async fn behind_is_complete_an_adopted_role_is_complete_at_once() {
     let h = behind_is_complete().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
     let mut request = h.event("Create", ecs_props());
     request["ServiceToken"] = json!(FRAMEWORK_ARN);
 
@@ -1027,14 +998,7 @@ async fn without_is_complete_a_provider_invocation_waits_in_the_function() {
 #[tokio::test]
 async fn is_complete_without_the_setting_finds_the_wait_already_over() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
     let mut request = h.event("Create", ecs_props());
     request["ServiceToken"] = json!(FRAMEWORK_ARN);
 
@@ -1058,15 +1022,7 @@ async fn is_complete_without_the_setting_finds_the_wait_already_over() {
 #[tokio::test]
 async fn a_warm_function_finds_a_role_it_has_seen_with_one_get_role() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
-    action("GetRole")
-        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
 
     h.invoke(h.event("Create", ecs_props())).await.unwrap();
     let mut second_stack = h.event("Create", ecs_props());

@@ -103,7 +103,7 @@ pub fn response_body(request: &Request, answer: &Answer) -> Result<Value, BodyTo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::Outcome;
+    use crate::answer::fixtures::created_ecs_role;
     use crate::cloudformation::parse_request;
     use serde_json::json;
 
@@ -125,23 +125,9 @@ mod tests {
         serde_json::from_str(&body).unwrap()
     }
 
-    fn created() -> Answer {
-        Answer {
-            outcome: Outcome::Created,
-            physical_id: "AWSServiceRoleForECS".into(),
-            reason: "created AWSServiceRoleForECS".into(),
-            data: Some(RoleData {
-                role_name: "AWSServiceRoleForECS".into(),
-                arn: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS".into(),
-                created: true,
-                created_at: None,
-            }),
-        }
-    }
-
     #[test]
     fn success_body_echoes_the_request_and_carries_data() {
-        let v = body_json(&event(), &created());
+        let v = body_json(&event(), &created_ecs_role());
         assert_eq!(v["Status"], "SUCCESS");
         assert_eq!(v["PhysicalResourceId"], "AWSServiceRoleForECS");
         assert_eq!(
@@ -195,7 +181,9 @@ mod tests {
     fn oversized_echo_fields_cannot_be_answered() {
         let mut e = event();
         e.stack_id = "s".repeat(5000);
-        let err = response_body(&e, &created()).unwrap_err().to_string();
+        let err = response_body(&e, &created_ecs_role())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("even without a Reason"), "{err}");
     }
 }
