@@ -6,8 +6,9 @@
 //! - `lifecycle::handle` runs each event: it reads the request (`cloudformation`), decides how
 //!   the answer will leave (PUT to the ResponseURL, or returned to CDK's Provider), runs the work
 //!   under a deadline guard, and logs one line (`logline`).
-//! - `properties` reads the resource properties; `slr` does the work over `iam`, the only module
-//!   that speaks IAM; `progress` tells the guard what the work was doing when time ran out.
+//! - `resource` is what each request does to the role: `properties` reads the resource
+//!   properties; `slr` does the work over `iam`, the only module that speaks IAM; `progress`
+//!   tells the guard what the work was doing when time ran out.
 //! - `waiting` carries a role's propagation or a deletion to its end, inside the invocation or
 //!   across isComplete invocations (`provider`, the CDK Provider framework's protocol).
 //! - The outcome is an `answer::Answer`, shaped by `cloudformation` (the body, within its limits)
@@ -26,6 +27,7 @@ mod progress;
 pub mod properties;
 pub mod provider;
 mod reason;
+mod resource;
 mod sender;
 mod slr;
 mod waiting;
