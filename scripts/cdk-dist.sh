@@ -34,3 +34,7 @@ npm publish --dry-run --loglevel=warn "./dist/upsert-slr-cdk-$version.tgz" 2>&1 
 say "twine check"
 .venv-cdk/bin/twine check --strict dist/*.whl dist/*.tar.gz
 ls -l dist >&2
+# The registries show this URL on the package's page: a release must not carry the placeholder.
+if grep -q 'example\.invalid' cdk/package.json; then
+    say "before publishing: set \"repository\" in cdk/package.json to the project's repository (it is a placeholder)"
+fi
