@@ -6,7 +6,9 @@ usage: reliability.py EVIDENCE_JSONL LOG_DIR OUT_MD [--require-logs]
 Exits 1 if any log holds a signature, or with --require-logs if no log was captured."""
 import datetime, json, pathlib, subprocess, sys
 
-SECRETS = ("X-Amz-Signature", "Signature=", "AWSAccessKeyId=", "X-Amz-Credential")
+# The same list the Rust tests check each function's logs against.
+MARKERS = pathlib.Path(__file__).resolve().parent.parent / "tests/support/secret-markers.txt"
+SECRETS = [line for line in MARKERS.read_text().splitlines() if line and not line.startswith("#")]
 AREAS = ["Faults", "Bad input", "Properties", "Races", "Never lose a role", "Secrets"]
 
 

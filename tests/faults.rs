@@ -2,6 +2,8 @@
 //! plays IAM (exact wire answers, delays) and the presigned ResponseURL (errors, hangs), and
 //! every invocation has a short deadline so that the guard is in play.
 
+#[path = "support/cfn.rs"]
+mod cfn;
 #[path = "support/evidence.rs"]
 mod evidence;
 #[path = "support/iam_wire.rs"]
@@ -9,76 +11,61 @@ mod iam_wire;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
+use cfn::assert_answer;
 use iam_wire::*;
 use runtime_api::{Function, Outcome, RuntimeApi};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-const ECS: &str = "ecs.amazonaws.com";
-const ECS_ROLE: &str = "AWSServiceRoleForECS";
+const SECOND: Duration = Duration::from_secs(1);
 
 struct Rig {
     iam: MockServer,
     s3: MockServer,
     api: Arc<RuntimeApi>,
     function: Function,
+    /// Where the ResponseURL points: the `s3` server unless a test chose another address.
+    answers_at: String,
 }
 
 impl Rig {
-    /// `s3_reply`: how the ResponseURL answers (None: a plain 200).
+    /// The function with IAM played by `iam` and the ResponseURL's bucket by `s3`, which gives
+    /// each of `s3_replies` up to its count of times, in turn, then 200.
     async fn start(s3_replies: Vec<(ResponseTemplate, u64)>) -> Rig {
-        let iam = MockServer::start().await;
-        let s3 = MockServer::start().await;
-        for (reply, times) in s3_replies {
-            Mock::given(method("PUT"))
-                .respond_with(reply)
-                .up_to_n_times(times)
-                .mount(&s3)
-                .await;
-        }
-        Mock::given(method("PUT"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&s3)
-            .await;
+        Rig::start_at(s3_replies, None, None).await
+    }
+
+    /// The same, with IAM's endpoint or the ResponseURL's address replaced (e.g. by a port
+    /// where nothing listens).
+    async fn start_at(
+        s3_replies: Vec<(ResponseTemplate, u64)>,
+        iam_url: Option<String>,
+        answers_at: Option<String>,
+    ) -> Rig {
+        let (iam, s3) = (MockServer::start().await, MockServer::start().await);
+        cfn::mount_response_url(&s3, s3_replies).await;
+        let iam_url = iam_url.unwrap_or_else(|| iam.uri());
+        let answers_at = answers_at.unwrap_or_else(|| s3.uri());
         let api = RuntimeApi::start().await;
-        let function = Function::start(
-            &api,
-            &[
-                ("AWS_ENDPOINT_URL_IAM", iam.uri()),
-                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
-                ("AWS_SECRET_ACCESS_KEY", "secret".into()),
-                (
-                    "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
-                    format!("{}/", s3.uri()),
-                ),
-            ],
-        );
+        let function = Function::start(&api, &runtime_api::loopback_env(&iam_url, &answers_at));
         Rig {
             iam,
             s3,
             api,
             function,
+            answers_at,
         }
     }
 
-    fn event(&self, request_type: &str, properties: Value) -> Value {
-        event(
-            &format!(
-                "{}/cfn/answer?AWSAccessKeyId=AKID&Expires=1&Signature=c2VjcmV0",
-                self.s3.uri()
-            ),
-            request_type,
-            properties,
-        )
-    }
-
-    /// Invokes with `deadline` and checks the outcome came before it.
-    async fn invoke(&self, event: &Value, deadline: Duration) -> (Outcome, Duration) {
+    /// Invokes a Create of the ECS role (or a Delete, which retains it) with `deadline`, and
+    /// checks the outcome came before it.
+    async fn invoke(&self, request_type: &str, deadline: Duration) -> (Outcome, Duration) {
+        let url = cfn::response_url(&self.answers_at);
+        let event = cfn::request(request_type, &url, cfn::ecs_props());
         let started = Instant::now();
-        let outcome = self.api.invoke(event, deadline).await;
+        let outcome = self.api.invoke(&event, deadline).await;
         let took = started.elapsed();
         assert!(
             took < deadline,
@@ -90,66 +77,46 @@ impl Rig {
 
     /// Every PUT the ResponseURL received, with its HTTP answer's status as wiremock chose it.
     async fn puts(&self) -> Vec<Value> {
-        self.s3
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).expect("JSON body"))
-            .collect()
+        let json = |body: &String| serde_json::from_str(body).expect("JSON body");
+        bodies(&self.s3).await.iter().map(json).collect()
+    }
+
+    /// The one answer PUT.
+    async fn answer(&self) -> Value {
+        let puts = self.puts().await;
+        assert_eq!(puts.len(), 1, "{puts:#?}");
+        puts.into_iter().next().unwrap()
     }
 
     async fn iam_calls(&self, action: &str) -> usize {
-        let needle = format!("Action={action}&");
-        self.iam
-            .received_requests()
-            .await
-            .unwrap()
+        let calls = bodies(&self.iam).await;
+        calls
             .iter()
-            .filter(|r| String::from_utf8_lossy(&r.body).contains(&needle))
+            .filter(|b| action_of(b) == Some(action))
             .count()
     }
 
+    /// The logs once the function has had time to write what follows its answer.
+    async fn logs_after_answer(&self) -> String {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.function.logs()
+    }
+
     fn finish(mut self) {
-        assert!(
-            self.function.is_alive(),
-            "the function died\n{}",
-            self.function.logs()
-        );
-        let logs = self.function.logs();
-        assert!(
-            !logs.contains("Signature=") && !logs.contains("X-Amz-Signature"),
-            "{logs}"
-        );
-        assert!(!logs.contains("panicked"), "{logs}");
+        self.function.assert_sound();
     }
 }
 
-fn event(url: &str, request_type: &str, properties: Value) -> Value {
-    let mut e = json!({
-        "RequestType": request_type,
-        "ServiceToken": runtime_api::FUNCTION_ARN,
-        "ResponseURL": url,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
-        "RequestId": "req-1",
-        "LogicalResourceId": "EcsRole",
-        "ResourceType": "Custom::ServiceLinkedRole",
-        "ResourceProperties": properties,
-    });
-    if request_type != "Create" {
-        e["PhysicalResourceId"] = json!(ECS_ROLE);
-    }
-    e
+/// A row of RELIABILITY.md: what was tried, and what held, with how long it took.
+fn held(tried: &str, what_held: &str, took: Duration) {
+    let held = what_held.replace("{ms}", &took.as_millis().to_string());
+    evidence::record("Faults", tried, 1, &held);
 }
 
 /// A loopback URL where nothing listens: connections are refused.
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", listener.local_addr().unwrap())
-}
-
-fn create_props() -> Value {
-    json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "0"})
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -162,33 +129,21 @@ async fn iam_throttling_or_server_errors_then_success_answer_success() {
         ),
     ] {
         let rig = Rig::start(vec![]).await;
-        action("CreateServiceLinkedRole")
-            .respond_with(fault)
-            .up_to_n_times(2)
-            .mount(&rig.iam)
-            .await;
+        let create = action("CreateServiceLinkedRole").respond_with(fault);
+        create.up_to_n_times(2).mount(&rig.iam).await;
         mount_created(&rig.iam).await;
 
-        let (outcome, took) = rig
-            .invoke(
-                &rig.event("Create", create_props()),
-                Duration::from_secs(10),
-            )
-            .await;
+        let (outcome, took) = rig.invoke("Create", 10 * SECOND).await;
 
         assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
-        let puts = rig.puts().await;
-        assert_eq!(puts.len(), 1);
-        assert_eq!(puts[0]["Status"], "SUCCESS", "{}", puts[0]);
+        let answer = rig.answer().await;
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
         assert_eq!(rig.iam_calls("CreateServiceLinkedRole").await, 3);
-        evidence::record(
-            "Faults",
-            &format!("IAM answers {name} twice, then creates the role (10 s deadline)"),
-            1,
-            &format!(
-                "SUCCESS after 3 CreateServiceLinkedRole attempts, answered in {} ms",
-                took.as_millis()
-            ),
+        let tried = format!("IAM answers {name} twice, then creates the role (10 s deadline)");
+        held(
+            &tried,
+            "SUCCESS after 3 CreateServiceLinkedRole attempts, answered in {ms} ms",
+            took,
         );
         rig.finish();
     }
@@ -197,35 +152,21 @@ async fn iam_throttling_or_server_errors_then_success_answer_success() {
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_throttling_past_the_retry_budget_fails_naming_it() {
     let rig = Rig::start(vec![]).await;
-    action("CreateServiceLinkedRole")
-        .respond_with(error(400, "Throttling", "Rate exceeded"))
-        .mount(&rig.iam)
-        .await;
+    let throttling = error(400, "Throttling", "Rate exceeded");
+    mount(&rig.iam, "CreateServiceLinkedRole", throttling).await;
 
-    let (_, took) = rig
-        .invoke(
-            &rig.event("Create", create_props()),
-            Duration::from_secs(10),
-        )
-        .await;
+    let (_, took) = rig.invoke("Create", 10 * SECOND).await;
 
-    let puts = rig.puts().await;
-    assert_eq!(puts.len(), 1);
-    assert_eq!(puts[0]["Status"], "FAILED");
-    assert_eq!(
-        puts[0]["Reason"],
-        "Throttling: Rate exceeded (iam:CreateServiceLinkedRole)"
-    );
+    let reason = "Throttling: Rate exceeded (iam:CreateServiceLinkedRole)";
+    assert_answer(&rig.answer().await, "FAILED", reason);
     let attempts = rig.iam_calls("CreateServiceLinkedRole").await;
     assert_eq!(attempts, 3, "the SDK's standard retry budget");
-    evidence::record(
-        "Faults",
+    let what_held =
+        format!("FAILED \"Throttling: Rate exceeded\" after {attempts} attempts, in {{ms}} ms");
+    held(
         "IAM throttles every attempt (10 s deadline)",
-        1,
-        &format!(
-            "FAILED \"Throttling: Rate exceeded\" after {attempts} attempts, in {} ms",
-            took.as_millis()
-        ),
+        &what_held,
+        took,
     );
     rig.finish();
 }
@@ -233,239 +174,138 @@ async fn iam_throttling_past_the_retry_budget_fails_naming_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_that_never_answers_gets_a_failed_answer_before_the_deadline() {
     let rig = Rig::start(vec![]).await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", "").set_delay(Duration::from_secs(120)))
-        .mount(&rig.iam)
-        .await;
-    let deadline = Duration::from_secs(5);
+    let hang = ok("CreateServiceLinkedRole", "").set_delay(120 * SECOND);
+    mount(&rig.iam, "CreateServiceLinkedRole", hang).await;
 
-    let (outcome, took) = rig
-        .invoke(&rig.event("Create", create_props()), deadline)
-        .await;
+    let (outcome, took) = rig.invoke("Create", 5 * SECOND).await;
 
     assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
-    let puts = rig.puts().await;
-    assert_eq!(puts.len(), 1);
-    assert_eq!(puts[0]["Status"], "FAILED");
-    assert_eq!(
-        puts[0]["Reason"],
-        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
-    );
-    assert_eq!(
-        puts[0]["PhysicalResourceId"],
-        "upsert-slr:create-failed:EcsRole"
-    );
-    evidence::record(
-        "Faults",
+    let answer = rig.answer().await;
+    let reason = "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline";
+    assert_answer(&answer, "FAILED", reason);
+    let marker = "upsert-slr:create-failed:EcsRole";
+    assert_eq!(answer["PhysicalResourceId"], marker);
+    held(
         "IAM accepts the connection and never answers (5 s deadline)",
-        1,
-        &format!(
-            "FAILED \"timed out while calling iam:CreateServiceLinkedRole\" delivered after {} ms",
-            took.as_millis()
-        ),
+        "FAILED \"timed out while calling iam:CreateServiceLinkedRole\" delivered after {ms} ms",
+        took,
     );
     rig.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_refusing_connections_fails_with_the_cause() {
-    let url = closed_port_url();
-    let s3 = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s3)
-        .await;
-    let api = RuntimeApi::start().await;
-    let mut function = Function::start(
-        &api,
-        &[
-            ("AWS_ENDPOINT_URL_IAM", url),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
-            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
-            (
-                "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
-                format!("{}/", s3.uri()),
-            ),
-        ],
-    );
-    let ev = event(
-        &format!("{}/cfn/answer", s3.uri()),
-        "Create",
-        create_props(),
-    );
+    let rig = Rig::start_at(vec![], Some(closed_port_url()), None).await;
 
-    let started = Instant::now();
-    api.invoke(&ev, Duration::from_secs(10)).await;
-    let took = started.elapsed();
+    let (_, took) = rig.invoke("Create", 10 * SECOND).await;
 
-    let put: Value =
-        serde_json::from_slice(&s3.received_requests().await.unwrap()[0].body).unwrap();
-    assert_eq!(put["Status"], "FAILED");
-    let reason = put["Reason"].as_str().unwrap();
+    let answer = rig.answer().await;
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
     assert!(
         reason.contains("Connection refused") && reason.ends_with("(iam:CreateServiceLinkedRole)"),
         "{reason}"
     );
-    assert!(function.is_alive());
-    evidence::record(
-        "Faults",
+    held(
         "IAM's endpoint refuses connections (10 s deadline)",
-        1,
-        &format!(
-            "FAILED naming \"Connection refused\", in {} ms",
-            took.as_millis()
-        ),
+        "FAILED naming \"Connection refused\", in {ms} ms",
+        took,
     );
+    rig.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn response_url_failing_then_accepting_gets_exactly_one_answer() {
-    let rig = Rig::start(vec![
+    let failing = vec![
         (ResponseTemplate::new(503), 1),
         (ResponseTemplate::new(500), 1),
-    ])
-    .await;
+    ];
+    let rig = Rig::start(failing).await;
 
-    let (outcome, took) = rig
-        .invoke(
-            &rig.event("Delete", json!({"AWSServiceName": ECS})),
-            Duration::from_secs(5),
-        )
-        .await;
+    let (outcome, took) = rig.invoke("Delete", 5 * SECOND).await;
 
     assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
     let puts = rig.puts().await;
     assert_eq!(puts.len(), 3, "503, 500, then the 200: one answer accepted");
-    assert!(
-        puts.iter().all(|p| p == &puts[0]),
-        "every attempt carries the same answer"
-    );
-    evidence::record(
-        "Faults",
+    let same = puts.iter().all(|p| p == &puts[0]);
+    assert!(same, "every attempt carries the same answer");
+    held(
         "ResponseURL answers 503, then 500, then 200 (5 s deadline)",
-        1,
-        &format!(
-            "3 PUTs, exactly one accepted, identical bodies, done in {} ms",
-            took.as_millis()
-        ),
+        "3 PUTs, exactly one accepted, identical bodies, done in {ms} ms",
+        took,
     );
     rig.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_response_url_is_tried_once_and_logged() {
-    let expired = ResponseTemplate::new(403).set_body_string(
-        "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
-    );
-    let rig = Rig::start(vec![(expired, 100)]).await;
+    let rig = Rig::start(vec![(cfn::expired(), 100)]).await;
 
-    let (outcome, took) = rig
-        .invoke(
-            &rig.event("Delete", json!({"AWSServiceName": ECS})),
-            Duration::from_secs(5),
-        )
-        .await;
+    let (outcome, took) = rig.invoke("Delete", 5 * SECOND).await;
 
+    let message = outcome.error_message();
     assert!(
-        outcome
-            .error_message()
-            .contains("HTTP 403 Forbidden (AccessDenied)"),
+        message.contains("HTTP 403 Forbidden (AccessDenied)"),
         "{outcome:?}"
     );
     assert_eq!(rig.puts().await.len(), 1, "a 403 is not retried");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let logs = rig.function.logs();
-    assert!(
-        logs.contains("response PUT failed") && logs.contains("\"retry\":false"),
-        "{logs}"
-    );
-    evidence::record(
-        "Faults",
+    let logs = rig.logs_after_answer().await;
+    let logged = logs.contains("response PUT failed") && logs.contains("\"retry\":false");
+    assert!(logged, "{logs}");
+    held(
         "ResponseURL answers 403 AccessDenied (expired)",
-        1,
-        &format!(
-            "1 PUT, no retry, logged, invocation failed in {} ms",
-            took.as_millis()
-        ),
+        "1 PUT, no retry, logged, invocation failed in {ms} ms",
+        took,
     );
     rig.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_response_url_connection_is_retried_a_bounded_number_of_times() {
-    let url = closed_port_url();
-    let api = RuntimeApi::start().await;
-    let mut function = Function::start(
-        &api,
-        &[
-            ("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9".into()),
-            ("UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES", format!("{url}/")),
-        ],
-    );
-    let ev = event(
-        &format!("{url}/cfn/answer?Signature=c2VjcmV0"),
-        "Delete",
-        json!({"AWSServiceName": ECS}),
-    );
-    let deadline = Duration::from_secs(5);
+    let rig = Rig::start_at(
+        vec![],
+        Some("http://127.0.0.1:9".into()),
+        Some(closed_port_url()),
+    )
+    .await;
 
-    let started = Instant::now();
-    let outcome = api.invoke(&ev, deadline).await;
-    let took = started.elapsed();
+    let (outcome, took) = rig.invoke("Delete", 5 * SECOND).await;
 
-    assert!(took < deadline, "{took:?}");
+    let message = outcome.error_message();
     assert!(
-        outcome.error_message().contains("Connection refused")
-            || outcome.error_message().contains("error sending request"),
+        message.contains("Connection refused") || message.contains("error sending request"),
         "{outcome:?}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let logs = function.logs();
+    let logs = rig.logs_after_answer().await;
     let attempts = logs.matches("response PUT failed").count();
     assert!((3..=6).contains(&attempts), "{attempts} attempts\n{logs}");
-    assert!(function.is_alive());
     assert!(!logs.contains("c2VjcmV0"), "{logs}");
-    evidence::record(
-        "Faults",
+    let what_held =
+        format!("{attempts} attempts with backoff, gave up after {{ms}} ms, before the deadline");
+    held(
         "ResponseURL refuses connections (5 s deadline)",
-        1,
-        &format!(
-            "{attempts} attempts with backoff, gave up after {} ms, before the deadline",
-            took.as_millis()
-        ),
+        &what_held,
+        took,
     );
+    rig.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_response_url_that_never_answers_is_abandoned_at_the_deadline() {
-    let rig = Rig::start(vec![(
-        ResponseTemplate::new(200).set_delay(Duration::from_secs(120)),
-        100,
-    )])
-    .await;
-    let deadline = Duration::from_secs(4);
+    let hang = ResponseTemplate::new(200).set_delay(120 * SECOND);
+    let rig = Rig::start(vec![(hang, 100)]).await;
 
-    let (outcome, took) = rig
-        .invoke(
-            &rig.event("Delete", json!({"AWSServiceName": ECS})),
-            deadline,
-        )
-        .await;
+    let (outcome, took) = rig.invoke("Delete", 4 * SECOND).await;
 
+    let message = outcome.error_message();
     assert!(
-        outcome
-            .error_message()
-            .contains("the answer was not delivered"),
+        message.contains("the answer was not delivered"),
         "{outcome:?}"
     );
-    evidence::record(
-        "Faults",
+    held(
         "ResponseURL accepts the PUT and never answers (4 s deadline)",
-        1,
-        &format!(
-            "invocation failed in {} ms, before the deadline",
-            took.as_millis()
-        ),
+        "invocation failed in {ms} ms, before the deadline",
+        took,
     );
     rig.finish();
 }

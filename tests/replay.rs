@@ -141,16 +141,10 @@ impl Harness {
     }
 
     async fn iam_actions(&self) -> Vec<String> {
-        self.iam
-            .received_requests()
-            .await
-            .unwrap()
+        let calls = bodies(&self.iam).await;
+        calls
             .iter()
-            .filter_map(|r| {
-                let body = String::from_utf8_lossy(&r.body).to_string();
-                body.split('&')
-                    .find_map(|kv| kv.strip_prefix("Action=").map(String::from))
-            })
+            .filter_map(|b| action_of(b).map(String::from))
             .collect()
     }
 }
@@ -193,15 +187,8 @@ async fn created_role_is_tagged_and_answered_with_data() {
     assert_eq!(a["RequestId"], "b6a3c1d2-0001");
     assert_eq!(a["LogicalResourceId"], "EcsRole");
     assert_eq!(a["StackId"], STACK);
-    let tag_body = h
-        .iam
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .find(|b| b.contains("Action=TagRole"))
-        .unwrap();
+    let calls = bodies(&h.iam).await;
+    let tag_body = calls.iter().find(|b| b.contains("Action=TagRole")).unwrap();
     for expected in [
         "upsert-slr%3Astack-id",
         "upsert-slr%3Alogical-id",

@@ -3,6 +3,8 @@
 //! `SSL_CERT_FILE`; given the CA there, both calls go through TLS, and without it the server's
 //! certificate is refused and nothing is sent in the clear.
 
+#[path = "support/cfn.rs"]
+mod cfn;
 #[path = "support/iam_wire.rs"]
 mod iam_wire;
 #[path = "support/runtime_api.rs"]
@@ -15,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use runtime_api::{Function, Outcome, RuntimeApi};
 use rustls::pki_types::PrivateKeyDer;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,43 +115,25 @@ async fn answer(
     Ok(Response::new(Full::new(Bytes::from(xml))))
 }
 
-fn start_function(api: &RuntimeApi, server: &HttpsServer, trust_ca: bool) -> Function {
-    let mut env = vec![
-        ("AWS_ENDPOINT_URL_IAM", server.url.clone()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "secret".to_string()),
-        (
-            "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
-            format!("{}/", server.url),
-        ),
-    ];
+/// A Create of the ECS role sent to the function, whose IAM and ResponseURL are `server`; with
+/// `trust_ca` the function is given the server's CA.
+async fn create_over_tls(trust_ca: bool) -> (HttpsServer, Function, Outcome) {
+    let server = https_server().await;
+    let api = RuntimeApi::start().await;
+    let mut env = runtime_api::loopback_env(&server.url, &server.url);
     if trust_ca {
         env.push(("SSL_CERT_FILE", server.ca_file.display().to_string()));
     }
-    Function::start(api, &env)
-}
-
-fn create_event(server: &HttpsServer) -> Value {
-    json!({
-        "RequestType": "Create",
-        "ServiceToken": runtime_api::FUNCTION_ARN,
-        "ResponseURL": format!("{}/cfn/answer?AWSAccessKeyId=AKID&Expires=1&Signature=c2VjcmV0", server.url),
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
-        "RequestId": "req-tls",
-        "LogicalResourceId": "EcsRole",
-        "ResourceProperties": {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": "0"},
-    })
+    let function = Function::start(&api, &env);
+    let url = cfn::response_url(&server.url);
+    let event = cfn::request("Create", &url, cfn::ecs_props());
+    let outcome = api.invoke(&event, Duration::from_secs(10)).await;
+    (server, function, outcome)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_and_the_answer_go_over_tls_to_a_trusted_server() {
-    let server = https_server().await;
-    let api = RuntimeApi::start().await;
-    let mut function = start_function(&api, &server, true);
-
-    let outcome = api
-        .invoke(&create_event(&server), Duration::from_secs(10))
-        .await;
+    let (server, mut function, outcome) = create_over_tls(true).await;
 
     assert!(
         matches!(outcome, Outcome::Result(_)),
@@ -178,13 +162,7 @@ async fn iam_and_the_answer_go_over_tls_to_a_trusted_server() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_certificate_is_refused_and_nothing_is_sent() {
-    let server = https_server().await;
-    let api = RuntimeApi::start().await;
-    let mut function = start_function(&api, &server, false);
-
-    let outcome = api
-        .invoke(&create_event(&server), Duration::from_secs(10))
-        .await;
+    let (server, mut function, outcome) = create_over_tls(false).await;
 
     let message = outcome.error_message();
     assert!(

@@ -15,6 +15,45 @@ pub fn action(name: &str) -> MockBuilder {
     Mock::given(method("POST")).and(body_string_contains(format!("Action={name}&")))
 }
 
+/// The bodies of the requests `server` received, in order, as text.
+pub async fn bodies(server: &MockServer) -> Vec<String> {
+    let requests = server
+        .received_requests()
+        .await
+        .expect("wiremock records requests");
+    let text = |r: &wiremock::Request| String::from_utf8_lossy(&r.body).into_owned();
+    requests.iter().map(text).collect()
+}
+
+/// The IAM action a request body names.
+pub fn action_of(body: &str) -> Option<&str> {
+    body.split('&').find_map(|kv| kv.strip_prefix("Action="))
+}
+
+/// IAM answering every call of the action `name` with `reply`.
+pub async fn mount(iam: &MockServer, name: &str, reply: ResponseTemplate) {
+    action(name).respond_with(reply).mount(iam).await;
+}
+
+/// IAM answering the calls `calls` matches with `replies`, each once and in turn, the last one
+/// from then on.
+pub async fn mount_in_turn(
+    iam: &MockServer,
+    calls: impl Fn() -> MockBuilder,
+    replies: Vec<ResponseTemplate>,
+) {
+    let last = replies.len() - 1;
+    for (i, reply) in replies.into_iter().enumerate() {
+        let mock = calls().respond_with(reply);
+        let mock = if i < last {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(iam).await;
+    }
+}
+
 pub fn ok(action: &str, result: &str) -> ResponseTemplate {
     xml(
         200,
@@ -90,6 +129,14 @@ pub fn arn(service: &str, name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}")
 }
 
+pub fn no_such_role(name: &str) -> ResponseTemplate {
+    error(
+        404,
+        "NoSuchEntity",
+        &format!("The role with name {name} cannot be found."),
+    )
+}
+
 pub fn taken(name: &str) -> ResponseTemplate {
     error(
         400,
@@ -118,15 +165,12 @@ pub fn deletion_status(status: &str, reason: &str) -> ResponseTemplate {
 
 /// IAM creating the ECS role and accepting its ownership tags.
 pub async fn mount_created(iam: &MockServer) {
-    action("CreateServiceLinkedRole")
-        .respond_with(ok(
-            "CreateServiceLinkedRole",
-            &role_xml("ecs.amazonaws.com", "AWSServiceRoleForECS", &[]),
-        ))
-        .mount(iam)
-        .await;
-    action("TagRole")
-        .respond_with(ok_empty("TagRole"))
-        .mount(iam)
-        .await;
+    let role = role_xml("ecs.amazonaws.com", "AWSServiceRoleForECS", &[]);
+    mount(
+        iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", &role),
+    )
+    .await;
+    mount(iam, "TagRole", ok_empty("TagRole")).await;
 }

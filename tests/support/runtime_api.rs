@@ -207,6 +207,20 @@ async fn route(
     Ok(ok(404, Bytes::new()))
 }
 
+/// The environment that sends the function's IAM calls to `iam` and lets it answer to URLs under
+/// `answers_at` (a loopback server, which it refuses otherwise), with example credentials.
+pub fn loopback_env(iam: &str, answers_at: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_IAM", iam.to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+        (
+            "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
+            format!("{answers_at}/"),
+        ),
+    ]
+}
+
 /// The binary under test: `UPSERT_SLR_BINARY` when set (an artifact built elsewhere, such as
 /// `sam build`'s bootstrap), otherwise the one cargo built for these tests.
 fn binary() -> String {
@@ -276,7 +290,25 @@ impl Function {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Checks the process is still serving and its logs hold no panic and no presigned-URL
+    /// credential (`make test` sweeps every captured log for the same markers).
+    pub fn assert_sound(&mut self) {
+        let logs = self.logs();
+        assert!(self.is_alive(), "the function process died\n{logs}");
+        assert!(!logs.contains("panicked"), "{logs}");
+        for marker in secret_markers() {
+            assert!(!logs.contains(marker), "logs contain {marker}:\n{logs}");
+        }
+    }
+
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
     }
+}
+
+/// The markers of a presigned URL's credential, one a line in `secret-markers.txt`.
+pub fn secret_markers() -> impl Iterator<Item = &'static str> {
+    include_str!("secret-markers.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
