@@ -2,10 +2,13 @@
 //! server standing in for the presigned ResponseURL. Covers what LocalStack cannot produce:
 //! unknown services, throttling, protected roles, deletion failures, hangs.
 
+#[path = "support/cfn.rs"]
+mod cfn;
 #[path = "support/iam_wire.rs"]
 mod iam_wire;
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use cfn::{ECS, ECS_ROLE, FUNCTION_ARN, STACK, ecs_props};
 use iam_wire::*;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
@@ -15,13 +18,8 @@ use upsert_slr::KnownNames;
 use upsert_slr::clients::SdkHttpClient;
 use upsert_slr::config::Settings;
 use upsert_slr::{Deps, handle};
-use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
-const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/6d3a5f40";
-const ECS: &str = "ecs.amazonaws.com";
-const ECS_ROLE: &str = "AWSServiceRoleForECS";
 
 struct Harness {
     iam: MockServer,
@@ -35,11 +33,7 @@ struct Harness {
 impl Harness {
     async fn new() -> Self {
         let s3 = MockServer::start().await;
-        Mock::given(method("PUT"))
-            .and(path("/responses/key"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&s3)
-            .await;
+        cfn::mount_response_url(&s3, vec![]).await;
         Harness {
             iam: MockServer::start().await,
             s3,
@@ -85,23 +79,12 @@ impl Harness {
     }
 
     fn response_url(&self) -> String {
-        format!(
-            "{}/responses/key?AWSAccessKeyId=AKID&Expires=1&Signature=c2VjcmV0",
-            self.s3.uri()
-        )
+        cfn::response_url(&self.s3.uri())
     }
 
+    /// The request for `EcsRole`; anything but a Create names the ECS role as its physical id.
     fn event(&self, request_type: &str, properties: Value) -> Value {
-        json!({
-            "RequestType": request_type,
-            "ServiceToken": FUNCTION_ARN,
-            "ResponseURL": self.response_url(),
-            "StackId": STACK,
-            "RequestId": "b6a3c1d2-0001",
-            "LogicalResourceId": "EcsRole",
-            "ResourceType": "Custom::ServiceLinkedRole",
-            "ResourceProperties": properties,
-        })
+        cfn::request(request_type, &self.response_url(), properties)
     }
 
     async fn invoke(&self, event: Value) -> Result<Value, Diagnostic> {
@@ -147,10 +130,6 @@ impl Harness {
             .filter_map(|b| action_of(b).map(String::from))
             .collect()
     }
-}
-
-fn ecs_props() -> Value {
-    json!({"ServiceToken": FUNCTION_ARN, "AWSServiceName": ECS, "PropagationWaitSeconds": "0"})
 }
 
 fn owned_tags() -> Vec<(&'static str, &'static str)> {
@@ -433,7 +412,6 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
             "Update",
             json!({"AWSServiceName": ECS, "Description": "new words"}),
         );
-        event["PhysicalResourceId"] = json!(ECS_ROLE);
         event["OldResourceProperties"] = json!({"AWSServiceName": ECS, "Description": "old words"});
 
         h.invoke(event).await.unwrap();
@@ -462,7 +440,6 @@ async fn a_failed_update_keeps_the_physical_id() {
         "Update",
         json!({"AWSServiceName": ECS, "CustomSuffix": "x"}),
     );
-    event["PhysicalResourceId"] = json!(ECS_ROLE);
     event["OldResourceProperties"] = json!({"AWSServiceName": ECS});
 
     h.invoke(event).await.unwrap();
@@ -499,12 +476,10 @@ async fn mount_owned_role_deletion(h: &Harness, task_id: &str, statuses: &[Respo
 }
 
 fn delete_event(h: &Harness, policy: &str) -> Value {
-    let mut event = h.event(
+    h.event(
         "Delete",
         json!({"AWSServiceName": ECS, "RemovalPolicy": policy}),
-    );
-    event["PhysicalResourceId"] = json!(ECS_ROLE);
-    event
+    )
 }
 
 #[tokio::test]
