@@ -87,6 +87,11 @@ impl Harness {
         cfn::request(request_type, &self.response_url(), properties)
     }
 
+    /// Invokes a Create with `properties`; its answer is read from the ResponseURL.
+    async fn create(&self, properties: Value) {
+        self.invoke(self.event("Create", properties)).await.unwrap();
+    }
+
     async fn invoke(&self, event: Value) -> Result<Value, Diagnostic> {
         let mut ctx = Context::default();
         ctx.invoked_function_arn = FUNCTION_ARN.into();
@@ -143,10 +148,12 @@ fn owned_tags() -> Vec<(&'static str, &'static str)> {
 #[tokio::test]
 async fn created_role_is_tagged_and_answered_with_data() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-        .mount(&h.iam)
-        .await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
+    )
+    .await;
     action("TagRole")
         .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
         .respond_with(ok_empty("TagRole"))
@@ -154,7 +161,7 @@ async fn created_role_is_tagged_and_answered_with_data() {
         .mount(&h.iam)
         .await;
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
 
     let a = h.answer().await;
     assert_eq!(a["Status"], "SUCCESS");
@@ -208,10 +215,12 @@ async fn has_been_taken_adopts_the_named_role_without_waiting_or_tagging() {
 async fn has_been_taken_with_unfamiliar_wording_falls_back_to_list_roles() {
     let h = Harness::new().await;
     let asg = "autoscaling.amazonaws.com";
-    action("CreateServiceLinkedRole")
-        .respond_with(error(400, "InvalidInput", "The role has been taken."))
-        .mount(&h.iam)
-        .await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        error(400, "InvalidInput", "The role has been taken."),
+    )
+    .await;
     action("ListRoles")
         .and(body_string_contains(
             "PathPrefix=%2Faws-service-role%2Fautoscaling.amazonaws.com%2F",
@@ -279,12 +288,9 @@ async fn other_iam_errors_fail_with_iams_code_and_message() {
     ];
     for (reply, reason) in cases {
         let h = Harness::new().await;
-        action("CreateServiceLinkedRole")
-            .respond_with(reply)
-            .mount(&h.iam)
-            .await;
+        mount(&h.iam, "CreateServiceLinkedRole", reply).await;
 
-        h.invoke(h.event("Create", ecs_props())).await.unwrap();
+        h.create(ecs_props()).await;
 
         let a = h.answer().await;
         assert_eq!(a["Status"], "FAILED");
@@ -306,16 +312,15 @@ async fn throttling_and_server_errors_are_retried() {
             .up_to_n_times(2)
             .mount(&h.iam)
             .await;
-        action("CreateServiceLinkedRole")
-            .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-            .mount(&h.iam)
-            .await;
-        action("TagRole")
-            .respond_with(ok_empty("TagRole"))
-            .mount(&h.iam)
-            .await;
+        mount(
+            &h.iam,
+            "CreateServiceLinkedRole",
+            ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
+        )
+        .await;
+        mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
 
-        h.invoke(h.event("Create", ecs_props())).await.unwrap();
+        h.create(ecs_props()).await;
 
         assert_eq!(h.answer().await["Status"], "SUCCESS");
         assert_eq!(
@@ -336,7 +341,7 @@ async fn a_redelivered_create_recognises_its_own_role() {
     tags[2].1 = "b6a3c1d2-0001";
     mount_taken(&h, &role_xml(ECS, ECS_ROLE, &tags)).await;
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
 
     let a = h.answer().await;
     assert_eq!(
@@ -349,10 +354,12 @@ async fn a_redelivered_create_recognises_its_own_role() {
 async fn tag_failure_fails_only_when_the_role_must_be_deletable() {
     for (policy, status) in [("Delete", "FAILED"), ("Retain", "SUCCESS")] {
         let h = Harness::new().await;
-        action("CreateServiceLinkedRole")
-            .respond_with(ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])))
-            .mount(&h.iam)
-            .await;
+        mount(
+            &h.iam,
+            "CreateServiceLinkedRole",
+            ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
+        )
+        .await;
         action("TagRole")
             .respond_with(error(
                 403,
@@ -398,10 +405,12 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
         ),
     ] {
         let h = Harness::new().await;
-        action("GetRole")
-            .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])))
-            .mount(&h.iam)
-            .await;
+        mount(
+            &h.iam,
+            "GetRole",
+            ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])),
+        )
+        .await;
         action("UpdateRoleDescription")
             .and(body_string_contains("Description=new%20words"))
             .respond_with(reply)
@@ -432,10 +441,7 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
 #[tokio::test]
 async fn a_failed_update_keeps_the_physical_id() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(suffix_not_allowed(ECS))
-        .mount(&h.iam)
-        .await;
+    mount(&h.iam, "CreateServiceLinkedRole", suffix_not_allowed(ECS)).await;
     let mut event = h.event(
         "Update",
         json!({"AWSServiceName": ECS, "CustomSuffix": "x"}),
@@ -452,10 +458,12 @@ async fn a_failed_update_keeps_the_physical_id() {
 /// IAM holding this resource's role, deleting it as task `task_id`, and answering the status
 /// polls with `statuses` in turn (the last one from then on).
 async fn mount_owned_role_deletion(h: &Harness, task_id: &str, statuses: &[ResponseTemplate]) {
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
-        .mount(&h.iam)
-        .await;
+    mount(
+        &h.iam,
+        "GetRole",
+        ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())),
+    )
+    .await;
     action("DeleteServiceLinkedRole")
         .respond_with(ok(
             "DeleteServiceLinkedRole",
@@ -545,10 +553,12 @@ async fn delete_never_touches_a_role_this_resource_did_not_create() {
     ];
     for tags in foreign {
         let h = Harness::new().await;
-        action("GetRole")
-            .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)))
-            .mount(&h.iam)
-            .await;
+        mount(
+            &h.iam,
+            "GetRole",
+            ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)),
+        )
+        .await;
 
         h.invoke(delete_event(&h, "Delete")).await.unwrap();
 
@@ -591,15 +601,10 @@ async fn bad_properties_and_disallowed_services_fail_before_any_iam_call() {
         "UPSERT_SLR_ALLOWED_SERVICES",
         "ecs.amazonaws.com,*.elasticloadbalancing.amazonaws.com".into(),
     ));
-    h.invoke(h.event("Create", json!({"AWSServiceName": "eks.amazonaws.com"})))
-        .await
-        .unwrap();
-    h.invoke(h.event(
-        "Create",
-        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "soon"}),
-    ))
-    .await
-    .unwrap();
+    h.create(json!({"AWSServiceName": "eks.amazonaws.com"}))
+        .await;
+    h.create(json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "soon"}))
+        .await;
 
     let answers = h.answers().await;
     assert_answer(
@@ -618,13 +623,15 @@ async fn bad_properties_and_disallowed_services_fail_before_any_iam_call() {
 async fn a_hanging_iam_is_answered_failed_before_the_deadline() {
     let mut h = Harness::new().await;
     h.deadline = Duration::from_secs(4);
-    action("CreateServiceLinkedRole")
-        .respond_with(ok("CreateServiceLinkedRole", "").set_delay(Duration::from_secs(60)))
-        .mount(&h.iam)
-        .await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", "").set_delay(Duration::from_secs(60)),
+    )
+    .await;
     let started = std::time::Instant::now();
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
 
     assert!(
         started.elapsed() < Duration::from_secs(4),
@@ -644,12 +651,8 @@ async fn the_propagation_wait_is_cut_short_by_the_deadline() {
     h.deadline = Duration::from_secs(4);
     mount_created(&h.iam).await;
 
-    h.invoke(h.event(
-        "Create",
-        json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 60}),
-    ))
-    .await
-    .unwrap();
+    h.create(json!({"AWSServiceName": ECS, "PropagationWaitSeconds": 60}))
+        .await;
 
     let a = h.answer().await;
     assert_eq!(a["Status"], "SUCCESS");
@@ -771,7 +774,7 @@ async fn an_event_already_past_its_deadline_still_gets_an_answer() {
     let mut h = Harness::new().await;
     h.deadline = Duration::ZERO;
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
 
     let a = h.answer().await;
     assert_answer(
@@ -919,10 +922,7 @@ async fn behind_is_complete_a_deletion_is_checked_once_per_invocation() {
 #[tokio::test]
 async fn behind_is_complete_failures_still_fail_on_event() {
     let h = behind_is_complete().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(suffix_not_allowed(ECS))
-        .mount(&h.iam)
-        .await;
+    mount(&h.iam, "CreateServiceLinkedRole", suffix_not_allowed(ECS)).await;
     let mut request = h.event(
         "Create",
         json!({"AWSServiceName": ECS, "CustomSuffix": "x"}),
@@ -985,7 +985,7 @@ async fn a_warm_function_finds_a_role_it_has_seen_with_one_get_role() {
     let h = Harness::new().await;
     mount_taken(&h, &role_xml(ECS, ECS_ROLE, &[])).await;
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
     let mut second_stack = h.event("Create", ecs_props());
     second_stack["RequestId"] = json!("b6a3c1d2-0002");
     second_stack["StackId"] = json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other/2");
@@ -1017,7 +1017,7 @@ async fn a_known_name_whose_role_is_gone_falls_back_to_creating_it() {
         .mount(&h.iam)
         .await;
 
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
     let mut again = h.event("Create", ecs_props());
     again["RequestId"] = json!("b6a3c1d2-0002");
     h.invoke(again).await.unwrap();
@@ -1044,10 +1044,7 @@ async fn a_known_name_whose_role_is_gone_falls_back_to_creating_it() {
 
 /// IAM saying the ECS role "has been taken", and GetRole showing it as `role` (its XML).
 async fn mount_taken(h: &Harness, role: &str) {
-    action("CreateServiceLinkedRole")
-        .respond_with(taken(ECS_ROLE))
-        .mount(&h.iam)
-        .await;
+    mount(&h.iam, "CreateServiceLinkedRole", taken(ECS_ROLE)).await;
     action("GetRole")
         .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
         .respond_with(ok("GetRole", role))
@@ -1143,14 +1140,16 @@ async fn a_warm_function_adopting_by_known_name_waits_the_same() {
         .up_to_n_times(1)
         .mount(&h.iam)
         .await;
-    h.invoke(h.event("Create", ecs_props())).await.unwrap();
+    h.create(ecs_props()).await;
 
     // Deleted and created again by someone else a second ago.
     let created = SystemTime::now() - Duration::from_secs(1);
-    action("GetRole")
-        .respond_with(ok("GetRole", &role_xml_created_at(ECS, ECS_ROLE, created)))
-        .mount(&h.iam)
-        .await;
+    mount(
+        &h.iam,
+        "GetRole",
+        ok("GetRole", &role_xml_created_at(ECS, ECS_ROLE, created)),
+    )
+    .await;
     let mut second_stack = h.event(
         "Create",
         json!({"AWSServiceName": ECS, "PropagationWaitSeconds": "3"}),
