@@ -4,6 +4,8 @@
 //!
 //! Needs LocalStack (`make test` starts it); fails, never skips, without it.
 
+#[path = "support/cfn.rs"]
+mod cfn;
 #[path = "support/evidence.rs"]
 mod evidence;
 #[path = "support/localstack.rs"]
@@ -11,6 +13,7 @@ mod localstack;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
+use cfn::assert_answer;
 use runtime_api::{Function, Outcome, RuntimeApi};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -155,10 +158,10 @@ async fn create_then_adopt_then_retained_delete() {
     assert_eq!(adopted["Reason"], "adopted existing AWSServiceRoleForECS");
 
     let deleted = lambda.answer(sample("delete.json")).await;
-    assert_eq!(deleted["Status"], "SUCCESS");
-    assert_eq!(
-        deleted["Reason"],
-        "retained AWSServiceRoleForECS: RemovalPolicy is Retain"
+    assert_answer(
+        &deleted,
+        "SUCCESS",
+        "retained AWSServiceRoleForECS: RemovalPolicy is Retain",
     );
     assert!(
         lambda.role("AWSServiceRoleForECS").await.is_some(),
@@ -172,10 +175,10 @@ async fn a_refused_suffix_fails_with_iams_message_and_its_delete_succeeds() {
     let lambda = Lambda::start().await;
 
     let failed = lambda.answer(sample("create-suffix-refused.json")).await;
-    assert_eq!(failed["Status"], "FAILED");
-    assert_eq!(
-        failed["Reason"],
-        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
+    assert_answer(
+        &failed,
+        "FAILED",
+        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
     );
     assert_eq!(
         failed["PhysicalResourceId"],
@@ -260,8 +263,11 @@ async fn a_new_suffix_replaces_the_role_and_the_old_one_is_deleted() {
     cleanup["ResourceProperties"] = props("a");
     cleanup["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling_a");
     let deleted = lambda.answer(cleanup).await;
-    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
-    assert_eq!(deleted["Reason"], "deleted AWSServiceRoleForAutoScaling_a");
+    assert_answer(
+        &deleted,
+        "SUCCESS",
+        "deleted AWSServiceRoleForAutoScaling_a",
+    );
     assert!(
         lambda
             .role("AWSServiceRoleForAutoScaling_a")
@@ -294,24 +300,23 @@ async fn removal_policy_delete_removes_only_roles_this_resource_created() {
     let mut foreign = with(sample("delete-remove.json"), "req-2", json!({}));
     foreign["StackId"] = json!(STACK_B);
     let retained = lambda.answer(foreign).await;
-    assert_eq!(retained["Status"], "SUCCESS");
-    assert_eq!(
-        retained["Reason"],
-        "retained AWSServiceRoleForECS: AWSServiceRoleForECS was not created by this resource"
+    assert_answer(
+        &retained,
+        "SUCCESS",
+        "retained AWSServiceRoleForECS: AWSServiceRoleForECS was not created by this resource",
     );
     assert!(lambda.role("AWSServiceRoleForECS").await.is_some());
 
     let deleted = lambda.answer(sample("delete-remove.json")).await;
-    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
-    assert_eq!(deleted["Reason"], "deleted AWSServiceRoleForECS");
+    assert_answer(&deleted, "SUCCESS", "deleted AWSServiceRoleForECS");
     assert!(lambda.role("AWSServiceRoleForECS").await.is_none());
 
     // Already gone: a repeated Delete still succeeds.
     let again = lambda.answer(sample("delete-remove.json")).await;
-    assert_eq!(again["Status"], "SUCCESS");
-    assert_eq!(
-        again["Reason"],
-        "nothing to delete: AWSServiceRoleForECS does not exist"
+    assert_answer(
+        &again,
+        "SUCCESS",
+        "nothing to delete: AWSServiceRoleForECS does not exist",
     );
     evidence::record(
         "Never lose a role",
@@ -551,10 +556,10 @@ async fn an_unanswering_iam_gets_a_failed_answer_before_the_deadline() {
             started.elapsed().as_millis()
         ),
     );
-    assert_eq!(answer["Status"], "FAILED");
-    assert_eq!(
-        answer["Reason"],
-        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline"
+    assert_answer(
+        &answer,
+        "FAILED",
+        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, before the Lambda deadline",
     );
     lambda.finish();
 }
