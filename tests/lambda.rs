@@ -837,5 +837,11 @@ async fn behind_is_complete_a_stack_adopting_a_young_role_completes_only_after_i
         completed_at >= race.created_at + RACE_WAIT,
         "isComplete said yes before the role's propagation wait was over"
     );
+    evidence::record(
+        "Races",
+        "2 stacks upsert one SLR at once behind a Provider with isComplete, 4 s propagation wait (LocalStack)",
+        1,
+        "the adopting stack's isComplete said yes only once CreateDate + 4 s had passed",
+    );
     race.finish();
 }

@@ -35,25 +35,6 @@ pub async fn mount(iam: &MockServer, name: &str, reply: ResponseTemplate) {
     action(name).respond_with(reply).mount(iam).await;
 }
 
-/// IAM answering the calls `calls` matches with `replies`, each once and in turn, the last one
-/// from then on.
-pub async fn mount_in_turn(
-    iam: &MockServer,
-    calls: impl Fn() -> MockBuilder,
-    replies: Vec<ResponseTemplate>,
-) {
-    let last = replies.len() - 1;
-    for (i, reply) in replies.into_iter().enumerate() {
-        let mock = calls().respond_with(reply);
-        let mock = if i < last {
-            mock.up_to_n_times(1)
-        } else {
-            mock
-        };
-        mock.mount(iam).await;
-    }
-}
-
 pub fn ok(action: &str, result: &str) -> ResponseTemplate {
     xml(
         200,
@@ -127,14 +108,6 @@ fn role_xml_created(service: &str, name: &str, tags: &[(&str, &str)], created: &
 
 pub fn arn(service: &str, name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}")
-}
-
-pub fn no_such_role(name: &str) -> ResponseTemplate {
-    error(
-        404,
-        "NoSuchEntity",
-        &format!("The role with name {name} cannot be found."),
-    )
 }
 
 pub fn taken(name: &str) -> ResponseTemplate {
