@@ -1,8 +1,11 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
+.PHONY: test fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
+
+fuzz:  ## the fuzz targets (event, properties, answer bodies), FUZZ_SECONDS each (default 30)
+	scripts/fuzz.sh
 
 reliability:  ## every test, then publish what they tried and what held as RELIABILITY.md
 	scripts/test.sh
