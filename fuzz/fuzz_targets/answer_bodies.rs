@@ -10,8 +10,9 @@ use upsert_slr::provider;
 
 fuzz_target!(|input: (u8, String, String, String, String, String)| {
     let (kind, request_id, logical_id, physical_id, reason, role_name) = input;
-    // IAM's role names are at most 64 characters.
-    let role_name: String = role_name.chars().take(64).collect();
+    // The role comes from IAM: at most 64 characters, from IAM's set for names.
+    let iam_char = |c: &char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c);
+    let role_name: String = role_name.chars().filter(iam_char).take(64).collect();
     let request = cloudformation::parse_request(json!({
         "RequestType": "Create",
         "ResponseURL": "https://bucket.s3.amazonaws.com/key",
@@ -56,14 +57,21 @@ fuzz_target!(|input: (u8, String, String, String, String, String)| {
             );
         }
         // Only fields too large for any body can make it fail: the request's echo fields, or a
-        // physical id that is not a role's (its bytes escaped in JSON).
+        // physical id that is not a role's, as JSON escapes them (a control character takes six
+        // bytes).
         Err(_) => {
             let sent_id = if answer.physical_id.is_empty() {
                 cloudformation::failed_create_marker(&request)
             } else {
                 answer.physical_id.clone()
             };
-            let fields = json!([request.request_id, request.logical_resource_id, sent_id]);
+            let data = answer.data.as_ref().map(RoleData::to_map);
+            let fields = json!([
+                request.request_id,
+                request.logical_resource_id,
+                sent_id,
+                data
+            ]);
             let fixed_parts = 400;
             assert!(fields.to_string().len() + fixed_parts > MAX_BODY_BYTES);
         }

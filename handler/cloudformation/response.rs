@@ -17,7 +17,10 @@ use std::fmt;
 pub const MAX_BODY_BYTES: usize = 4096;
 pub const MAX_PHYSICAL_ID_BYTES: usize = 1024;
 
-/// An answer that cannot be made to fit: only oversized echo fields of the request can cause it.
+/// An answer that cannot be made to fit: only oversized fields from the request can cause it —
+/// StackId, RequestId, LogicalResourceId, or a PhysicalResourceId that JSON escaping makes
+/// larger than its 1024 bytes (a control character takes six). CloudFormation sends none of
+/// these: it echoes what this function answered before.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BodyTooLarge {
     bytes: usize,
