@@ -745,12 +745,7 @@ async fn the_response_put_is_retried_after_server_errors() {
 async fn an_expired_response_url_is_not_retried() {
     let h = Harness::new().await;
     h.s3.reset().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(
-            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
-        ))
-        .mount(&h.s3)
-        .await;
+    cfn::mount_response_url(&h.s3, vec![(cfn::expired(), 100)]).await;
 
     let err = h.invoke(delete_event(&h, "Retain")).await.unwrap_err();
 
