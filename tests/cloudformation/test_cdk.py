@@ -4,9 +4,9 @@ and the function run under the local-process executor, and LocalStack's Step Fun
 Provider's waiter state machine, which asks the function through isComplete whether the
 propagation wait is over. Needs LocalStack on Python 3.13 and `make cdk-lib`.
 
-The app's direct-backed stack is not deployed: there the function answers the ResponseURL
-itself, and it accepts only HTTPS S3 endpoints, not LocalStack's (the library offers no way
-around that, on purpose)."""
+The direct backing is deployed from cdk/direct-app.js, a stack like the example app's direct
+one that also lets the function answer LocalStack's ResponseURL (it accepts only AWS's S3
+endpoints otherwise): one function, no framework, the wait spent inside the invocation."""
 
 import os
 import subprocess
@@ -16,7 +16,10 @@ import pytest
 from localstack_cfn import ROOT
 
 APP = ROOT / "examples/cdk"
+DIRECT_APP = ROOT / "tests/cloudformation/cdk/direct-app.js"
 STACK = "UpsertSlrExample"
+DIRECT_STACK = "UpsertSlrDirect"
+ELB = "AWSServiceRoleForElasticLoadBalancing"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_example"
 ECS = "AWSServiceRoleForECS"
 
@@ -40,6 +43,9 @@ def cdklocal(new_cloud):
         # cdklocal drops every other AWS_* variable, credentials included, unless listed.
         "AWS_ENVAR_ALLOWLIST": "AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_REGION,AWS_DEFAULT_REGION",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
+        # For direct-app.js, which is outside the example app.
+        "NODE_PATH": str(APP / "node_modules"),
+        "LOCALSTACK_RESPONSE_URL_PREFIX": f"{cloud.endpoint}/",
     }
 
     def run(*args):
@@ -48,11 +54,18 @@ def cdklocal(new_cloud):
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
 
+    run("bootstrap", f"aws://{cloud.account}/us-east-1")
     return cloud, run
 
 
-def resource_events(cloud, logical_prefix):
-    events = cloud.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+def outputs_of(cloud, stack_name):
+    stack = cloud.cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def resource_events(cloud, logical_prefix, stack_name=STACK):
+    events = cloud.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     return {e["ResourceStatus"]: e["Timestamp"] for e in events if e["LogicalResourceId"].startswith(logical_prefix)}
 
 
@@ -60,13 +73,10 @@ def test_deploy_and_destroy(cdklocal):
     cloud, run = cdklocal
     # The ECS role exists already (a console click, another stack): the app adopts it.
     ecs = cloud.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
-    run("bootstrap", f"aws://{cloud.account}/us-east-1")
 
     started = time.monotonic()
     run("deploy", "--require-approval", "never", STACK)
-    stack = cloud.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    outputs = outputs_of(cloud, STACK)
     assert outputs["EcsRoleArn"] == ecs["Arn"]
     assert outputs["EcsRoleCreated"] == "false", "adopted, not created"
 
@@ -86,3 +96,31 @@ def test_deploy_and_destroy(cdklocal):
     run("destroy", "--force", STACK)
     assert cloud.role(AUTOSCALING) is None, "DESTROY did not remove the role the stack created"
     assert cloud.role(ECS), "the adopted, retained ECS role was removed"
+
+
+def test_direct_backing_deploy_and_destroy(cdklocal, tmp_path):
+    cloud, run = cdklocal
+    app = ("--app", f"node {DIRECT_APP}", "--output", str(tmp_path / "cdk.out"))
+
+    run("deploy", *app, "--require-approval", "never", DIRECT_STACK)
+    outputs = outputs_of(cloud, DIRECT_STACK)
+    role = cloud.role(ELB)
+    assert role and outputs["ElbRoleArn"] == role["Arn"], (outputs, role)
+    assert outputs["ElbRoleName"] == ELB
+    assert outputs["ElbRoleCreated"] == "true"
+
+    # The function answered CloudFormation itself: the stack has it and no framework function.
+    resources = cloud.cfn.describe_stack_resources(StackName=DIRECT_STACK)["StackResources"]
+    types = sorted(r["ResourceType"] for r in resources)
+    assert types.count("AWS::Lambda::Function") == 1, types
+    assert "AWS::StepFunctions::StateMachine" not in types, types
+    slr = next(r for r in resources if r["ResourceType"] == "AWS::CloudFormation::CustomResource"
+               or r["ResourceType"].startswith("Custom::"))
+    assert slr["PhysicalResourceId"] == ELB, slr
+    # The role's 5 s propagation wait was spent inside the invocation.
+    events = resource_events(cloud, "ElbRole", DIRECT_STACK)
+    waited = (events["CREATE_COMPLETE"] - events["CREATE_IN_PROGRESS"]).total_seconds()
+    assert 5 <= waited < 120, waited
+
+    run("destroy", *app, "--force", DIRECT_STACK)
+    assert cloud.role(ELB) is None, "DESTROY did not remove the role the stack created"
