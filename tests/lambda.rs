@@ -91,6 +91,20 @@ impl Lambda {
         }
     }
 
+    async fn exists(&self, name: &str) -> bool {
+        self.role(name).await.is_some()
+    }
+
+    /// The service's role made in IAM directly, the way a console click makes it.
+    async fn made_outside_the_stack(&self, service: &str) {
+        self.iam
+            .create_service_linked_role()
+            .aws_service_name(service)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Checks the process is still serving, never panicked and never logged a presigned URL's
     /// signature.
     fn finish(mut self) {
@@ -164,7 +178,7 @@ async fn create_then_adopt_then_retained_delete() {
         "retained AWSServiceRoleForECS: RemovalPolicy is Retain",
     );
     assert!(
-        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        lambda.exists("AWSServiceRoleForECS").await,
         "Retain keeps the role"
     );
     lambda.finish();
@@ -211,12 +225,7 @@ async fn construct_property_names_and_an_allowed_suffix() {
         "AWSServiceRoleForAutoScaling_team-a"
     );
     assert_eq!(created["Data"]["Created"], "true");
-    assert!(
-        lambda
-            .role("AWSServiceRoleForAutoScaling_team-a")
-            .await
-            .is_some()
-    );
+    assert!(lambda.exists("AWSServiceRoleForAutoScaling_team-a").await);
     lambda.finish();
 }
 
@@ -268,18 +277,8 @@ async fn a_new_suffix_replaces_the_role_and_the_old_one_is_deleted() {
         "SUCCESS",
         "deleted AWSServiceRoleForAutoScaling_a",
     );
-    assert!(
-        lambda
-            .role("AWSServiceRoleForAutoScaling_a")
-            .await
-            .is_none()
-    );
-    assert!(
-        lambda
-            .role("AWSServiceRoleForAutoScaling_b")
-            .await
-            .is_some()
-    );
+    assert!(!lambda.exists("AWSServiceRoleForAutoScaling_a").await);
+    assert!(lambda.exists("AWSServiceRoleForAutoScaling_b").await);
     lambda.finish();
 }
 
@@ -305,11 +304,11 @@ async fn removal_policy_delete_removes_only_roles_this_resource_created() {
         "SUCCESS",
         "retained AWSServiceRoleForECS: AWSServiceRoleForECS was not created by this resource",
     );
-    assert!(lambda.role("AWSServiceRoleForECS").await.is_some());
+    assert!(lambda.exists("AWSServiceRoleForECS").await);
 
     let deleted = lambda.answer(sample("delete-remove.json")).await;
     assert_answer(&deleted, "SUCCESS", "deleted AWSServiceRoleForECS");
-    assert!(lambda.role("AWSServiceRoleForECS").await.is_none());
+    assert!(!lambda.exists("AWSServiceRoleForECS").await);
 
     // Already gone: a repeated Delete still succeeds.
     let again = lambda.answer(sample("delete-remove.json")).await;
@@ -330,13 +329,7 @@ async fn removal_policy_delete_removes_only_roles_this_resource_created() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_made_outside_the_stack_survives_removal_policy_delete() {
     let lambda = Lambda::start().await;
-    lambda
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .unwrap();
+    lambda.made_outside_the_stack("ecs.amazonaws.com").await;
 
     let adopted = lambda
         .answer(with(
@@ -357,7 +350,7 @@ async fn a_role_made_outside_the_stack_survives_removal_policy_delete() {
         "{deleted}"
     );
     assert!(
-        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        lambda.exists("AWSServiceRoleForECS").await,
         "a console-made role must survive"
     );
     evidence::record(
@@ -567,13 +560,7 @@ async fn an_unanswering_iam_gets_a_failed_answer_before_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_survives_the_rollback_of_a_failed_create() {
     let lambda = Lambda::start().await;
-    lambda
-        .iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-        .unwrap();
+    lambda.made_outside_the_stack("ecs.amazonaws.com").await;
 
     // The stack's Create fails (here on a Description IAM would refuse)...
     let create = with(
@@ -594,7 +581,7 @@ async fn a_role_survives_the_rollback_of_a_failed_create() {
 
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(
-        lambda.role("AWSServiceRoleForECS").await.is_some(),
+        lambda.exists("AWSServiceRoleForECS").await,
         "the existing role must survive the rollback"
     );
     evidence::record(

@@ -102,6 +102,13 @@ impl Harness {
         handle(self.deps(), LambdaEvent::new(event, ctx)).await
     }
 
+    /// isComplete's answer to onEvent's result for `request`.
+    async fn is_complete(&self, request: &Value, on_event: &Value) -> Value {
+        self.invoke(is_complete_event(request, on_event))
+            .await
+            .unwrap()
+    }
+
     /// The bodies PUT to the ResponseURL, checking the headers each PUT must carry.
     async fn answers(&self) -> Vec<Value> {
         let mut answers = Vec::new();
@@ -148,12 +155,7 @@ fn owned_tags() -> Vec<(&'static str, &'static str)> {
 #[tokio::test]
 async fn created_role_is_tagged_and_answered_with_data() {
     let h = Harness::new().await;
-    mount(
-        &h.iam,
-        "CreateServiceLinkedRole",
-        ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
-    )
-    .await;
+    mount_ecs_created(&h.iam).await;
     action("TagRole")
         .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
         .respond_with(ok_empty("TagRole"))
@@ -312,12 +314,7 @@ async fn throttling_and_server_errors_are_retried() {
             .up_to_n_times(2)
             .mount(&h.iam)
             .await;
-        mount(
-            &h.iam,
-            "CreateServiceLinkedRole",
-            ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
-        )
-        .await;
+        mount_ecs_created(&h.iam).await;
         mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
 
         h.create(ecs_props()).await;
@@ -354,12 +351,7 @@ async fn a_redelivered_create_recognises_its_own_role() {
 async fn tag_failure_fails_only_when_the_role_must_be_deletable() {
     for (policy, status) in [("Delete", "FAILED"), ("Retain", "SUCCESS")] {
         let h = Harness::new().await;
-        mount(
-            &h.iam,
-            "CreateServiceLinkedRole",
-            ok("CreateServiceLinkedRole", &role_xml(ECS, ECS_ROLE, &[])),
-        )
-        .await;
+        mount_ecs_created(&h.iam).await;
         action("TagRole")
             .respond_with(error(
                 403,
@@ -790,6 +782,17 @@ async fn behind_is_complete() -> Harness {
     h
 }
 
+/// IAM creates the ECS role.
+async fn mount_ecs_created(iam: &MockServer) {
+    let role = role_xml(ECS, ECS_ROLE, &[]);
+    mount(
+        iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", &role),
+    )
+    .await;
+}
+
 /// The isComplete event: the request merged with onEvent's result, as the framework builds it.
 fn is_complete_event(request: &Value, on_event: &Value) -> Value {
     let mut event = request.clone();
@@ -825,15 +828,12 @@ async fn behind_is_complete_a_new_role_returns_at_once_and_is_complete_waits() {
         "{until} vs {now}"
     );
 
-    let waiting = h
-        .invoke(is_complete_event(&request, &on_event))
-        .await
-        .unwrap();
+    let waiting = h.is_complete(&request, &on_event).await;
     assert_eq!(waiting, json!({"IsComplete": false}));
 
     let mut over = on_event.clone();
     over["UpsertSlrWait"]["UntilEpochMs"] = json!(now - 1);
-    let complete = h.invoke(is_complete_event(&request, &over)).await.unwrap();
+    let complete = h.is_complete(&request, &over).await;
     assert_eq!(
         complete,
         json!({"IsComplete": true, "Data": on_event["Data"]})
@@ -859,10 +859,7 @@ async fn behind_is_complete_an_adopted_role_is_complete_at_once() {
 
     let on_event = h.invoke(request.clone()).await.unwrap();
     assert_eq!(on_event["UpsertSlrWait"], json!({}));
-    let complete = h
-        .invoke(is_complete_event(&request, &on_event))
-        .await
-        .unwrap();
+    let complete = h.is_complete(&request, &on_event).await;
     assert_eq!(complete["IsComplete"], true);
     assert_eq!(complete["Data"]["Created"], "false");
 }
@@ -959,10 +956,7 @@ async fn is_complete_without_the_setting_finds_the_wait_already_over() {
     request["ServiceToken"] = json!(FRAMEWORK_ARN);
 
     let on_event = h.invoke(request.clone()).await.unwrap();
-    let complete = h
-        .invoke(is_complete_event(&request, &on_event))
-        .await
-        .unwrap();
+    let complete = h.is_complete(&request, &on_event).await;
 
     assert_eq!(
         complete,
@@ -1205,10 +1199,7 @@ async fn behind_is_complete_a_young_adopted_role_waits_until_its_creation_plus_t
         json!((created_s + 1 + 600) * 1000),
         "the end of CreateDate's second, plus the wait"
     );
-    let waiting = h
-        .invoke(is_complete_event(&request, &on_event))
-        .await
-        .unwrap();
+    let waiting = h.is_complete(&request, &on_event).await;
     assert_eq!(waiting, json!({"IsComplete": false}));
 }
 
@@ -1289,9 +1280,6 @@ async fn behind_is_complete_a_vanished_task_with_the_role_still_there_is_not_com
     request["ServiceToken"] = json!(FRAMEWORK_ARN);
 
     let on_event = h.invoke(request.clone()).await.unwrap();
-    let checked = h
-        .invoke(is_complete_event(&request, &on_event))
-        .await
-        .unwrap();
+    let checked = h.is_complete(&request, &on_event).await;
     assert_eq!(checked, json!({"IsComplete": false}));
 }
