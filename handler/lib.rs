@@ -33,4 +33,6 @@ mod slr;
 mod waiting;
 
 pub use lifecycle::{Deps, handle};
+// Public for the fuzz targets, which draw role names from it.
+pub use iam::is_name_char as is_iam_name_char;
 pub use slr::KnownNames;

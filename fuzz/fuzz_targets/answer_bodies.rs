@@ -11,8 +11,11 @@ use upsert_slr::provider;
 fuzz_target!(|input: (u8, String, String, String, String, String)| {
     let (kind, request_id, logical_id, physical_id, reason, role_name) = input;
     // The role comes from IAM: at most 64 characters, from IAM's set for names.
-    let iam_char = |c: &char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c);
-    let role_name: String = role_name.chars().filter(iam_char).take(64).collect();
+    let role_name: String = role_name
+        .chars()
+        .filter(|&c| upsert_slr::is_iam_name_char(c))
+        .take(64)
+        .collect();
     let request = cloudformation::parse_request(json!({
         "RequestType": "Create",
         "ResponseURL": "https://bucket.s3.amazonaws.com/key",
