@@ -429,8 +429,9 @@ Reproduce: `{args.command}` (installs what it needs, pinned; `make bench-quick` 
   until it first waits for an event (init), and over its warm invocations, divided by their
   number. Unlike the wall times, it leaves out the time spent waiting for LocalStack.
 - **peak RSS**: `VmHWM` of the process after its events.
-- **zip**: ours is `cargo lambda build --release --output-format zip` ({args.arch}; {other}),
-  and the binary measured above is the `bootstrap` in that zip. The anchor's is its `index.js`
+- **zip**: ours is the release zip, as `make dist` writes it ({args.arch}; {other}, measured
+  for its size only: here it would run under emulation, whose timings mean nothing), and the binary
+  measured above is the `bootstrap` in that zip. The anchor's is its `index.js`
   with the `node_modules` it requires (`@aws-sdk/client-iam` and its dependencies), deflated.
   Its CDK construct deploys `index.js` alone, inline ({alone / 1024:.1f} KiB), and relies on the
   SDK bundled in the Node.js runtime, which is then not in the zip but is still loaded at init.

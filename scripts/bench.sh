@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark against the npm package upsert-slr (see BENCHMARKS.md). Builds the Lambda zip
-# once (cargo lambda, release profile) and runs the bootstrap binary inside it; installs the npm
+# The benchmark against the npm package upsert-slr (see BENCHMARKS.md). Builds the Lambda zip of
+# each architecture (the release build) and runs the host's bootstrap; installs the npm
 # package and the JS SDK it requires (pinned by bench/anchor/package-lock.json) and LocalStack;
 # then bench/bench.py runs both under one Lambda Runtime API and prints the table.
 #   scripts/bench.sh               the full run; writes BENCHMARKS.md
@@ -14,26 +14,20 @@ command -v node >/dev/null && command -v npm >/dev/null ||
     die "the npm package runs on Node.js: install node (20 or newer) and npm"
 use_tools
 
-# The binary that runs here is the host's architecture; the other one is only built (for its
-# zip size) when its Rust target is installed.
+# The binary that runs here is the host's architecture; the other one is built for its zip size.
 case "$(uname -m)" in
-x86_64) host=x86_64 other=arm64 other_target=aarch64-unknown-linux-gnu ;;
-aarch64) host=arm64 other=x86_64 other_target=x86_64-unknown-linux-gnu ;;
+x86_64) host=x86_64 other=arm64 ;;
+aarch64) host=arm64 other=x86_64 ;;
 *) die "the benchmark runs on x86_64 or aarch64 Linux" ;;
 esac
-build() {
-    say "cargo lambda build --release --$1 --output-format zip"
-    cargo lambda build --release "--${1/x86_64/x86-64}" --output-format zip \
-        --lambda-dir "target/bench/$1"
-}
-build "$host"
-zips=(--ours-zip "target/bench/$host/upsert-slr/bootstrap.zip")
-if rustup target list --installed 2>/dev/null | grep -qx "$other_target"; then
-    build "$other"
-    zips+=(--ours-zip-other "target/bench/$other/upsert-slr/bootstrap.zip" --other-arch "$other")
-fi
+# The release build, as the package carries it (cargo compiles it once for both).
+for arch in "$host" "$other"; do
+    release_build "$arch" "target/release-lambda/$arch"
+done
+zips=(--ours-zip "target/release-lambda/$host/upsert-slr/bootstrap.zip"
+    --ours-zip-other "target/release-lambda/$other/upsert-slr/bootstrap.zip" --other-arch "$other")
 rm -rf target/bench/run && mkdir -p target/bench/run
-python3 -m zipfile -e "target/bench/$host/upsert-slr/bootstrap.zip" target/bench/run
+python3 -m zipfile -e "target/release-lambda/$host/upsert-slr/bootstrap.zip" target/bench/run
 chmod +x target/bench/run/bootstrap
 
 say "installing the npm package upsert-slr (bench/anchor/package-lock.json)"

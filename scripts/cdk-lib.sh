@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the construct library in cdk/ with the function inside it: the release bootstrap.zip
-# from `cargo lambda build` for every architecture whose Rust target is installed (nothing is
-# downloaded), copied to cdk/lambda/<arch>/ beside manifest.json (architecture, file, sha256,
-# version), then the jsii compilation into cdk/lib. The package's version is the crate's: it is
-# written into cdk/package.json here, and CI fails when the committed one differs.
+# of both architectures (common.sh's release_build; nothing is downloaded), copied to
+# cdk/lambda/<arch>/ beside manifest.json (version, commit, and per architecture the file, its
+# sha256 and the toolchain that built it), then the jsii compilation into cdk/lib. The
+# package's version is the crate's: it is written into cdk/package.json here, and CI fails when
+# the committed one differs.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -19,36 +20,28 @@ if [ "$packaged" != "$version" ]; then
     (cd cdk && npm pkg set "version=$version")
 fi
 
-# Rust target of each Lambda architecture, and the cargo lambda flag that selects it.
-declare -A targets=([x86_64]=x86_64-unknown-linux-gnu [arm64]=aarch64-unknown-linux-gnu)
-declare -A flags=([x86_64]=--x86-64 [arm64]=--arm64)
-installed=$(rustup target list --installed 2>/dev/null || rustc -vV | sed -n 's/^host: //p')
 rm -rf cdk/lambda
 mkdir -p cdk/lambda
-entries=()
+toolchains=()
 for arch in x86_64 arm64; do
-    if ! grep -qx "${targets[$arch]}" <<<"$installed"; then
-        say "no $arch build: the Rust target ${targets[$arch]} is not installed"
-        continue
-    fi
-    say "cargo lambda build --release ${flags[$arch]} (for the package)"
-    # The same build as scripts/bench.sh makes: cargo compiles it once for both.
-    cargo lambda build --release "${flags[$arch]}" --output-format zip --lambda-dir "target/cdk-lambda/$arch"
+    release_build "$arch" "target/release-lambda/$arch"
     mkdir -p "cdk/lambda/$arch"
-    cp "target/cdk-lambda/$arch/upsert-slr/bootstrap.zip" "cdk/lambda/$arch/bootstrap.zip"
-    entries+=("$arch")
+    cp "target/release-lambda/$arch/upsert-slr/bootstrap.zip" "cdk/lambda/$arch/bootstrap.zip"
+    toolchains+=("$arch=$RUST_TOOLCHAIN")
 done
-[ ${#entries[@]} -gt 0 ] || die "no Rust target for x86_64 or arm64 Linux is installed"
-python3 - "$version" "${entries[@]}" <<'PY'
+# What `make verify-release` compares a rebuild with, and what it needs to rebuild the same.
+python3 - "$version" "$GLIBC_FLOOR" "$(git rev-parse HEAD 2>/dev/null || echo unknown)" "${toolchains[@]}" <<'PY'
 import hashlib, json, sys
-version, archs = sys.argv[1], sys.argv[2:]
+version, glibc, commit, toolchains = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 functions = []
-for arch in archs:
+for entry in toolchains:
+    arch, toolchain = entry.split("=", 1)
     file = f"{arch}/bootstrap.zip"
     with open(f"cdk/lambda/{file}", "rb") as f:
-        functions.append({"architecture": arch, "file": file, "sha256": hashlib.sha256(f.read()).hexdigest()})
+        digest = hashlib.sha256(f.read()).hexdigest()
+    functions.append({"architecture": arch, "file": file, "sha256": digest, "rust": toolchain, "glibcFloor": glibc})
 with open("cdk/lambda/manifest.json", "w") as f:
-    json.dump({"version": version, "functions": functions}, f, indent=2)
+    json.dump({"version": version, "commit": commit, "functions": functions}, f, indent=2)
     f.write("\n")
 PY
 cat cdk/lambda/manifest.json >&2

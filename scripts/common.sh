@@ -80,18 +80,91 @@ use_tools() {
     export PATH="$TOOLS_VENV/bin:$PATH"
 }
 
-# The Lambda architecture to build for: $ARCH when set (arm64 or x86_64), else arm64 when the
-# aarch64 Rust target is installed (Graviton is cheaper), x86_64 otherwise. Nothing is downloaded.
+# Cargo subcommands from crates.io that the release checks use, pinned. Installed once per
+# machine, outside the checkout, so that a fresh clone does not compile them again.
+CARGO_TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/upsert-slr/cargo-tools"
+declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9)
+use_cargo_tool() {
+    local name=$1 version=${CARGO_TOOL_VERSIONS[$1]}
+    if ! "$CARGO_TOOLS/bin/$name" --version 2>/dev/null | grep -qw "$version"; then
+        say "installing $name $version (cargo install, once per machine)"
+        cargo install --locked --quiet --version "$version" --root "$CARGO_TOOLS" "$name"
+    fi
+    case ":$PATH:" in *":$CARGO_TOOLS/bin:"*) ;; *) export PATH="$CARGO_TOOLS/bin:$PATH" ;; esac
+}
+
+# The Lambda architecture to build for: $ARCH when set (arm64 or x86_64), else arm64, which
+# Graviton runs for less per GB-second. Its toolchain is set up by `rust_toolchain`.
 lambda_arch() {
-    case "${ARCH:-}" in
-    arm64 | x86_64) echo "$ARCH" ;;
-    "") if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
-            echo arm64
-        else
-            echo x86_64
-        fi ;;
+    case "${ARCH:-arm64}" in
+    arm64 | x86_64) echo "${ARCH:-arm64}" ;;
     *) die "ARCH=$ARCH: use arm64 or x86_64" ;;
     esac
+}
+
+# The Rust target of each Lambda architecture.
+declare -A RUST_TARGETS=([x86_64]=x86_64-unknown-linux-gnu [arm64]=aarch64-unknown-linux-gnu)
+# The newest glibc a release bootstrap may need: zig links against this version's symbols, not
+# the build machine's, so the zips run on provided.al2 (2.26) and provided.al2023 (2.34).
+GLIBC_FLOOR=2.26
+# Where the Debian packages put the aarch64 C library, for qemu-user to run aarch64 binaries.
+AARCH64_SYSROOT=/usr/aarch64-linux-gnu
+
+# Debian's Rust with the aarch64 standard library, and what runs aarch64 binaries here: the way
+# to build arm64 where rustup cannot add its aarch64 target. Installed when missing (as root on
+# Debian, as CI runs).
+install_debian_aarch64() {
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        say "installing Debian's rustc-web, its aarch64 standard library, the aarch64 C library and qemu-user-static"
+        dpkg --add-architecture arm64
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            rustc-web libstd-rust-web-dev:arm64 libc6-arm64-cross qemu-user-static >/dev/null
+    else
+        die "no Rust for aarch64: run \`rustup target add aarch64-unknown-linux-gnu\`, or on Debian as root install rustc-web and libstd-rust-web-dev:arm64 (or build x86_64 with ARCH=x86_64)"
+    fi
+}
+
+# Sets up the Rust compiler for Lambda architecture $1 and sets RUST_TOOLCHAIN to what it is:
+# rustup's toolchain where its target is installed, else Debian's rustc-web (installed when
+# missing), passed to cargo as RUSTC. Nothing is downloaded from outside the package managers.
+rust_toolchain() {
+    local target=${RUST_TARGETS[$1]}
+    unset RUSTC
+    if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        RUST_TOOLCHAIN="rustup's $(rustc -V)"
+        return
+    fi
+    if [ "$(rustc -vV | sed -n 's/^host: //p')" = "$target" ]; then
+        RUST_TOOLCHAIN="$(rustc -V), the host's"
+        return
+    fi
+    [ -d "/usr/lib/rustlib/$target" ] && [ -x /usr/bin/rustc ] || install_debian_aarch64
+    [ -d "/usr/lib/rustlib/$target" ] || die "Debian's rustc has no standard library for $target"
+    export RUSTC=/usr/bin/rustc
+    RUST_TOOLCHAIN="Debian's $(/usr/bin/rustc -V) with libstd-rust-web-dev:arm64 (rustup has no $target)"
+}
+
+# Makes the release build of the function for Lambda architecture $1 from the source in $3
+# (default the checkout): $2/upsert-slr/bootstrap and, zipped the same way every time,
+# $2/upsert-slr/bootstrap.zip. Every release artifact comes from here (make build, cdk-lib,
+# dist, bench, verify-release), so cargo compiles each architecture once. Reproducible: the
+# registry's paths are remapped, so the binary carries no path of this machine (the checkout's
+# own files are compiled under relative paths), and the zip's entry has a fixed time and mode.
+release_build() {
+    local arch=$1 out=$2 src=${3:-$ROOT} cargo_home=${CARGO_HOME:-$HOME/.cargo}
+    rust_toolchain "$arch"
+    say "release build for $arch: $RUST_TOOLCHAIN; zig linking against glibc $GLIBC_FLOOR"
+    (cd "$src" && RUSTFLAGS="--remap-path-prefix=$cargo_home=/cargo" \
+        cargo lambda build --release --locked --quiet --target "${RUST_TARGETS[$arch]}.$GLIBC_FLOOR" \
+        --lambda-dir "$out")
+    python3 "$ROOT/scripts/release_zip.py" "$out/upsert-slr/bootstrap" "$out/upsert-slr/bootstrap.zip"
+}
+
+# Runs an aarch64 binary here: qemu-user, installed with the Debian packages when missing.
+qemu_aarch64() {
+    command -v qemu-aarch64-static >/dev/null && [ -d "$AARCH64_SYSROOT" ] || install_debian_aarch64
+    echo "$(command -v qemu-aarch64-static) -L $AARCH64_SYSROOT"
 }
 
 # For scripts that run the function under `cargo lambda watch` against LocalStack: use the
