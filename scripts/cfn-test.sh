@@ -2,9 +2,9 @@
 # Deployments to LocalStack's CloudFormation engine as tests (tests/cloudformation, pytest):
 # the local-process executor's failure modes, the custom-resource bridge against
 # CloudFormation's contract, the SAM app and stacks using it, the baseline through
-# Fn::ImportValue, the StackSet form, and the CDK example app (with the construct library and
-# its bundled release function) with cdklocal. Then LocalStack is stopped and no function
-# process may outlive it.
+# Fn::ImportValue, the release template with the release zip as a user without Rust deploys
+# them, and the CDK example app (with the construct library and its bundled release function)
+# with cdklocal. Then LocalStack is stopped and no function process may outlive it.
 #
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
@@ -24,6 +24,13 @@ cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
 # The CDK example app installs the construct library from cdk/, with the release function in it.
 scripts/cdk-lib.sh
+# The release as `make dist` writes it, for a user without Rust: the template and this host's zip.
+use_tools
+version=$(node -p 'require("./cdk/package.json").version')
+host_arch=$(uname -m | sed 's/aarch64/arm64/')
+mkdir "$work/release"
+python scripts/release_template.py template.yaml "$version" "$work/release/upsert-slr-$version.template.yaml"
+cp "cdk/lambda/$host_arch/bootstrap.zip" "$work/release/upsert-slr-$version-$host_arch.zip"
 say "npm ci (examples/cdk, and cdklocal in tests/cloudformation/cdk)"
 (cd examples/cdk && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/cloudformation/cdk && npm ci --no-audit --no-fund --loglevel=error)
@@ -34,10 +41,12 @@ endpoint=$(LOCALSTACK_PYTHON=3.13 LOCAL_PROCESS_EXECUTOR_NODE_PATH="$ROOT/exampl
     scripts/localstack.sh start cfn)
 state="$ROOT/.localstack-cfn-py313"
 
-say "pytest tests/cloudformation (LocalStack at $endpoint)"
+say "pytest tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
 start=$SECONDS
-LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
-    CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
+# Deploying needs no Rust: what the tests deploy was built above.
+no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
+PATH=$no_cargo_path LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
+    UPSERT_SLR_RELEASE_DIR="$work/release" CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
     "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/cloudformation "$@"
 say "deployment tests took $((SECONDS - start)) s"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks every template: the SAM app (template.yaml), its plain CloudFormation form for
-# StackSets, and examples/cloudformation/. `sam validate --lint` and cfn-lint must pass, must
+# Checks every template: the SAM app (template.yaml), the release template made from it (plain
+# CloudFormation: scripts/release_template.py), and examples/cloudformation/. `sam validate --lint` and cfn-lint must pass, must
 # fail on a broken copy (so a pass means something), and scripts/check_templates.py checks what
 # linters cannot: the role grants exactly the IAM calls the handler makes, the examples use
 # property names the handler reads and the SAM app's export name. Offline, no AWS account.
@@ -22,9 +22,10 @@ done
 say "cfn-lint ${templates[*]}"
 cfn-lint "${templates[@]}"
 
-say "the SAM app as plain CloudFormation, for StackSets"
-scripts/stackset-template.sh template.yaml s3://example-bucket/upsert-slr.zip >"$work/stackset-function.json"
-cfn-lint "$work/stackset-function.json"
+say "the release template (the SAM app as plain CloudFormation)"
+version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["version"])')
+python scripts/release_template.py template.yaml "$version" "$work/release-template.yaml"
+cfn-lint "$work/release-template.yaml"
 
 say "the linters catch a broken template"
 sed 's/MemorySize: 128/MemorySize: 64/' template.yaml >"$work/broken.yaml"
@@ -40,4 +41,12 @@ for out in lint validate; do
 done
 
 say "templates agree with the handler and with each other"
-python scripts/check_templates.py "$ROOT" "$work/stackset-function.json"
+python scripts/check_templates.py "$ROOT" "$work/release-template.yaml"
+
+say "the agreement check catches a release template whose policy differs from the SAM app's"
+sed 's/^\( *\)- iam:TagRole$/&\n\1- iam:PassRole/' "$work/release-template.yaml" >"$work/release-broken.yaml"
+cmp -s "$work/release-template.yaml" "$work/release-broken.yaml" && die "could not break a copy of the release template"
+if python scripts/check_templates.py "$ROOT" "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
+    die "check_templates.py passed a release template that grants iam:PassRole"
+fi
+grep -q "role policy differs" "$work/agree.out" || die "check_templates.py failed for another reason: $(cat "$work/agree.out")"

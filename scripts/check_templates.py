@@ -2,9 +2,10 @@
 each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-lint's YAML
 loader, botocore's IAM model).
 
-  python scripts/check_templates.py ROOT STACKSET_FUNCTION_TEMPLATE
+  python scripts/check_templates.py ROOT RELEASE_TEMPLATE
 """
 
+import copy
 import json
 import re
 import sys
@@ -15,7 +16,7 @@ import botocore.session
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(sys.argv[1])
-STACKSET_FUNCTION = Path(sys.argv[2])
+RELEASE_TEMPLATE = Path(sys.argv[2])
 ROLE_PATH = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
 failures = []
 
@@ -95,15 +96,47 @@ def check_sam_template(template):
         check((ROOT / path).is_file(), f"{key} {path} does not exist")
 
 
-def check_stackset_function(plain, sam):
-    check("Transform" not in plain, "the StackSet template still has a transform")
-    kinds = {r["Type"] for r in plain["Resources"].values()}
+def check_release_template(release, sam):
+    """The release template deploys what the SAM app deploys: the same parameters (plus the
+    code's), resources, role policy, conditions and outputs; only where the code comes from
+    differs."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from release_template import CODE_PARAMETERS, translate
+
+    expanded = translate(sam)
+    check("Transform" not in release, "the release template has a transform")
+    kinds = {r["Type"] for r in release["Resources"].values()}
     check(not any(k.startswith("AWS::Serverless::") for k in kinds), f"SAM types left: {kinds}")
+    parameters = release["Parameters"]
     check(
-        plain["Resources"]["FunctionRole"] == sam["Resources"]["FunctionRole"],
-        "the StackSet template's role differs from the SAM app's",
+        set(parameters) == set(sam["Parameters"]) | set(CODE_PARAMETERS),
+        f"release template parameters {sorted(parameters)} are not the SAM app's plus {sorted(CODE_PARAMETERS)}",
     )
-    check(plain["Outputs"]["ServiceToken"] == sam["Outputs"]["ServiceToken"], "ServiceToken output differs")
+    for name, definition in sam["Parameters"].items():
+        check(parameters.get(name) == definition, f"release template parameter {name} differs from the SAM app's")
+    check(
+        set(release["Resources"]) == set(expanded["Resources"]),
+        f"release template resources {sorted(release['Resources'])}, SAM app's {sorted(expanded['Resources'])}",
+    )
+    for name, resource in expanded["Resources"].items():
+        mine = copy.deepcopy(release["Resources"].get(name, {}))
+        theirs = copy.deepcopy(resource)
+        if name == "Function":
+            for side in (mine, theirs):
+                side.pop("Metadata", None)
+                side.get("Properties", {}).pop("Code", None)
+                side.get("Properties", {}).pop("Tags", None)
+        check(mine == theirs, f"release template resource {name} differs from the SAM app's")
+    check(
+        release["Resources"]["FunctionRole"]["Properties"]["Policies"]
+        == sam["Resources"]["FunctionRole"]["Properties"]["Policies"],
+        "the release template's role policy differs from the SAM app's",
+    )
+    code = release["Resources"]["Function"]["Properties"]["Code"]
+    check(code.get("S3Bucket") == {"Ref": "CodeS3Bucket"}, f"the function's code is not in CodeS3Bucket: {code}")
+    for name, condition in expanded.get("Conditions", {}).items():
+        check(release.get("Conditions", {}).get(name) == condition, f"release template condition {name} differs")
+    check(release.get("Outputs") == expanded.get("Outputs"), "release template outputs differ from the SAM app's")
 
 
 # Above the longest function timeout the SAM app allows, so that the function's own deadline
@@ -148,7 +181,7 @@ def check_examples(export_name):
     accepted = accepted_properties()
     examples = sorted((ROOT / "examples/cloudformation").glob("*.yaml"))
     check(examples, "no examples under examples/cloudformation")
-    parameters_of = {"template.yaml": set(load(ROOT / "template.yaml")["Parameters"])}
+    parameters_of = {"the release template": set(load(RELEASE_TEMPLATE)["Parameters"])}
     slrs = 0
     for path in examples:
         template = load(path)
@@ -172,9 +205,9 @@ def check_examples(export_name):
     check(slrs >= 2, "the examples declare too few Custom::ServiceLinkedRole")
     check_readme_snippets(accepted)
 
-    # The StackSets pass parameters to the SAM app and to the baseline: the names must exist.
+    # The StackSets pass parameters to the release template and to the baseline: the names must exist.
     stacksets = load(ROOT / "examples/cloudformation/stacksets.yaml")["Resources"]
-    targets = {"FunctionStackSet": "template.yaml", "BaselineStackSet": "slr-baseline.yaml"}
+    targets = {"FunctionStackSet": "the release template", "BaselineStackSet": "slr-baseline.yaml"}
     for name, target in targets.items():
         keys = {p["ParameterKey"] for p in stacksets[name]["Properties"].get("Parameters", [])}
         missing = keys - parameters_of[target]
@@ -183,7 +216,7 @@ def check_examples(export_name):
 
 sam = load(ROOT / "template.yaml")
 check_sam_template(sam)
-check_stackset_function(json.loads(STACKSET_FUNCTION.read_text()), sam)
+check_release_template(load(RELEASE_TEMPLATE), sam)
 check_examples(sam["Parameters"]["ServiceTokenExportName"]["Default"])
 for failure in failures:
     print(f"FAIL {failure}", file=sys.stderr)

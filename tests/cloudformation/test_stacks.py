@@ -2,7 +2,6 @@
 engine; the function runs as CloudFormation invokes it, and IAM is checked after each step."""
 
 import json
-import subprocess
 
 from localstack_cfn import EXPORT, ROOT, fallbacks, template
 
@@ -111,30 +110,6 @@ def test_baseline_through_import_value(app):
     assert deleted.status == "DELETE_COMPLETE", deleted
     assert cloud.role("AWSServiceRoleForRDS"), "the baseline deleted a role it adopted"
     assert cloud.role(names["SpotRoleArn"]) is None, "the baseline kept a role it created"
-
-def test_stackset_form_as_a_plain_stack(new_cloud, bootstrap):
-    cloud = new_cloud()
-    code = cloud.upload_function(bootstrap)
-    plain = subprocess.run(
-        [str(ROOT / "scripts/stackset-template.sh"), str(ROOT / "template.yaml"), code],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    assert "Transform" not in json.loads(plain)
-    function = cloud.deploy("upsert-slr-stackset", plain, cloud.sam_parameters())
-    assert function.status == "CREATE_COMPLETE", function
-    assert not fallbacks(function.events)
-    created = deploy_role(cloud, "uses-stackset-form", AWSServiceName="elasticloadbalancing.amazonaws.com")
-    assert created.status == "CREATE_COMPLETE", created
-    assert created.outputs["Created"] == "true"
-    assert cloud.role("AWSServiceRoleForElasticLoadBalancing")
-
-    # Without the local-runs parameter the variable is not set at all.
-    other = new_cloud()
-    bare = other.deploy("upsert-slr-stackset", plain, {"Architecture": other.sam_parameters()["Architecture"]})
-    assert bare.status == "CREATE_COMPLETE", bare
-    variables = other.lambda_.get_function_configuration(FunctionName=bare.outputs["ServiceToken"])
-    assert "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES" not in variables["Environment"].get("Variables", {})
-
 
 def test_the_canary_sees_a_fallback(new_cloud):
     cloud = new_cloud()

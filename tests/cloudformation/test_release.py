@@ -1,0 +1,85 @@
+"""The release as a user without Rust deploys it: the release template (plain CloudFormation,
+no transform) and the release zip in a bucket of the region, then a stack that takes the
+function through `!ImportValue upsert-slr-ServiceToken` and creates a role with it.
+
+scripts/cfn-test.sh gives the release files in UPSERT_SLR_RELEASE_DIR (the template and the zip
+for this host's architecture, as `make dist` writes them) and runs these tests without cargo
+on PATH."""
+
+import base64
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from localstack_cfn import EXPORT, fallbacks, template
+
+ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
+
+
+@pytest.fixture(scope="module")
+def release() -> tuple[str, Path]:
+    """The release template's text and the zip of this host's architecture."""
+    directory = Path(os.environ.get("UPSERT_SLR_RELEASE_DIR", ""))
+    templates = sorted(directory.glob("upsert-slr-*.template.yaml")) if directory.is_dir() else []
+    if len(templates) != 1:
+        pytest.fail("UPSERT_SLR_RELEASE_DIR holds no release template: run scripts/cfn-test.sh")
+    version = templates[0].name.removeprefix("upsert-slr-").removesuffix(".template.yaml")
+    return templates[0].read_text(), directory / f"upsert-slr-{version}-{ARCH}.zip"
+
+
+def upload(cloud, zip_path: Path, key: str) -> str:
+    bucket = f"upsert-slr-releases-{cloud.account}"
+    cloud.s3.create_bucket(Bucket=bucket)
+    cloud.s3.put_object(Bucket=bucket, Key=key, Body=zip_path.read_bytes())
+    return bucket
+
+
+def test_nothing_here_needs_rust():
+    assert shutil.which("cargo") is None, f"cargo is on PATH: {shutil.which('cargo')}"
+
+
+def test_the_release_template_has_no_transform(release):
+    text, _ = release
+    assert "Transform" not in yaml.safe_load(text)
+
+
+def test_release_zip_and_template_deploy_the_function(new_cloud, release):
+    text, zip_path = release
+    cloud = new_cloud()
+    # The zip under its release name at the bucket's top: CodeS3Key may then be left empty.
+    bucket = upload(cloud, zip_path, zip_path.name)
+    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/"}
+    function = cloud.deploy("upsert-slr", text, parameters)
+    assert function.status == "CREATE_COMPLETE", function
+    assert not fallbacks(function.events)
+    token = function.outputs["ServiceToken"]
+    exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
+    assert exports[EXPORT] == token
+    config = cloud.lambda_.get_function_configuration(FunctionName=token)
+    assert config["Runtime"] == "provided.al2023" and config["Architectures"] == [ARCH]
+    # The function runs the very zip that was uploaded.
+    assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+    deployment = cloud.deploy("ecs-role", template("service-linked-role.yaml"),
+                              {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1})
+    assert deployment.status == "CREATE_COMPLETE", deployment
+    assert not fallbacks(deployment.events)
+    role = cloud.role("AWSServiceRoleForECS")
+    assert role, "the stack reported a role IAM does not have"
+    assert deployment.outputs == {"RoleName": "AWSServiceRoleForECS", "RoleArn": role["Arn"], "Created": "true"}
+
+
+def test_a_key_of_ones_own_and_no_local_parameters(new_cloud, release):
+    text, zip_path = release
+    cloud = new_cloud()
+    bucket = upload(cloud, zip_path, "artifacts/upsert-slr/function.zip")
+    parameters = {"CodeS3Bucket": bucket, "CodeS3Key": "artifacts/upsert-slr/function.zip", "Architecture": ARCH}
+    function = cloud.deploy("upsert-slr", text, parameters)
+    assert function.status == "CREATE_COMPLETE", function
+    config = cloud.lambda_.get_function_configuration(FunctionName=function.outputs["ServiceToken"])
+    # Without the local-runs parameter the variable is not set at all.
+    assert "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES" not in config["Environment"].get("Variables", {})
