@@ -1,8 +1,11 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist cdk-test bench bench-quick localstack-start localstack-stop
+.PHONY: test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
+
+test-arm64:  ## the binary-level LocalStack suites against dist/'s arm64 bootstrap, under qemu-user
+	scripts/test-arm64.sh
 
 fuzz:  ## the fuzz targets (event, properties, answer bodies), FUZZ_SECONDS each (default 30)
 	scripts/fuzz.sh
@@ -24,7 +27,7 @@ lint:  ## cargo fmt --check and clippy, as CI runs them
 	cargo fmt --check
 	cargo clippy --all-targets --all-features -- -D warnings
 
-build:  ## the Lambda artifact: target/lambda/upsert-slr/bootstrap
+build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/upsert-slr/bootstrap and bootstrap.zip
 	scripts/build.sh
 
 templates:  ## sam validate --lint and cfn-lint on every template, and their agreement with the handler
@@ -36,8 +39,11 @@ sam-build:  ## sam build, then the bootstrap it built: its architecture, and the
 cdk-lib:  ## the construct library in cdk/, with the release function inside (examples/cdk uses it)
 	scripts/cdk-lib.sh
 
-dist:  ## release artifacts in dist/: npm tarball, Python wheel and sdist, Lambda zips, SHA256SUMS
+dist:  ## release artifacts in dist/: Lambda zips (arm64, x86_64), release template, SBOM, npm tarball, Python wheel and sdist, SHA256SUMS
 	scripts/cdk-dist.sh
+
+verify-release:  ## rebuild the release zips from this commit in another directory and compare: with dist/SHA256SUMS, or FROM=<installed upsert-slr-cdk>
+	FROM="$(FROM)" scripts/verify-release.sh
 
 cdk-test:  ## the construct library: synth tests, the packed artifacts in TypeScript and Python apps, the Provider framework driving the function
 	scripts/cdk-test.sh

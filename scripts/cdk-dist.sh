@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
-# The release artifacts in dist/: the npm tarball and the Python wheel and sdist of
-# upsert-slr-cdk (jsii-pacmak), the Lambda zip of each architecture built, and SHA256SUMS.
-# Checks them as the registries would: `npm publish --dry-run` and `twine check`. Publishing
-# needs registry credentials and is left to the release job, which uploads these files as they
-# are. SKIP_CDK_LIB=1 packs the cdk/ that scripts/cdk-lib.sh already built.
+# The release artifacts in dist/: the Lambda zips of both architectures (the ones the package
+# carries), the release template (plain CloudFormation, for deploying without Rust), the SBOM
+# of the crates compiled into the function (CycloneDX), the npm tarball and the Python wheel
+# and sdist of upsert-slr-cdk (jsii-pacmak), and SHA256SUMS. Fails on a crate whose license or
+# source is not allowed (deny.toml) and on a bootstrap that needs a glibc newer than
+# provided.al2023's. Checks the packages as the registries would: `npm publish --dry-run` and
+# `twine check`. Publishing needs registry credentials and is left to the release job, which
+# uploads these files as they are. SKIP_CDK_LIB=1 packs the cdk/ that scripts/cdk-lib.sh
+# already built.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
+require_cargo
+use_tools
+say "cargo deny: licenses, bans and sources of the crates compiled into the function (deny.toml)"
+use_cargo_tool cargo-deny
+cargo fetch --locked --quiet  # cargo metadata reads every crate of Cargo.lock, any platform's
+cargo deny --offline check licenses bans sources
+# The check is worth something only if it can fail: ring (Apache-2.0 AND ISC) with ISC refused.
+mkdir -p target
+sed '/^    "ISC",$/d' deny.toml >target/deny-without-isc.toml
+cmp -s deny.toml target/deny-without-isc.toml && die "could not take ISC out of a copy of deny.toml"
+if cargo deny --offline --config target/deny-without-isc.toml check licenses >target/deny-without-isc.out 2>&1; then
+    die "cargo deny allowed ring's ISC license with ISC left out of the allow-list"
+fi
+grep -q 'rejected: license is not explicitly allowed' target/deny-without-isc.out ||
+    die "cargo deny failed for another reason: $(tail -5 target/deny-without-isc.out)"
 [ -n "${SKIP_CDK_LIB:-}" ] || scripts/cdk-lib.sh
 version=$(node -p 'require("./cdk/package.json").version')
 
@@ -24,9 +43,30 @@ say "jsii-pacmak took $((SECONDS - start)) s"
 mkdir dist
 cp "cdk/dist/js/upsert-slr-cdk@$version.jsii.tgz" "dist/upsert-slr-cdk-$version.tgz"
 cp cdk/dist/python/upsert_slr_cdk-"$version"-py3-none-any.whl cdk/dist/python/upsert_slr_cdk-"$version".tar.gz dist/
-for manifest_arch in $(python3 -c 'import json; print(*[f["architecture"] for f in json.load(open("cdk/lambda/manifest.json"))["functions"]])'); do
-    cp "cdk/lambda/$manifest_arch/bootstrap.zip" "dist/upsert-slr-$version-$manifest_arch.zip"
+for arch in x86_64 arm64; do
+    cp "cdk/lambda/$arch/bootstrap.zip" "dist/upsert-slr-$version-$arch.zip"
 done
+say "glibc: every bootstrap must run on provided.al2023"
+python3 scripts/check_glibc.py --max 2.34 dist/*.zip
+python scripts/release_template.py template.yaml "$version" "dist/upsert-slr-$version.template.yaml"
+cfn-lint "dist/upsert-slr-$version.template.yaml"
+say "SBOMs (CycloneDX) of the crates compiled into each zip"
+use_cargo_tool cargo-cyclonedx
+for arch in x86_64 arm64; do
+    # Normal dependencies for the zip's target: no dev- or build-dependency is in the binary.
+    cargo cyclonedx --quiet --format json --spec-version 1.5 --no-build-deps \
+        --target "${RUST_TARGETS[$arch]}" --override-filename upsert-slr-sbom
+    mv upsert-slr-sbom.json "dist/upsert-slr-$version-$arch.cdx.json"
+done
+python3 - dist/*.cdx.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    sbom = json.load(open(path))
+    names = {c["name"] for c in sbom["components"]}
+    assert {"aws-sdk-iam", "lambda_runtime", "rustls", "ring"} <= names, f"{path} misses the function's crates"
+    assert not names & {"wiremock", "proptest", "rcgen"}, f"{path} lists dev-dependencies"
+    print(f"{path}: {len(names)} crates")
+PY
 (cd dist && sha256sum -- * >SHA256SUMS)
 
 say "npm publish --dry-run"
