@@ -23,6 +23,7 @@ pub mod config;
 mod iam;
 mod lifecycle;
 mod logline;
+pub mod needs;
 mod progress;
 pub mod properties;
 pub mod provider;
@@ -30,6 +31,7 @@ mod reason;
 mod resource;
 mod sender;
 mod slr;
+pub mod transform;
 mod waiting;
 
 pub use lifecycle::{Deps, handle};
