@@ -298,3 +298,59 @@ fn a_sample_event_is_answered() {
     assert_eq!(got["status"], "success", "{got}");
     assert_eq!(got["requestId"], event["requestId"]);
 }
+
+/// The table as README.md shows it, between its two markers.
+fn rendered_table() -> String {
+    let mut out = String::from(
+        "| resource type | when | `AWSServiceName` | role | source |\n|---|---|---|---|---|\n",
+    );
+    for row in needs::table().unwrap() {
+        let when: Vec<String> = row
+            .when
+            .iter()
+            .map(|clause| match (clause.is, &clause.one_of) {
+                (Some(needs::Presence::Present), _) => format!("`{}` given", clause.property),
+                (Some(needs::Presence::Absent), _) => format!("no `{}`", clause.property),
+                (None, Some(values)) => {
+                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                    format!("`{}` = {}", clause.property, values.join(" or "))
+                }
+                (None, None) => unreachable!("the table is checked"),
+            })
+            .collect();
+        let when = if when.is_empty() {
+            "always".to_string()
+        } else {
+            when.join(", ")
+        };
+        let page = row
+            .source
+            .trim_start_matches("https://docs.aws.amazon.com/");
+        out += &format!(
+            "| `{}` | {when} | `{}` | `{}` | [{page}]({}) |\n",
+            row.resource_type, row.service, row.role_name, row.source
+        );
+    }
+    out
+}
+
+#[test]
+fn the_readme_shows_the_table_as_slr_needs_json_has_it() {
+    const BEGIN: &str = "<!-- slr-needs.json table: begin -->\n";
+    const END: &str = "<!-- slr-needs.json table: end -->";
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let start = readme
+        .find(BEGIN)
+        .expect("README.md has no table begin marker")
+        + BEGIN.len();
+    let end = readme[start..]
+        .find(END)
+        .expect("README.md has no table end marker")
+        + start;
+    let expected = rendered_table();
+    assert!(
+        readme[start..end] == expected,
+        "README.md's table differs from slr-needs.json; it should read:\n{expected}"
+    );
+}
