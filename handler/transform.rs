@@ -160,16 +160,16 @@ fn run(event: &Value, itself: Itself) -> Result<Done, String> {
         None => return Err("fragment is missing".into()),
     };
 
-    let mut exclude = BTreeSet::new();
-    read_options(event.get("params"), "params", rows, &mut exclude)?;
+    let mut options = Options::default();
+    read_options(event.get("params"), "params", rows, &mut options)?;
     // The whole template, or (Fn::Transform in the Resources section) the resources alone.
     let whole_template = fragment.contains_key("Resources");
     let resources = if whole_template {
-        let options = fragment
+        let metadata = fragment
             .get("Metadata")
             .and_then(|m| m.as_object())
             .and_then(|m| m.get(METADATA_KEY));
-        read_options(options, "Metadata.UpsertSlr", rows, &mut exclude)?;
+        read_options(metadata, "Metadata.UpsertSlr", rows, &mut options)?;
         match fragment.get_mut("Resources") {
             Some(Value::Object(resources)) => resources,
             other => {
@@ -191,7 +191,7 @@ fn run(event: &Value, itself: Itself) -> Result<Done, String> {
     };
     let prefix = if whole_template { "Resources." } else { "" };
 
-    let plan = plan(resources, rows, &parameters, &exclude, prefix)?;
+    let plan = plan(resources, rows, &parameters, &options.exclude, prefix)?;
     let not_allowed: Vec<&str> = plan
         .iter()
         .map(|(row, _)| row.service.as_str())
@@ -228,6 +228,9 @@ fn run(event: &Value, itself: Itself) -> Result<Done, String> {
                         "AWSServiceName": row.service,
                     },
                 });
+                if let Some(wait) = options.wait {
+                    role["Properties"]["PropagationWaitSeconds"] = json!(wait);
+                }
                 if let Some(condition) = shared_condition(resources, needers) {
                     role["Condition"] = condition;
                 }
@@ -280,14 +283,24 @@ fn service_token(arn: &str) -> Result<String, String> {
     }
 }
 
-/// Adds the services named by `Exclude` in `options` (params, or the template's metadata).
-/// Lenient in form (a list, or a comma-separated string; any case; a service principal or a
-/// role name), strict in content: an unknown key or a name no row has is refused.
+/// What a template asks of the macro, from params and from its metadata.
+#[derive(Debug, Default)]
+struct Options {
+    /// Lowercased services whose role is not added.
+    exclude: BTreeSet<String>,
+    /// The roles' PropagationWaitSeconds, when not the default.
+    wait: Option<u64>,
+}
+
+/// Reads `options` (params, or the template's metadata) into `into`. Lenient in form (a list
+/// or a comma-separated string; any case; a service principal or a role name; a number or a
+/// numeric string), strict in content: an unknown key, a name no row has or a wait out of range
+/// is refused.
 fn read_options(
     options: Option<&Value>,
     at: &str,
     rows: &[Row],
-    exclude: &mut BTreeSet<String>,
+    into: &mut Options,
 ) -> Result<(), String> {
     let options = match options {
         None | Some(Value::Null) => return Ok(()),
@@ -295,10 +308,35 @@ fn read_options(
         Some(other) => return Err(format!("{at} is {}, not an object", json_type(other))),
     };
     for (key, value) in options {
+        if key.eq_ignore_ascii_case("PropagationWaitSeconds") {
+            let wait = match value {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match wait {
+                Some(wait @ 0..=900) if into.wait.is_none_or(|w| w == wait) => {
+                    into.wait = Some(wait)
+                }
+                Some(wait @ 0..=900) => {
+                    return Err(format!(
+                        "{at}.{key} is {wait}, but {} was given already",
+                        into.wait.unwrap_or_default()
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "{at}.{key} is {}, not a number of seconds from 0 to 900",
+                        cut(&value.to_string(), 64)
+                    ));
+                }
+            }
+            continue;
+        }
         if !key.eq_ignore_ascii_case("Exclude") {
             return Err(format!(
                 "{at} has the unknown key {}; the macro reads Exclude (services whose role it \
-                 must not add)",
+                 must not add) and PropagationWaitSeconds (the roles' wait)",
                 quoted(key)
             ));
         }
@@ -335,7 +373,7 @@ fn read_options(
                 r.service.eq_ignore_ascii_case(name) || r.role_name.eq_ignore_ascii_case(name)
             });
             match row {
-                Some(row) => exclude.insert(row.service.to_ascii_lowercase()),
+                Some(row) => into.exclude.insert(row.service.to_ascii_lowercase()),
                 None => {
                     return Err(format!(
                         "{where_}: {} is not a service (or role name) this macro adds roles for",
