@@ -417,11 +417,14 @@ fn plan<'r>(
     Ok(by_service.into_values().collect())
 }
 
+/// A resource's Properties; None when it has none.
+type Properties<'a> = Option<&'a Map<String, Value>>;
+
 fn resource_parts<'a>(
     id: &str,
     resource: &'a Value,
     prefix: &str,
-) -> Result<(&'a str, Option<&'a Map<String, Value>>), String> {
+) -> Result<(&'a str, Properties<'a>), String> {
     let resource = resource
         .as_object()
         .ok_or_else(|| format!("{prefix}{id} is {}, not a resource", json_type(resource)))?;
