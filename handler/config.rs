@@ -175,7 +175,7 @@ pub fn resolve_mode(
 
 /// A Lambda function ARN without its qualifier (version or alias).
 #[derive(Debug, PartialEq, Eq)]
-struct LambdaArn<'a> {
+pub(crate) struct LambdaArn<'a> {
     partition: &'a str,
     region: &'a str,
     account: &'a str,
@@ -183,7 +183,7 @@ struct LambdaArn<'a> {
 }
 
 impl<'a> LambdaArn<'a> {
-    fn parse(arn: &'a str) -> Option<Self> {
+    pub(crate) fn parse(arn: &'a str) -> Option<Self> {
         let parts: Vec<&str> = arn.split(':').collect();
         match parts.as_slice() {
             [
@@ -203,6 +203,17 @@ impl<'a> LambdaArn<'a> {
             }),
             _ => None,
         }
+    }
+
+    /// The ARN without its qualifier.
+    pub(crate) fn unqualified(&self) -> String {
+        let LambdaArn {
+            partition,
+            region,
+            account,
+            name,
+        } = self;
+        format!("arn:{partition}:lambda:{region}:{account}:function:{name}")
     }
 }
 

@@ -8,7 +8,7 @@
 //! `DependsOn` it. It is pure: no AWS call, and the same event always gives the same answer.
 //! Every event gets an answer; a malformed one a failure that says what is wrong.
 
-use crate::config::Settings;
+use crate::config::{LambdaArn, Settings};
 use crate::needs::{self, Row, Verdict};
 use crate::reason::{cut, json_type, quoted};
 use serde_json::{Map, Value, json};
@@ -257,30 +257,15 @@ fn run(event: &Value, itself: Itself) -> Result<Done, String> {
 /// The function's ARN without its qualifier: CloudFormation stores the ServiceToken, and a
 /// version or alias in it would pin the roles to that version.
 fn service_token(arn: &str) -> Result<String, String> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    match parts.as_slice() {
-        [
-            "arn",
-            partition,
-            "lambda",
-            region,
-            account,
-            "function",
-            name,
-            qualifier @ ..,
-        ] if qualifier.len() <= 1
-            && [partition, region, account, name]
-                .iter()
-                .all(|p| !p.is_empty()) =>
-        {
-            Ok(parts[..7].join(":"))
-        }
-        _ => Err(format!(
-            "the invocation's function ARN {} is not a Lambda function ARN; the roles this \
-             macro adds need it as their ServiceToken",
-            quoted(arn)
-        )),
-    }
+    LambdaArn::parse(arn)
+        .map(|own| own.unqualified())
+        .ok_or_else(|| {
+            format!(
+                "the invocation's function ARN {} is not a Lambda function ARN; the roles this \
+                 macro adds need it as their ServiceToken",
+                quoted(arn)
+            )
+        })
 }
 
 /// What a template asks of the macro, from params and from its metadata.
