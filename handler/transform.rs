@@ -75,19 +75,12 @@ impl Transformed {
                 "status": "success",
                 "fragment": done.fragment,
             }),
+            // CloudFormation shows it as "Transform <transformId> failed with: <errorMessage>.".
             Err(message) => json!({
                 "requestId": self.request_id,
                 "status": "failure",
-                "errorMessage": cut(&format!("{}: {message}", self.name()), MAX_ERROR_BYTES),
+                "errorMessage": cut(message, MAX_ERROR_BYTES),
             }),
-        }
-    }
-
-    fn name(&self) -> &str {
-        if self.transform_id.is_empty() {
-            "upsert-slr macro"
-        } else {
-            &self.transform_id
         }
     }
 }
@@ -871,7 +864,7 @@ mod tests {
             answer["errorMessage"]
                 .as_str()
                 .unwrap()
-                .starts_with("123456789012::UpsertSlr: fragment is a string")
+                .starts_with("fragment is a string")
         );
         assert!(answer.get("fragment").is_none());
     }

@@ -880,7 +880,7 @@ async fn a_macro_event_is_answered_as_the_result_without_touching_iam() {
     assert_eq!(failed["status"], "failure");
     assert_eq!(
         failed["errorMessage"],
-        "123456789012::UpsertSlr: params.Exclude is a number, not a list of service names or a comma-separated string"
+        "params.Exclude is a number, not a list of service names or a comma-separated string"
     );
     let created = lambda
         .answer(fast(sample("create.json"), "req-after-macro"))

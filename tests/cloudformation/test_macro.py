@@ -76,8 +76,8 @@ def test_malformed_options_fail_the_stack_with_the_macros_message(app):
     failed = cloud.deploy("warehouse-bad-options", body)
     assert failed.status.endswith("FAILED"), failed
     expected = (
-        '::UpsertSlr: Metadata.UpsertSlr.Exclude: "redshift.amazonaws.co" is not a service '
-        "(or role name) this macro adds roles for"
+        '::UpsertSlr failed with: Metadata.UpsertSlr.Exclude: "redshift.amazonaws.co" is not a '
+        "service (or role name) this macro adds roles for."
     )
     reasons = [failed.reason] + [e.reason for e in failed.events]
     assert any(expected in r for r in reasons), reasons
