@@ -38,6 +38,9 @@ pub struct Settings {
     pub extra_response_url_prefixes: Vec<String>,
     /// Service principals this function may create roles for; `None` allows any.
     pub allowed_services: Option<Vec<String>>,
+    /// The function's own timeout, which Lambda does not tell it: the macro gives the roles it
+    /// adds a ServiceTimeout above it.
+    pub function_timeout_seconds: Option<u64>,
     /// Set when a variable above had a value that could not be used.
     pub problem: Option<String>,
 }
@@ -46,6 +49,7 @@ pub const MODE_VAR: &str = "UPSERT_SLR_RESPONSE_MODE";
 pub const WAIT_VAR: &str = "UPSERT_SLR_WAIT";
 pub const EXTRA_PREFIXES_VAR: &str = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES";
 pub const ALLOWED_SERVICES_VAR: &str = "UPSERT_SLR_ALLOWED_SERVICES";
+pub const FUNCTION_TIMEOUT_VAR: &str = "UPSERT_SLR_FUNCTION_TIMEOUT";
 
 impl Settings {
     pub fn from_env() -> Self {
@@ -80,11 +84,24 @@ impl Settings {
             }
         };
         let allowed = list(var(ALLOWED_SERVICES_VAR));
+        let function_timeout_seconds = match var(FUNCTION_TIMEOUT_VAR).as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(seconds @ 1..=900) => Some(seconds),
+                _ => {
+                    problems.push(format!(
+                        "{FUNCTION_TIMEOUT_VAR}={v:?} is not a Lambda timeout (1 to 900 seconds)"
+                    ));
+                    None
+                }
+            },
+        };
         Settings {
             mode,
             wait,
             extra_response_url_prefixes: list(var(EXTRA_PREFIXES_VAR)),
             allowed_services: (!allowed.is_empty()).then_some(allowed),
+            function_timeout_seconds,
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
         }
     }
@@ -158,7 +175,7 @@ pub fn resolve_mode(
 
 /// A Lambda function ARN without its qualifier (version or alias).
 #[derive(Debug, PartialEq, Eq)]
-struct LambdaArn<'a> {
+pub(crate) struct LambdaArn<'a> {
     partition: &'a str,
     region: &'a str,
     account: &'a str,
@@ -166,7 +183,7 @@ struct LambdaArn<'a> {
 }
 
 impl<'a> LambdaArn<'a> {
-    fn parse(arn: &'a str) -> Option<Self> {
+    pub(crate) fn parse(arn: &'a str) -> Option<Self> {
         let parts: Vec<&str> = arn.split(':').collect();
         match parts.as_slice() {
             [
@@ -186,6 +203,17 @@ impl<'a> LambdaArn<'a> {
             }),
             _ => None,
         }
+    }
+
+    /// The ARN without its qualifier.
+    pub(crate) fn unqualified(&self) -> String {
+        let LambdaArn {
+            partition,
+            region,
+            account,
+            name,
+        } = self;
+        format!("arn:{partition}:lambda:{region}:{account}:function:{name}")
     }
 }
 

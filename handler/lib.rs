@@ -13,6 +13,9 @@
 //!   across isComplete invocations (`provider`, the CDK Provider framework's protocol).
 //! - The outcome is an `answer::Answer`, shaped by `cloudformation` (the body, within its limits)
 //!   and delivered by `sender`, or shaped by `provider` as the invocation's result.
+//! - A macro event (`transform`) takes none of the above: the template is read and the roles its
+//!   resources need (`needs`, the table in `slr-needs.json`) are added, and the template goes
+//!   back as the invocation's result, without any AWS call.
 //! - `config` reads the settings and `clients` builds the HTTP client and AWS configuration, once
 //!   at init; `reason` words the values a Reason quotes.
 
@@ -23,6 +26,7 @@ pub mod config;
 mod iam;
 mod lifecycle;
 mod logline;
+pub mod needs;
 mod progress;
 pub mod properties;
 pub mod provider;
@@ -30,6 +34,7 @@ mod reason;
 mod resource;
 mod sender;
 mod slr;
+pub mod transform;
 mod waiting;
 
 pub use lifecycle::{Deps, handle};

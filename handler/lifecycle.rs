@@ -1,6 +1,10 @@
 //! One event from start to finish: read it, choose how the answer leaves, run the work under
 //! the deadline guard, wait where IAM needs time, answer, and log one line.
 //!
+//! Three protocols arrive here: CloudFormation's custom resource request, the same request
+//! behind CDK's Provider (`provider`), and CloudFormation's macro event (`transform`), which is
+//! answered as the invocation's result without touching IAM.
+//!
 //! Every path that has a usable ResponseURL ends in an answer: bad input, IAM errors, a hang
 //! (the guard answers before Lambda's deadline) and a panic (the work runs in its own task,
 //! whose panic is caught at the join).
@@ -14,6 +18,7 @@ use crate::provider::{self, IsCompleteRequest};
 use crate::resource;
 use crate::sender;
 use crate::slr::{Context, Failure, KnownNames, Owner};
+use crate::transform::{self, Itself};
 use crate::waiting::{self, Step};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reqwest::Url;
@@ -106,6 +111,15 @@ impl Delivery {
 pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let started = Instant::now();
     let (payload, ctx) = invocation.into_parts();
+    if transform::is_macro_event(&payload) {
+        let itself = Itself {
+            function_arn: &ctx.invoked_function_arn,
+            settings: &deps.settings,
+        };
+        let transformed = transform::transform(&payload, itself);
+        LogLine::of_transform(&transformed, started);
+        return Ok(transformed.answer());
+    }
     let is_complete = provider::is_complete_request(&payload);
     let request = cloudformation::parse_request(payload)
         .map_err(|e| refuse("InvalidEvent", e.to_string()))?;

@@ -7,6 +7,7 @@ use crate::iam;
 use crate::properties;
 use crate::provider::IsComplete;
 use crate::slr::Failure;
+use crate::transform::Transformed;
 use crate::waiting::Step;
 use std::time::SystemTime;
 use tokio::time::Instant;
@@ -119,6 +120,31 @@ impl LogLine {
             line!(warn);
         } else {
             line!(info);
+        }
+    }
+
+    /// A macro event: the roles added and the resources wired to them, or why it failed.
+    pub fn of_transform(transformed: &Transformed, started: Instant) {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let (request_id, transform_id) = (&transformed.request_id, &transformed.transform_id);
+        match &transformed.result {
+            Ok(done) => tracing::info!(
+                request_id = %request_id,
+                transform_id = %transform_id,
+                outcome = "transformed",
+                roles_added = %done.added.join(","),
+                resources_wired = %done.wired.join(","),
+                elapsed_ms,
+                "template transformed"
+            ),
+            Err(reason) => tracing::warn!(
+                request_id = %request_id,
+                transform_id = %transform_id,
+                outcome = "failed",
+                reason = %reason,
+                elapsed_ms,
+                "template transformed"
+            ),
         }
     }
 }

@@ -85,6 +85,18 @@ def check_sam_template(template):
         "UPSERT_SLR_ALLOWED_SERVICES must come from AllowedServices, as the policy's condition does",
     )
     check(function["LoggingConfig"].get("LogFormat") == "JSON", "the log format must be JSON")
+    # The macro's roles get a ServiceTimeout above the function's timeout, which it reads here.
+    check(
+        env.get("UPSERT_SLR_FUNCTION_TIMEOUT") == {"Ref": "TimeoutSeconds"},
+        "UPSERT_SLR_FUNCTION_TIMEOUT must be the function's Timeout (TimeoutSeconds)",
+    )
+    check(function.get("Timeout") == {"Ref": "TimeoutSeconds"}, "the function's Timeout must be TimeoutSeconds")
+    macro = template["Resources"].get("Macro", {})
+    check(macro.get("Type") == "AWS::CloudFormation::Macro", "template.yaml must declare the Macro")
+    check(
+        macro.get("Properties", {}).get("FunctionName") == {"Fn::GetAtt": ["Function", "Arn"]},
+        "the Macro must invoke the function itself",
+    )
     timeout = template["Parameters"]["TimeoutSeconds"]
     check(int(timeout["MaxValue"]) <= 900, "Lambda's timeout is at most 900 s")
 

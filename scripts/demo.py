@@ -2,7 +2,7 @@
 
   python scripts/demo.py ENDPOINT BOOTSTRAP
 
-Deploys the SAM app and stacks that use its export, prints each operation's events (as
+Deploys the SAM app, stacks that use its export and one that uses its macro, prints each operation's events (as
 `aws cloudformation describe-stack-events` shows them) and outputs, and what IAM then holds.
 Exits non-zero when a step does not end as shown in its title.
 """
@@ -17,6 +17,14 @@ BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
 ROLE = "service-linked-role.yaml"
 ECS = "AWSServiceRoleForECS"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_demo"
+# A template that names no role: the SAM app's macro adds the one its cluster needs.
+MACRO_TEMPLATE = json.dumps({
+    "Transform": "UpsertSlr",
+    "Metadata": {"UpsertSlr": {"PropagationWaitSeconds": 2}},
+    "Resources": {"Warehouse": {"Type": "AWS::Redshift::Cluster", "Properties": {
+        "ClusterType": "single-node", "NodeType": "dc2.large", "DBName": "dev",
+        "MasterUsername": "admin", "MasterUserPassword": "Example-Passw0rd"}}},
+})
 
 
 def show(title, deployment, expected):
@@ -96,8 +104,21 @@ def main(endpoint, bootstrap):
     )
     show_role(cloud, AUTOSCALING, True)
 
-    print(f"\n{BOLD}7. Deletes{END}")
-    for stack in ("demo-ecs-again", "demo-ecs", "demo-ecs-suffix"):
+    warehouse = cloud.deploy("demo-macro", MACRO_TEMPLATE)
+    show("7. Transform: UpsertSlr on a template naming no role: the macro adds Redshift's, first",
+         warehouse, "CREATE_COMPLETE")
+    processed = cloud.cfn.get_template(StackName="demo-macro", TemplateStage="Processed")["TemplateBody"]
+    processed = processed if isinstance(processed, dict) else json.loads(processed)
+    added = processed["Resources"].get("UpsertSlrRedshift")
+    print(f"  processed template: Warehouse DependsOn {processed['Resources']['Warehouse'].get('DependsOn')!r}; "
+          f"UpsertSlrRedshift {json.dumps(added)}")
+    order = [(e.resource, e.status) for e in warehouse.events]
+    if not added or order.index(("UpsertSlrRedshift", "CREATE_COMPLETE")) > order.index(("Warehouse", "CREATE_IN_PROGRESS")):
+        sys.exit("demo failed: the macro's role was not added, or not made before the cluster")
+    show_role(cloud, "AWSServiceRoleForRedshift", True)
+
+    print(f"\n{BOLD}8. Deletes{END}")
+    for stack in ("demo-ecs-again", "demo-ecs", "demo-ecs-suffix", "demo-macro"):
         show(f"   {stack} (RemovalPolicy Retain): the role stays", cloud.delete(stack), "DELETE_COMPLETE")
     show_role(cloud, ECS, True)
     show("   demo-autoscaling (RemovalPolicy Delete, created by it): the role goes",

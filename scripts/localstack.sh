@@ -53,7 +53,7 @@ start() {
         # CFN_PER_RESOURCE_TIMEOUT above CloudFormation's longest ServiceTimeout (3600 s), so
         # that the custom resource's own ServiceTimeout is what bounds the wait.
         settings=(
-            SERVICES=cloudformation,iam,lambda,logs,s3,ssm,stepfunctions,sts
+            SERVICES=cloudformation,iam,lambda,logs,redshift,s3,ssm,stepfunctions,sts
             LAMBDA_RUNTIME_EXECUTOR=local-process CFN_PER_RESOURCE_TIMEOUT=3700
             XDG_CACHE_HOME="$STATE/cache"
         )

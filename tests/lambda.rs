@@ -832,3 +832,67 @@ async fn behind_is_complete_a_stack_adopting_a_young_role_completes_only_after_i
     );
     race.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_macro_event_is_answered_as_the_result_without_touching_iam() {
+    let lambda = Lambda::start_with(&[("UPSERT_SLR_FUNCTION_TIMEOUT", "300".into())]).await;
+    let event = sample("macro.json");
+    let outcome = lambda.api.invoke(&event, INVOKE_TIMEOUT).await;
+    let Outcome::Result(answer) = outcome else {
+        panic!("{outcome:?}\n{}", lambda.function.logs());
+    };
+    assert_eq!(answer["requestId"], event["requestId"]);
+    assert_eq!(answer["status"], "success", "{answer}");
+    let resources = &answer["fragment"]["Resources"];
+    for (id, service, needer) in [
+        ("UpsertSlrECS", "ecs.amazonaws.com", "Cluster"),
+        (
+            "UpsertSlrApplicationAutoScalingECSService",
+            "ecs.application-autoscaling.amazonaws.com",
+            "Scaling",
+        ),
+        (
+            "UpsertSlrAmazonOpenSearchService",
+            "opensearchservice.amazonaws.com",
+            "Search",
+        ),
+    ] {
+        assert_eq!(
+            resources[id],
+            json!({"Type": "Custom::ServiceLinkedRole", "Properties": {
+                "ServiceToken": runtime_api::FUNCTION_ARN, "ServiceTimeout": 600,
+                "AWSServiceName": service}}),
+            "{id}"
+        );
+        assert_eq!(resources[needer]["DependsOn"], id, "{needer}");
+    }
+    assert!(
+        !lambda.exists("AWSServiceRoleForECS").await,
+        "the transform made a role"
+    );
+
+    // A malformed one is a failure answer, not a failed invocation; the process goes on.
+    let mut bad = event.clone();
+    bad["params"] = json!({"Exclude": 7});
+    let Outcome::Result(failed) = lambda.api.invoke(&bad, INVOKE_TIMEOUT).await else {
+        panic!("the malformed macro event failed the invocation");
+    };
+    assert_eq!(failed["status"], "failure");
+    assert_eq!(
+        failed["errorMessage"],
+        "params.Exclude is a number, not a list of service names or a comma-separated string"
+    );
+    let created = lambda
+        .answer(fast(sample("create.json"), "req-after-macro"))
+        .await;
+    assert_eq!(created["Status"], "SUCCESS");
+    assert!(
+        lambda
+            .function
+            .logs()
+            .contains("\"roles_added\":\"UpsertSlrECS,UpsertSlrApplicationAutoScalingECSService,UpsertSlrAmazonOpenSearchService\""),
+        "{}",
+        lambda.function.logs()
+    );
+    lambda.finish();
+}
