@@ -155,9 +155,11 @@ release_build() {
     local arch=$1 out=$2 src=${3:-$ROOT} cargo_home=${CARGO_HOME:-$HOME/.cargo}
     rust_toolchain "$arch"
     say "release build for $arch: $RUST_TOOLCHAIN; zig linking against glibc $GLIBC_FLOOR"
-    (cd "$src" && RUSTFLAGS="--remap-path-prefix=$cargo_home=/cargo" \
-        cargo lambda build --release --locked --quiet --target "${RUST_TARGETS[$arch]}.$GLIBC_FLOOR" \
-        --lambda-dir "$out")
+    # Through --config, which cargo joins with cargo lambda's own rustflags (its target CPU);
+    # RUSTFLAGS would replace them.
+    (cd "$src" && cargo lambda build --release --locked --quiet \
+        --target "${RUST_TARGETS[$arch]}.$GLIBC_FLOOR" --lambda-dir "$out" \
+        --config "build.rustflags=[\"--remap-path-prefix=$cargo_home=/cargo\"]")
     python3 "$ROOT/scripts/release_zip.py" "$out/upsert-slr/bootstrap" "$out/upsert-slr/bootstrap.zip"
 }
 
