@@ -68,6 +68,13 @@ for path in sys.argv[1:]:
     print(f"{path}: {len(names)} crates")
 PY
 (cd dist && sha256sum -- * >SHA256SUMS)
+# The zips the packages carry are the ones SHA256SUMS lists, read as `make verify-release` reads
+# an installed package: the npm tarball's manifest, and the one inside the wheel's jsii tarball.
+sums=$(python3 scripts/release_digests.py dist/SHA256SUMS | tail -n +2)
+for package in "dist/upsert-slr-cdk-$version.tgz" dist/upsert_slr_cdk-"$version"-py3-none-any.whl; do
+    [ "$(python3 scripts/release_digests.py "$package" | tail -n +2)" = "$sums" ] ||
+        die "$package carries other zips than dist/SHA256SUMS lists"
+done
 
 say "npm publish --dry-run"
 npm publish --dry-run --loglevel=warn "./dist/upsert-slr-cdk-$version.tgz" 2>&1 | grep -v 'Unknown user config' >&2
