@@ -132,7 +132,7 @@ rust_toolchain() {
     local target=${RUST_TARGETS[$1]}
     unset RUSTC
     if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-        RUST_TOOLCHAIN="rustup's $(rustc -V)"
+        RUST_TOOLCHAIN="rustup's $(rustc -V) with its $target target"
         return
     fi
     if [ "$(rustc -vV | sed -n 's/^host: //p')" = "$target" ]; then
