@@ -86,7 +86,8 @@ CARGO_TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/upsert-slr/cargo-tools"
 declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9)
 use_cargo_tool() {
     local name=$1 version=${CARGO_TOOL_VERSIONS[$1]}
-    if ! "$CARGO_TOOLS/bin/$name" --version 2>/dev/null | grep -qw "$version"; then
+    # As cargo runs a subcommand: its name as the first argument.
+    if ! "$CARGO_TOOLS/bin/$name" "${name#cargo-}" --version 2>/dev/null | grep -qw "$version"; then
         say "installing $name $version (cargo install, once per machine)"
         cargo install --locked --quiet --version "$version" --root "$CARGO_TOOLS" "$name"
     fi
