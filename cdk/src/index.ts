@@ -165,7 +165,7 @@ function refuseWithServiceToken(props: ServiceLinkedRoleProps): void {
   if (moot.length > 0) {
     throw new Error(
       `ServiceLinkedRole for ${props.awsServiceName}: with serviceToken the stack deploys no function, so ${moot.join(' and ')} cannot apply: ` +
-        'leave it out, or drop serviceToken to deploy a function in this stack',
+        `leave ${moot.length > 1 ? 'them' : 'it'} out, or drop serviceToken to deploy a function in this stack`,
     );
   }
 }

@@ -423,7 +423,7 @@ test('settings that cannot apply to a shared function fail at synth time, naming
     /ServiceLinkedRole for ecs.amazonaws.com: with serviceToken the stack deploys no function, so architecture \(.*\) cannot apply/);
   assert.throws(() => stackWith({ id: 'Ecs', serviceToken: token, backing: Backing.DIRECT }), /so backing \(CloudFormation invokes the shared function directly\) cannot apply/);
   assert.throws(() => stackWith({ id: 'Ecs', serviceToken: token, backing: Backing.PROVIDER, architecture: lambda.Architecture.ARM_64 }),
-    /so backing .* and architecture .* cannot apply: leave it out, or drop serviceToken/);
+    /so backing .* and architecture .* cannot apply: leave them out, or drop serviceToken/);
   assert.throws(() => stackWith({ id: 'Ecs', serviceToken: '' }), /serviceToken is empty/);
   assert.throws(() => stackWith({ id: 'Ecs', serviceToken: token, propagationWait: Duration.minutes(16) }), /at most 900 seconds/);
   const arn = 'arn:aws:lambda:us-east-1:111111111111:function:upsert-slr';
