@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The CDK construct library upsert-slr-cdk (cdk/) and the example app (examples/cdk):
 #  1. make dist: the library with the release function inside, packed (scripts/cdk-dist.sh);
-#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json);
+#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json), and API.md
+#     against what jsii-docgen makes of the source;
 #  3. from the packed artifacts, outside the checkout, with no cargo on PATH: a TypeScript app
 #     (the example app's source) installs the tarball and runs the synth tests against the
-#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize, and the templates
-#     are checked;
+#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize a stack of each mode
+#     (direct, Provider, shared function, the function itself), and the templates are checked;
+#     the Python app's ServiceLinkedRoleFunction against template.yaml through the SAM transform;
 #  4. the example app through the CDK CLI, then an end-to-end test in which the CDK Provider
 #     framework's own runtime drives the function (under `cargo lambda watch`, with the
 #     environment the library synthesized) against LocalStack's IAM and S3.
@@ -34,10 +36,12 @@ arch=$(python3 -c 'import json; a=[f["architecture"] for f in json.load(open("cd
 
 say "synth tests against aws-cdk-lib $(node -p 'require("./cdk/node_modules/aws-cdk-lib/package.json").version') (the lowest supported)"
 (cd cdk && npm test)
+say "API.md against jsii-docgen's output for this source"
+(cd cdk && npm run --silent check:api)
 
 # What a user has: the packed artifacts, Node.js and Python, and no Rust toolchain.
 say "the packed artifacts in a TypeScript app and a Python venv, outside the checkout, without cargo"
-cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-"$arch".zip \
+cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-*.zip \
     cdk/test/check_synth.py cdk/test/synth.test.js "$work/"
 mkdir "$work/ts" "$work/py"
 cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
@@ -53,25 +57,39 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$vers
     mkdir node_modules/upsert-slr-cdk/test
     cp ../synth.test.js node_modules/upsert-slr-cdk/test/
     node --test node_modules/upsert-slr-cdk/test/
+    test -s node_modules/upsert-slr-cdk/API.md || { echo "the package has no API.md" >&2; exit 1; }
     npx tsc
     CDK_OUTDIR=cdk.out node app.js
-    python3 ../check_synth.py cdk.out UpsertSlrExample "../upsert-slr-$VERSION-$ARCH.zip" "[
+    roles="[
         {\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Role for ECS, managed by upsert-slr\", \"RemovalPolicy\": \"Retain\"},
         {\"AWSServiceName\": \"autoscaling.amazonaws.com\", \"CustomSuffix\": \"example\", \"PropagationWaitSeconds\": 30, \"RemovalPolicy\": \"Delete\"}]"
+    zip="../upsert-slr-$VERSION-$ARCH.zip"
+    python3 ../check_synth.py cdk.out UpsertSlrExample direct "$zip" "$roles"
+    python3 ../check_synth.py cdk.out UpsertSlrExampleProvider provider "$zip" "$roles"
+    python3 ../check_synth.py cdk.out UpsertSlrExampleFunction function "$zip" "[]"
+    python3 ../check_synth.py cdk.out UpsertSlrExampleShared shared - \
+        "[{\"AWSServiceName\": \"elasticloadbalancing.amazonaws.com\", \"RemovalPolicy\": \"Delete\"}]"
     cd ../py
     python3.11 -m venv venv
     venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt "../upsert_slr_cdk-$VERSION-py3-none-any.whl"
     CDK_OUTDIR=cdk.out venv/bin/python app.py
-    python3 ../check_synth.py cdk.out UpsertSlrPython "../upsert-slr-$VERSION-$ARCH.zip" \
-        "[{\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Service-linked role for Amazon ECS\"}]"
+    ecs="{\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Service-linked role for Amazon ECS\"}"
+    python3 ../check_synth.py cdk.out UpsertSlrPython direct "$zip" "[$ecs]"
+    python3 ../check_synth.py cdk.out UpsertSlrPythonProvider provider "$zip" "[$ecs]"
+    python3 ../check_synth.py cdk.out UpsertSlrPythonFunction function "../upsert-slr-$VERSION-x86_64.zip" "[]"
+    python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
+        "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
 '
+say "ServiceLinkedRoleFunction (from the Python app) against template.yaml through the SAM transform"
+AWS_DEFAULT_REGION=us-east-1 "$TOOLS_VENV/bin/python" cdk/test/check_function.py "$work/py/cdk.out" UpsertSlrPythonFunction template.yaml \
+    '{"AllowedServices": "ecs.amazonaws.com,opensearchservice.amazonaws.com", "Architecture": "x86_64"}'
 
 cd examples/cdk
 say "npm ci (examples/cdk, with upsert-slr-cdk from cdk/)"
 npm ci --no-audit --no-fund --loglevel=error
 say "cdk synth of the example app"
 npx cdk synth --quiet --no-notices -o "$work/example.out"
-for stack in UpsertSlrExample UpsertSlrExampleDirect; do
+for stack in UpsertSlrExample UpsertSlrExampleProvider UpsertSlrExampleShared; do
     grep -q '"Type": "Custom::ServiceLinkedRole"' "$work/example.out/$stack.template.json" ||
         die "the example app's $stack has no Custom::ServiceLinkedRole"
 done

@@ -1,13 +1,16 @@
 """The CDK example app (examples/cdk) deployed with cdklocal: upsert-slr-cdk as the app installs
-it, with the release function bundled in the package. The Provider framework functions (Node.js)
-and the function run under the local-process executor, and LocalStack's Step Functions runs the
-Provider's waiter state machine, which asks the function through isComplete whether the
-propagation wait is over. Needs LocalStack on Python 3.13 and `make cdk-lib`.
+it, with the release function bundled in the package. The functions run under the local-process
+executor; LocalStack's Step Functions runs the Provider's waiter state machine. Needs LocalStack
+on Python 3.13 and `make cdk-lib`.
 
-The direct backing is deployed from cdk/direct-app.js, a stack like the example app's direct
-one that also lets the function answer LocalStack's ResponseURL (it accepts only AWS's S3
-endpoints otherwise): one function, no framework, the wait spent inside the invocation."""
+The app is deployed through cdk/local-app.js, which builds the example's stacks for this host's
+architecture and lets the functions that answer CloudFormation themselves PUT to LocalStack's
+ResponseURL (they accept only AWS's S3 endpoints otherwise). The shared-function stack's
+synthesized template is deployed with plain CreateStack: in the account of the
+ServiceLinkedRoleFunction cdklocal deployed, and in an account never bootstrapped that has the
+SAM app."""
 
+import json
 import os
 import subprocess
 import time
@@ -16,17 +19,38 @@ import pytest
 from localstack_cfn import ROOT
 
 APP = ROOT / "examples/cdk"
-DIRECT_APP = ROOT / "tests/cloudformation/cdk/direct-app.js"
+LOCAL_APP = ROOT / "tests/cloudformation/cdk/local-app.js"
 STACK = "UpsertSlrExample"
-DIRECT_STACK = "UpsertSlrDirect"
+PROVIDER_STACK = "UpsertSlrExampleProvider"
+FUNCTION_STACK = "UpsertSlrExampleFunction"
+SHARED_STACK = "UpsertSlrExampleShared"
+EXPORT = "upsert-slr-ServiceToken"
 ELB = "AWSServiceRoleForElasticLoadBalancing"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_example"
 ECS = "AWSServiceRoleForECS"
 
 
 @pytest.fixture(scope="module")
-def cdklocal(new_cloud):
-    """Runs cdklocal in examples/cdk against a fresh account; returns (cloud, run)."""
+def assembly(tmp_path_factory):
+    """The example app compiled and synthesized (as local-app.js builds it); its cloud assembly."""
+    done = subprocess.run(["npm", "run", "--silent", "build"], cwd=APP, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the example app does not compile:\n{done.stdout}\n{done.stderr}"
+    out = tmp_path_factory.mktemp("cdk") / "cdk.out"
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(out),
+        "NODE_PATH": str(APP / "node_modules"),
+        "UPSERT_SLR_EXAMPLE_APP": str(APP / "dist/bin/app.js"),
+        "LOCALSTACK_RESPONSE_URL_PREFIX": f"{os.environ['LOCALSTACK_CFN_ENDPOINT']}/",
+    }
+    done = subprocess.run(["node", str(LOCAL_APP)], cwd=APP, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the example app does not synthesize:\n{done.stdout}\n{done.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def cdklocal(new_cloud, assembly):
+    """Runs cdklocal on the example app against a fresh, bootstrapped account; returns (cloud, run)."""
     cli = os.environ.get("CDKLOCAL")
     if not cli:
         pytest.fail("CDKLOCAL does not name the cdklocal binary: run scripts/cfn-test.sh")
@@ -43,13 +67,14 @@ def cdklocal(new_cloud):
         # cdklocal drops every other AWS_* variable, credentials included, unless listed.
         "AWS_ENVAR_ALLOWLIST": "AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_REGION,AWS_DEFAULT_REGION",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
-        # For direct-app.js, which is outside the example app.
+        # For local-app.js, which is outside the example app.
         "NODE_PATH": str(APP / "node_modules"),
+        "UPSERT_SLR_EXAMPLE_APP": str(APP / "dist/bin/app.js"),
         "LOCALSTACK_RESPONSE_URL_PREFIX": f"{cloud.endpoint}/",
     }
 
     def run(*args):
-        command = [cli, *args, "--no-notices"]
+        command = [cli, *args, "--app", f"node {LOCAL_APP}", "--output", str(assembly), "--no-notices"]
         done = subprocess.run(command, cwd=APP, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
@@ -64,62 +89,132 @@ def outputs_of(cloud, stack_name):
     return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
 
 
-def resource_events(cloud, logical_prefix, stack_name=STACK):
+def resource_events(cloud, logical_prefix, stack_name):
     events = cloud.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     return {e["ResourceStatus"]: e["Timestamp"] for e in events if e["LogicalResourceId"].startswith(logical_prefix)}
 
 
-def test_deploy_and_destroy(cdklocal):
-    cloud, run = cdklocal
+# The CDK CLI adds it to every stack it synthesizes (version reporting); not the library's.
+METADATA = "AWS::CDK::Metadata"
+
+
+def resource_types(cloud, stack_name):
+    resources = cloud.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return sorted(r["ResourceType"] for r in resources if r["ResourceType"] != METADATA)
+
+
+def deploy_and_destroy_the_app_roles(cloud, run, stack_name, deployed):
+    """Deploys a stack with the example's two roles: the ECS one adopted, the AutoScaling one
+    created and complete only after its 30 s propagation wait; calls deployed(resource types);
+    destroys it."""
     # The ECS role exists already (a console click, another stack): the app adopts it.
-    ecs = cloud.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+    ecs = cloud.role(ECS) or cloud.iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
 
     started = time.monotonic()
-    run("deploy", "--require-approval", "never", STACK)
-    outputs = outputs_of(cloud, STACK)
+    run("deploy", "--require-approval", "never", stack_name)
+    outputs = outputs_of(cloud, stack_name)
     assert outputs["EcsRoleArn"] == ecs["Arn"]
     assert outputs["EcsRoleCreated"] == "false", "adopted, not created"
-
-    # The app's AutoScaling role: created, then complete only after its 30 s propagation wait,
-    # which the waiter state machine spent asking the function through isComplete.
     role = cloud.role(AUTOSCALING)
     assert role and role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
-    autoscaling = resource_events(cloud, "AutoScalingRole")
+    autoscaling = resource_events(cloud, "AutoScalingRole", stack_name)
     waited = (autoscaling["CREATE_COMPLETE"] - autoscaling["CREATE_IN_PROGRESS"]).total_seconds()
     assert 30 <= waited < 120, waited
-    machines = cloud.sfn.list_state_machines()["stateMachines"]
-    assert len(machines) == 1 and "waiter" in machines[0]["name"], machines
-    executions = cloud.sfn.list_executions(stateMachineArn=machines[0]["stateMachineArn"])["executions"]
-    assert executions and all(e["status"] == "SUCCEEDED" for e in executions), executions
-    print(f"cdklocal deploy took {time.monotonic() - started:.0f} s; the AutoScaling role waited {waited:.0f} s")
+    print(f"cdklocal deploy of {stack_name} took {time.monotonic() - started:.0f} s; the AutoScaling role waited {waited:.0f} s")
+    deployed(resource_types(cloud, stack_name))
 
-    run("destroy", "--force", STACK)
+    run("destroy", "--force", stack_name)
     assert cloud.role(AUTOSCALING) is None, "DESTROY did not remove the role the stack created"
     assert cloud.role(ECS), "the adopted, retained ECS role was removed"
 
 
-def test_direct_backing_deploy_and_destroy(cdklocal, tmp_path):
+def test_default_deploy_and_destroy(cdklocal):
+    """The default backing: the stack's one function answered CloudFormation itself, and spent
+    the propagation wait inside its invocation."""
     cloud, run = cdklocal
-    app = ("--app", f"node {DIRECT_APP}", "--output", str(tmp_path / "cdk.out"))
 
-    run("deploy", *app, "--require-approval", "never", DIRECT_STACK)
-    outputs = outputs_of(cloud, DIRECT_STACK)
+    def deployed(types):
+        assert types == [
+            "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::Lambda::Function",
+            "Custom::ServiceLinkedRole", "Custom::ServiceLinkedRole",
+        ], types
+
+    deploy_and_destroy_the_app_roles(cloud, run, STACK, deployed)
+
+
+def test_provider_deploy_and_destroy(cdklocal):
+    """Behind the Provider: the wait was spent by the waiter state machine asking the function
+    through isComplete."""
+    cloud, run = cdklocal
+
+    def deployed(types):
+        assert types.count("AWS::Lambda::Function") == 4 and types.count("AWS::StepFunctions::StateMachine") == 1, types
+        machines = cloud.sfn.list_state_machines()["stateMachines"]
+        assert len(machines) == 1 and "waiter" in machines[0]["name"], machines
+        executions = cloud.sfn.list_executions(stateMachineArn=machines[0]["stateMachineArn"])["executions"]
+        assert executions and all(e["status"] == "SUCCEEDED" for e in executions), executions
+
+    deploy_and_destroy_the_app_roles(cloud, run, PROVIDER_STACK, deployed)
+
+
+def shared_template(assembly) -> str:
+    """The shared-function stack's template as cdk synthesized it: only its role."""
+    text = (assembly / f"{SHARED_STACK}.template.json").read_text()
+    template = json.loads(text)
+    types = [r["Type"] for r in template["Resources"].values() if r["Type"] != METADATA]
+    assert types == ["Custom::ServiceLinkedRole"], template
+    assert "Parameters" not in template and "Rules" not in template, "it needs nothing of cdk bootstrap"
+    assets = json.loads((assembly / f"{SHARED_STACK}.assets.json").read_text())["files"]
+    assert [a["source"]["path"] for a in assets.values()] == [f"{SHARED_STACK}.template.json"], assets
+    return text
+
+
+def create_and_delete_shared_stack(cloud, template, function_arn):
+    """CreateStack of the shared stack's template: the role created through the exported
+    function, the outputs right; DeleteStack: the role removed (DESTROY)."""
+    assert cloud.role(ELB) is None
+    deployment = cloud.deploy(SHARED_STACK, template)
+    assert deployment.status == "CREATE_COMPLETE", deployment
     role = cloud.role(ELB)
-    assert role and outputs["ElbRoleArn"] == role["Arn"], (outputs, role)
-    assert outputs["ElbRoleName"] == ELB
-    assert outputs["ElbRoleCreated"] == "true"
-
-    # The function answered CloudFormation itself: the stack has it and no framework function.
-    resources = cloud.cfn.describe_stack_resources(StackName=DIRECT_STACK)["StackResources"]
-    types = [r["ResourceType"] for r in resources]
-    assert types.count("AWS::Lambda::Function") == 1, types
-    assert "AWS::StepFunctions::StateMachine" not in types, types
-    slr = next(r for r in resources if r["LogicalResourceId"].startswith("ElbRole"))
+    assert role, "no role was created"
+    assert outputs_of(cloud, SHARED_STACK) == {"ElbRoleArn": role["Arn"], "ElbRoleName": ELB, "ElbRoleCreated": "true"}
+    assert resource_types(cloud, SHARED_STACK) == ["Custom::ServiceLinkedRole"]
+    resources = cloud.cfn.describe_stack_resources(StackName=SHARED_STACK)["StackResources"]
+    [slr] = [r for r in resources if r["ResourceType"] == "Custom::ServiceLinkedRole"]
     assert slr["PhysicalResourceId"] == ELB, slr
-    # The role's 5 s propagation wait was spent inside the invocation.
-    events = resource_events(cloud, "ElbRole", DIRECT_STACK)
-    waited = (events["CREATE_COMPLETE"] - events["CREATE_IN_PROGRESS"]).total_seconds()
-    assert 5 <= waited < 120, waited
-
-    run("destroy", *app, "--force", DIRECT_STACK)
+    token = json.loads(template)["Resources"][slr["LogicalResourceId"]]["Properties"]["ServiceToken"]
+    assert token == {"Fn::ImportValue": EXPORT}, token
+    assert function_arn.startswith(f"arn:aws:lambda:us-east-1:{cloud.account}:function:"), function_arn
+    deleted = cloud.delete(SHARED_STACK)
+    assert deleted.status == "DELETE_COMPLETE", deleted
     assert cloud.role(ELB) is None, "DESTROY did not remove the role the stack created"
+
+
+def test_function_construct_then_a_shared_stack_with_plain_cloudformation(cdklocal, assembly):
+    """ServiceLinkedRoleFunction deployed with cdklocal, as the SAM app deploys the function; then
+    a stack that holds only its role, created with CreateStack from its synthesized template."""
+    cloud, run = cdklocal
+    run("deploy", "--require-approval", "never", FUNCTION_STACK)
+    assert resource_types(cloud, FUNCTION_STACK) == ["AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Logs::LogGroup"]
+    exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
+    arn = exports[EXPORT]
+    config = cloud.lambda_.get_function_configuration(FunctionName=arn)
+    assert (config["Runtime"], config["Handler"], config["MemorySize"], config["Timeout"]) == ("provided.al2023", "bootstrap", 128, 300)
+    assert config["Environment"]["Variables"]["UPSERT_SLR_ALLOWED_SERVICES"] == "elasticloadbalancing.amazonaws.com"
+    assert config["LoggingConfig"]["LogFormat"] == "JSON", config["LoggingConfig"]
+    role = config["Role"].split("/")[-1]
+    assert sorted(cloud.iam.list_role_policies(RoleName=role)["PolicyNames"]) == ["logs", "service-linked-roles"]
+    assert cloud.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+
+    create_and_delete_shared_stack(cloud, shared_template(assembly), arn)
+
+
+def test_shared_stack_in_an_account_never_bootstrapped(app, assembly):
+    """The same template, with plain CreateStack, in an account that has the SAM app and no
+    trace of cdk bootstrap."""
+    cloud, deployment = app
+    names = [s["StackName"] for s in cloud.cfn.describe_stacks()["Stacks"]]
+    assert "CDKToolkit" not in names, names
+    assert not any(b["Name"].startswith("cdk-") for b in cloud.s3.list_buckets()["Buckets"])
+    exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
+    create_and_delete_shared_stack(cloud, shared_template(assembly), exports[EXPORT])

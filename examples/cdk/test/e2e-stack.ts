@@ -6,14 +6,17 @@ import { Backing, ServiceLinkedRole } from 'upsert-slr-cdk';
 
 const app = new App();
 const stack = new Stack(app, 'UpsertSlrE2e');
-new ServiceLinkedRole(stack, 'EcsRole', { awsServiceName: 'ecs.amazonaws.com', propagationWait: Duration.seconds(0) });
+const backing = Backing.PROVIDER;
+new ServiceLinkedRole(stack, 'EcsRole', { awsServiceName: 'ecs.amazonaws.com', propagationWait: Duration.seconds(0), backing });
 new ServiceLinkedRole(stack, 'ElbRole', {
+  backing,
   awsServiceName: 'elasticloadbalancing.amazonaws.com',
   propagationWait: Duration.seconds(3),
   removalPolicy: RemovalPolicy.DESTROY,
 });
-new ServiceLinkedRole(stack, 'SuffixedEcsRole', { awsServiceName: 'ecs.amazonaws.com', customSuffix: 'x' });
+new ServiceLinkedRole(stack, 'SuffixedEcsRole', { awsServiceName: 'ecs.amazonaws.com', customSuffix: 'x', backing });
 new ServiceLinkedRole(stack, 'AutoScalingRole', {
+  backing,
   awsServiceName: 'autoscaling.amazonaws.com',
   propagationWait: Duration.seconds(3),
   removalPolicy: RemovalPolicy.DESTROY,
