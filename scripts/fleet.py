@@ -330,6 +330,9 @@ class Fleet:
         instance.status = stack["StackStatus"]
         instance.reason = stack.get("StackStatusReason", "")
         instance.outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
+        if deleting:
+            # DeleteStackInstances deletes the stacks one by one: one not yet reached is not done.
+            return instance.status in ("DELETE_COMPLETE", "DELETE_FAILED")
         return not instance.status.endswith("_IN_PROGRESS")
 
     def read_events(self, instance: Instance) -> None:
