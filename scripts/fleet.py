@@ -49,6 +49,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests/cloudformation"))
+from function_processes import function_processes  # noqa: E402
 from localstack_cfn import FALLBACK  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +116,7 @@ class Sampler(threading.Thread):
 
     def __init__(self, tmp: str, localstack_pid: int | None, interval: float = 0.25):
         super().__init__(daemon=True)
-        self.root = os.path.realpath(tmp) + os.sep
+        self.tmp = tmp
         self.localstack_pid = localstack_pid
         self.interval = interval
         self.stop_event = threading.Event()
@@ -122,23 +124,14 @@ class Sampler(threading.Thread):
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "lock", threading.Lock()):
+        with self.lock:
             self.max_alive = 0
             self.max_rss_sum = 0  # kB, the most the function processes held at one moment
             self.hwm: dict[int, int] = {}  # pid -> VmHWM kB
             self.cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen
 
     def functions(self) -> list[int]:
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
-            except OSError:
-                continue
-            if b"AWS_LAMBDA_RUNTIME_API" in env and env.get(b"LAMBDA_TASK_ROOT", b"").decode().startswith(self.root):
-                found.append(int(pid))
-        return found
+        return function_processes(self.tmp)
 
     @staticmethod
     def status(pid: int) -> dict:
