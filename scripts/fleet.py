@@ -7,7 +7,7 @@ measured. Run by scripts/fleet.sh (`make fleet`), with the LocalStack venv's Pyt
              --sizes 3x2,10x2 [--markdown FLEET.md]
 
 What LocalStack 4.13.1's StackSets leave out, and how this rig stands in for it (in the rig's
-copies of the templates only; the product templates are deployed as they are otherwise):
+copies of the templates only, made at run time; the product templates are not changed):
 
 - A StackSet's Parameters and an instance's ParameterOverrides are not passed on: every instance
   gets its template's defaults. So the rig deploys copies whose defaults are the values a real
