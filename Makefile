@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick localstack-start localstack-stop
+.PHONY: test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -53,6 +53,15 @@ bench:  ## this function against the npm package upsert-slr; writes BENCHMARKS.m
 
 bench-quick:  ## the same with a few iterations, to check that it runs
 	BENCH_QUICK=1 scripts/bench.sh
+
+fleet:  ## the function, then the role baseline, through StackSets into FLEET_ACCOUNTS x FLEET_REGIONS (10 x 2); checks, teardown, figures
+	scripts/fleet.sh
+
+fleet-quick:  ## the same with a fleet of 3 accounts x 2 regions, as CI runs it
+	FLEET_SIZES=3x2 scripts/fleet.sh
+
+fleet-scale:  ## fleets of 3 x 2, 10 x 2 and 25 x 2 in one run; writes FLEET.md
+	FLEET_SIZES=3x2,10x2,25x2 FLEET_MARKDOWN=FLEET.md scripts/fleet.sh
 
 localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
 	@scripts/localstack.sh start
