@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
+.PHONY: build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -26,6 +26,10 @@ cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor,
 lint:  ## cargo fmt --check and clippy, as CI runs them
 	cargo fmt --check
 	cargo clippy --all-targets --all-features -- -D warnings
+
+build-Function:  ## what `sam build` runs (template.yaml's BuildMethod makefile): make build, its bootstrap into SAM's ARTIFACTS_DIR
+	scripts/build.sh
+	cp target/lambda/upsert-slr/bootstrap "$$ARTIFACTS_DIR/"
 
 build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/upsert-slr/bootstrap and bootstrap.zip
 	scripts/build.sh

@@ -10,27 +10,26 @@ cd "$ROOT"
 require_cargo
 use_tools
 export SAM_CLI_TELEMETRY=0
-arch=$(lambda_arch)
-# SAM's rust-cargolambda builder runs `cargo lambda build --release --arm64` (or --x86-64): the
-# same toolchain as the release build, found the same way.
-rust_toolchain "$arch"
-say "sam build --parameter-overrides Architecture=$arch, with $RUST_TOOLCHAIN"
+# sam build runs `make build-Function`, the release build for $ARCH (scripts/build.sh).
+export ARCH
+ARCH=$(lambda_arch)
+say "sam build --parameter-overrides Architecture=$ARCH (the release build, through make build-Function)"
 start=$SECONDS
-sam build --parameter-overrides "Architecture=$arch"
+sam build --parameter-overrides "Architecture=$ARCH"
 say "sam build took $((SECONDS - start)) s"
 
 bootstrap=.aws-sam/build/Function/bootstrap
 [ -f "$bootstrap" ] || die "sam build produced no $bootstrap"
 [ -x "$bootstrap" ] || die "$bootstrap is not executable"
-python3 scripts/elf_arch.py "$bootstrap" "$arch"
+python3 scripts/elf_arch.py "$bootstrap" "$ARCH"
 python3 scripts/check_glibc.py "$bootstrap"
 
 host=$(uname -m | sed 's/aarch64/arm64/')
-if [ "$host" = "$arch" ]; then
+if [ "$host" = "$ARCH" ]; then
     say "the integration tests against $bootstrap"
     UPSERT_SLR_BINARY="$ROOT/$bootstrap" scripts/test.sh --test lambda
-elif [ "$arch" = arm64 ]; then
+elif [ "$ARCH" = arm64 ]; then
     scripts/test-arm64.sh "$bootstrap" --test lambda
 else
-    say "not running the $arch bootstrap on this $host host"
+    say "not running the $ARCH bootstrap on this $host host"
 fi
