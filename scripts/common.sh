@@ -73,8 +73,8 @@ install_localstack_plugins() {
     echo "$digest" >"$stamp"
 }
 
-# cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv, first on PATH: SAM's
-# rust-cargolambda builder finds cargo-lambda and zig through the python3 first on PATH.
+# cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv, first on PATH: cargo
+# lambda finds zig through the python3 first on PATH.
 use_tools() {
     venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
     export PATH="$TOOLS_VENV/bin:$PATH"
