@@ -80,7 +80,7 @@ use_tools() {
     export PATH="$TOOLS_VENV/bin:$PATH"
 }
 
-# Cargo subcommands from crates.io that the release checks use, pinned. Installed once per
+# Cargo subcommands that the release checks use, pinned. Installed once per
 # machine, outside the checkout, so that a fresh clone does not compile them again.
 CARGO_TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/upsert-slr/cargo-tools"
 declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9)
