@@ -162,7 +162,7 @@ export class ServiceLinkedRoles implements IAspect {
       for (const needer of needers) {
         // That role waits for this resource: the user chose the order.
         if (target.obtainDependencies().includes(needer)) continue;
-        needer.addDependency(target);
+        dependOn(needer, target);
       }
     }
   }
@@ -252,6 +252,13 @@ function freeId(stack: Stack, roleName: string): string {
 function sharedCondition(needers: CfnResource[]): CfnCondition | undefined {
   const first = needers[0]?.cfnOptions.condition;
   return first !== undefined && needers.every((n) => n.cfnOptions.condition === first) ? first : undefined;
+}
+
+/** `needer` DependsOn `target`, through the method the installed aws-cdk-lib has not deprecated. */
+function dependOn(needer: CfnResource, target: CfnResource): void {
+  const newer = (needer as unknown as { addResourceDependency?: (t: CfnResource) => void }).addResourceDependency;
+  if (typeof newer === 'function') newer.call(needer, target);
+  else needer.addDependency(target);
 }
 
 function pathsOf(resources: CfnResource[]): string {
