@@ -18,7 +18,7 @@ import {
   aws_opensearchservice as opensearch,
 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { ServiceLinkedRole, ServiceLinkedRoles, ServiceLinkedRolesProps } from '../lib';
+import { Backing, ServiceLinkedRole, ServiceLinkedRoles, ServiceLinkedRolesProps } from '../lib';
 
 interface Clause {
   property: string;
@@ -233,7 +233,7 @@ test('the roles added take the options the construct takes', () => {
   defaults.hasResourceProperties(ROLE, { RemovalPolicy: 'Retain', PropagationWaitSeconds: Match.absent() });
   defaults.resourceCountIs('AWS::Lambda::Function', 1);
   assert.throws(
-    () => synth((s) => new CfnResource(s, 'Cluster', { type: 'AWS::ECS::Cluster' }), { serviceToken: token, backing: 'PROVIDER' as never }),
+    () => synth((s) => new CfnResource(s, 'Cluster', { type: 'AWS::ECS::Cluster' }), { serviceToken: token, backing: Backing.PROVIDER }),
     /with serviceToken the stack deploys no function, so backing/,
   );
 });
@@ -260,4 +260,12 @@ test('a resource of a nested stack is left to that stack', async () => {
   Aspects.of(app).add(new ServiceLinkedRoles());
   assert.deepEqual(Object.values(roles(Template.fromStack(parent))), []);
   assert.deepEqual(Object.values(roles(Template.fromStack(nested))), ['ecs.amazonaws.com']);
+});
+
+test('behind the Provider, the roles added are served by the stack\'s Provider', () => {
+  const { template } = synth((s) => new CfnResource(s, 'Cluster', { type: 'AWS::ECS::Cluster' }), { backing: Backing.PROVIDER });
+  template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  const [role] = Object.values(template.findResources(ROLE));
+  assert.deepEqual(Object.keys(role.Properties.ServiceToken), ['Fn::GetAtt'], JSON.stringify(role.Properties.ServiceToken));
+  assert.match(role.Properties.ServiceToken['Fn::GetAtt'][0], /Provider/);
 });
