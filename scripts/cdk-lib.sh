@@ -49,6 +49,8 @@ cat cdk/lambda/manifest.json >&2
 # The package's README is the repository README's CDK section; its LICENSE the repository's.
 python3 scripts/cdk_readme.py README.md >cdk/README.md
 cp LICENSE cdk/LICENSE
+# The table of which resources need which role, read at synth by the ServiceLinkedRoles aspect.
+cp slr-needs.json cdk/slr-needs.json
 
 cd cdk
 say "npm ci (cdk)"

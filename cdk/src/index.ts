@@ -493,3 +493,5 @@ export class ServiceLinkedRoleFunction extends Construct {
     });
   }
 }
+
+export * from './aspect';

@@ -28,6 +28,8 @@ EXPORT = "upsert-slr-ServiceToken"
 ELB = "AWSServiceRoleForElasticLoadBalancing"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_example"
 ECS = "AWSServiceRoleForECS"
+WAREHOUSES = ["UpsertSlrExampleWarehouse", "UpsertSlrExampleWarehouse2"]
+REDSHIFT = "AWSServiceRoleForRedshift"
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +220,34 @@ def test_shared_stack_in_an_account_never_bootstrapped(app, assembly):
     assert not any(b["Name"].startswith("cdk-") for b in cloud.s3.list_buckets()["Buckets"])
     exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
     create_and_delete_shared_stack(cloud, shared_template(assembly), exports[EXPORT])
+
+
+def test_aspect_adds_the_role_to_two_stacks_one_creating_it_the_other_adopting_it(cdklocal):
+    """The example's two stacks with a Redshift cluster and no role named: the ServiceLinkedRoles
+    aspect declared Redshift's role in each. The first deploy created it, the second adopted it,
+    and each cluster's creation began only once its stack's role was complete."""
+    cloud, run = cdklocal
+    assert cloud.role(REDSHIFT) is None
+    started = time.monotonic()
+    for name in WAREHOUSES:
+        run("deploy", "--require-approval", "never", "--parameters", f"{name}:MasterUserPassword=Example-Passw0rd", name)
+    print(f"cdklocal deploy of {', '.join(WAREHOUSES)} took {time.monotonic() - started:.0f} s")
+    outputs = [outputs_of(cloud, name) for name in WAREHOUSES]
+    assert [o["RoleCreated"] for o in outputs] == ["true", "false"], outputs
+    assert {o["RoleName"] for o in outputs} == {REDSHIFT}, outputs
+    role = cloud.role(REDSHIFT)
+    assert role and role["Path"] == "/aws-service-role/redshift.amazonaws.com/", role
+    for name in WAREHOUSES:
+        types = resource_types(cloud, name)
+        assert types.count("Custom::ServiceLinkedRole") == 1 and "AWS::Redshift::Cluster" in types, types
+        # Oldest first.
+        events = cloud.cfn.describe_stack_events(StackName=name)["StackEvents"][::-1]
+        order = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events]
+        role_done = order.index(next(e for e in order if e[0].startswith("UpsertSlrRedshift") and e[1] == "CREATE_COMPLETE"))
+        cluster_started = order.index(("Warehouse", "CREATE_IN_PROGRESS"))
+        assert role_done < cluster_started, order
+
+    run("destroy", "--force", WAREHOUSES[1])
+    assert cloud.role(REDSHIFT), "the stack that adopted the role removed it"
+    run("destroy", "--force", WAREHOUSES[0])
+    assert cloud.role(REDSHIFT) is None, "DESTROY did not remove the role the stack created"

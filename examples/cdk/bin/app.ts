@@ -1,7 +1,18 @@
 // An example app using upsert-slr-cdk from this checkout: `make cdk-lib` at the root, then
 // `npm ci && npx cdk synth` here.
-import { App, CfnOutput, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, aws_lambda as lambda } from 'aws-cdk-lib';
-import { Backing, ServiceLinkedRole, ServiceLinkedRoleFunction, ServiceLinkedRoleProps } from 'upsert-slr-cdk';
+import {
+  App,
+  Aspects,
+  CfnOutput,
+  CfnParameter,
+  DefaultStackSynthesizer,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  aws_lambda as lambda,
+  aws_redshift as redshift,
+} from 'aws-cdk-lib';
+import { Backing, ServiceLinkedRole, ServiceLinkedRoleFunction, ServiceLinkedRoleProps, ServiceLinkedRoles } from 'upsert-slr-cdk';
 
 /** What a deployment may choose for the example's functions. */
 export interface ExampleOptions {
@@ -49,7 +60,23 @@ export function exampleApp(app: App, options: ExampleOptions = {}): Stack[] {
   new CfnOutput(roles, 'ElbRoleName', { value: elb.roleName });
   new CfnOutput(roles, 'ElbRoleCreated', { value: elb.created });
 
-  return [stack, provider, shared, roles];
+  // Stacks that name no role: the aspect declares Redshift's in each stack with a cluster, and
+  // makes the cluster wait for it. Whichever deploys first creates the role, the other adopts it.
+  const warehouses = ['UpsertSlrExampleWarehouse', 'UpsertSlrExampleWarehouse2'].map((name) => {
+    const warehouse = new Stack(app, name);
+    const password = new CfnParameter(warehouse, 'MasterUserPassword', { noEcho: true, minLength: 8 });
+    new redshift.CfnCluster(warehouse, 'Warehouse', {
+      clusterType: 'single-node',
+      nodeType: 'ra3.large',
+      dbName: 'dev',
+      masterUsername: 'admin',
+      masterUserPassword: password.valueAsString,
+    });
+    return warehouse;
+  });
+  Aspects.of(app).add(new ServiceLinkedRoles({ architecture, propagationWait: Duration.seconds(30), removalPolicy: RemovalPolicy.DESTROY }));
+
+  return [stack, provider, shared, roles, ...warehouses];
 }
 
 /** An ECS role, adopted when it exists, and an Auto Scaling role the stack owns; returns the ECS one. */

@@ -1,0 +1,266 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, CfnCondition, CfnResource, Duration, IAspect, RemovalPolicy, Stack, Token, aws_lambda as lambda } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import { Backing, ServiceLinkedRole } from './index';
+
+/** Properties of {@link ServiceLinkedRoles}. */
+export interface ServiceLinkedRolesProps {
+  /**
+   * Services whose role is never added, as service principals (`ecs.amazonaws.com`) or role
+   * names (`AWSServiceRoleForECS`), any case. A name no row of the table has is refused.
+   * @default no service is left out
+   */
+  readonly exclude?: string[];
+  /**
+   * The only services whose role is added, named as in `exclude`. A service in both is left out.
+   * @default every service the table has
+   */
+  readonly include?: string[];
+  /**
+   * What a stack deletion does to the roles added (see `ServiceLinkedRoleProps.removalPolicy`).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The propagation wait of the roles added (see `ServiceLinkedRoleProps.propagationWait`).
+   * @default 60 seconds (the function's default)
+   */
+  readonly propagationWait?: Duration;
+  /**
+   * How CloudFormation reaches the stack's function. Not with `serviceToken`.
+   * @default Backing.DIRECT
+   */
+  readonly backing?: Backing;
+  /**
+   * The architecture of the function the stack deploys. Not with `serviceToken`.
+   * @default arm64 when this package carries an arm64 build of the function, else x86_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * The ARN of an upsert-slr function deployed already (see `ServiceLinkedRoleProps.serviceToken`),
+   * e.g. `ServiceLinkedRoleFunction.importServiceToken()`: the stacks then deploy no function.
+   * @default each stack deploys a function of its own, from this package
+   */
+  readonly serviceToken?: string;
+}
+
+/** One row of slr-needs.json: a resource type needs `service`'s role when every clause holds. */
+interface Row {
+  readonly resourceType: string;
+  readonly when?: Clause[];
+  readonly service: string;
+  readonly roleName: string;
+  readonly source: string;
+}
+
+interface Clause {
+  readonly property: string;
+  readonly is?: 'present' | 'absent';
+  readonly oneOf?: string[];
+}
+
+type Verdict = 'holds' | 'fails' | 'undecided';
+
+/** The types that declare a service-linked role, as the macro counts them. */
+const ROLE_TYPES = ['Custom::ServiceLinkedRole', 'AWS::CloudFormation::CustomResource', 'AWS::IAM::ServiceLinkedRole'];
+/** Annotations' id, for `Annotations.acknowledgeWarning`. */
+const UNDECIDED_WARNING = 'upsert-slr-cdk:undecidedCondition';
+
+let table: Row[] | undefined;
+
+/** The table this package carries (slr-needs.json, copied in by the build), read once. */
+function rows(): Row[] {
+  if (!table) {
+    const file = path.join(__dirname, '..', 'slr-needs.json');
+    if (!fs.existsSync(file)) {
+      throw new Error(`${file} is missing: this copy of upsert-slr-cdk carries no table of service-linked roles (build it with \`make cdk-lib\`)`);
+    }
+    table = (JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[] }).rows;
+  }
+  return table;
+}
+
+/**
+ * Declares, in each stack it visits, a `ServiceLinkedRole` for each service whose role the
+ * stack's resources need (the table slr-needs.json, which the upsert-slr macro also reads), and
+ * makes each such resource depend on it. A stack that declares a role for that service already
+ * (a `ServiceLinkedRole`, a `Custom::ServiceLinkedRole` or an `AWS::IAM::ServiceLinkedRole`)
+ * gets none: its resources depend on that one.
+ *
+ * Add it to the app or to a stack: `Aspects.of(app).add(new ServiceLinkedRoles())`. It reads the
+ * resources as they stand when aspects run, so resources added by later aspects are not seen.
+ */
+export class ServiceLinkedRoles implements IAspect {
+  private readonly props: ServiceLinkedRolesProps;
+  private readonly wanted: (service: string) => boolean;
+  private readonly done = new WeakSet<Stack>();
+
+  constructor(props: ServiceLinkedRolesProps = {}) {
+    this.props = props;
+    const exclude = new Set(servicesNamed(props.exclude, 'exclude'));
+    const include = props.include === undefined ? undefined : new Set(servicesNamed(props.include, 'include'));
+    this.wanted = (service) => !exclude.has(service) && (include === undefined || include.has(service));
+  }
+
+  public visit(node: IConstruct): void {
+    // Only stacks: the roles added are new constructs, which this pass of the aspects may not visit.
+    if (!Stack.isStack(node) || this.done.has(node)) return;
+    this.done.add(node);
+    const stack = node;
+    const resources = stack.node
+      .findAll()
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack);
+
+    const declared = new Map<string, CfnResource>();
+    for (const resource of resources) {
+      const service = declaredService(resource);
+      if (service !== undefined && !declared.has(service)) declared.set(service, resource);
+    }
+
+    // By service (in the order of the services' names), its first row and the resources needing it.
+    const needs = new Map<string, { row: Row; needers: CfnResource[]; undecided: CfnResource[] }>();
+    for (const resource of resources) {
+      for (const row of rows().filter((r) => r.resourceType === resource.cfnResourceType)) {
+        const service = row.service.toLowerCase();
+        if (!this.wanted(service)) continue;
+        const verdict = rowVerdict(row, resource);
+        if (verdict === 'fails') continue;
+        const entry = needs.get(service) ?? { row, needers: [], undecided: [] };
+        needs.set(service, entry);
+        if (!entry.needers.includes(resource)) entry.needers.push(resource);
+        if (verdict === 'undecided' && !entry.undecided.includes(resource)) entry.undecided.push(resource);
+      }
+    }
+
+    for (const service of [...needs.keys()].sort()) {
+      const { row, needers, undecided } = needs.get(service)!;
+      for (const resource of undecided) {
+        Annotations.of(resource).addWarningV2(
+          UNDECIDED_WARNING,
+          `${resource.cfnResourceType} ${resource.node.path}: whether it needs the role of ${row.service} is known only at deployment ` +
+            `(${(row.when ?? []).map((c) => c.property).join(', ')} is a token); the role is added. ` +
+            `Leave it out with new ServiceLinkedRoles({ exclude: ['${row.service}'] }) if it is not needed.`,
+        );
+      }
+      let target = declared.get(service);
+      if (target?.cfnOptions.condition !== undefined) {
+        // A dependency on a resource that its condition may leave out fails the deployment.
+        Annotations.of(stack).addInfo(
+          `upsert-slr-cdk: ${pathsOf(needers)} need the role of ${row.service}; ${target.node.path} declares it under a condition, so no dependency was added`,
+        );
+        continue;
+      }
+      if (target === undefined) {
+        const role = new ServiceLinkedRole(stack, freeId(stack, row.roleName), { ...this.roleProps(), awsServiceName: row.service });
+        target = role.resource.node.defaultChild as CfnResource;
+        const condition = sharedCondition(needers);
+        if (condition) target.cfnOptions.condition = condition;
+        declared.set(service, target);
+        Annotations.of(stack).addInfo(`upsert-slr-cdk: added ${role.node.path}, the role of ${row.service}, needed by ${pathsOf(needers)}`);
+      }
+      for (const needer of needers) {
+        // That role waits for this resource: the user chose the order.
+        if (target.obtainDependencies().includes(needer)) continue;
+        dependOn(needer, target);
+      }
+    }
+  }
+
+  private roleProps() {
+    const { removalPolicy, propagationWait, backing, architecture, serviceToken } = this.props;
+    return { removalPolicy, propagationWait, backing, architecture, serviceToken };
+  }
+}
+
+/** Lowercased service principals for `names` (principals or role names), or an error naming the unknown one. */
+function servicesNamed(names: string[] | undefined, option: string): string[] {
+  return (names ?? []).map((name) => {
+    const wanted = name.trim().toLowerCase();
+    const row = rows().find((r) => r.service.toLowerCase() === wanted || r.roleName.toLowerCase() === wanted);
+    if (!row) {
+      const known = [...new Set(rows().map((r) => r.service))].sort().join(', ');
+      throw new Error(`ServiceLinkedRoles ${option}: ${JSON.stringify(name)} is not a service (or role name) the table has roles for: ${known}`);
+    }
+    return row.service.toLowerCase();
+  });
+}
+
+/** The lowercased service a role resource declares, when it is one and names a plain string. */
+function declaredService(resource: CfnResource): string | undefined {
+  if (!ROLE_TYPES.includes(resource.cfnResourceType)) return undefined;
+  const value = property(resource, 'AWSServiceName');
+  return typeof value === 'string' && !Token.isUnresolved(value) ? value.trim().toLowerCase() : undefined;
+}
+
+/**
+ * A top-level property as the template will carry it: the construct's properties (an L1's
+ * camelCase, a plain CfnResource's own) with its property overrides, matched without case.
+ */
+function property(resource: CfnResource, name: string): unknown {
+  const overrides = (resource as unknown as { rawOverrides?: { Properties?: Record<string, unknown> } }).rawOverrides?.Properties;
+  const overridden = overrides && Object.keys(overrides).find((k) => k.toLowerCase() === name.toLowerCase());
+  if (overridden !== undefined) return overrides![overridden];
+  const properties = (resource as unknown as { cfnProperties?: Record<string, unknown> }).cfnProperties ?? {};
+  const key = Object.keys(properties).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : properties[key];
+}
+
+/** Whether `row` applies to `resource`, as the macro decides it (slr-needs.json's `$comment`). */
+function rowVerdict(row: Row, resource: CfnResource): Verdict {
+  let verdict: Verdict = 'holds';
+  for (const clause of row.when ?? []) {
+    const seen = clauseVerdict(clause, Stack.of(resource).resolve(property(resource, clause.property)));
+    if (seen === 'fails') return 'fails';
+    if (seen === 'undecided') verdict = 'undecided';
+  }
+  return verdict;
+}
+
+function clauseVerdict(clause: Clause, value: unknown): Verdict {
+  let absent = value === undefined || value === null;
+  const fn = intrinsic(value);
+  if (fn === 'Ref' && (value as { Ref: unknown }).Ref === 'AWS::NoValue') absent = true;
+  else if (fn !== undefined) return 'undecided';
+  let holds: boolean;
+  if (clause.is !== undefined) {
+    // An empty string asks the service for its default, as an omitted value does.
+    holds = (clause.is === 'absent') === (absent || value === '');
+  } else {
+    holds = typeof value === 'string' && (clause.oneOf ?? []).includes(value);
+  }
+  return holds ? 'holds' : 'fails';
+}
+
+/** `Ref` or `Fn::X` when `value` is an intrinsic function. */
+function intrinsic(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::')) ? keys[0] : undefined;
+}
+
+/** `UpsertSlrECS` for AWSServiceRoleForECS; a number is added when the stack has that id. */
+function freeId(stack: Stack, roleName: string): string {
+  const base = `UpsertSlr${roleName.replace(/^AWSServiceRoleFor/, '').replace(/[^A-Za-z0-9]/g, '')}`;
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}${n}`;
+    if (!stack.node.tryFindChild(id)) return id;
+  }
+}
+
+/** The condition every needing resource has, if they all have the same one: the role is then made only when they are. */
+function sharedCondition(needers: CfnResource[]): CfnCondition | undefined {
+  const first = needers[0]?.cfnOptions.condition;
+  return first !== undefined && needers.every((n) => n.cfnOptions.condition === first) ? first : undefined;
+}
+
+/** `needer` DependsOn `target`, through the method the installed aws-cdk-lib has not deprecated. */
+function dependOn(needer: CfnResource, target: CfnResource): void {
+  const newer = (needer as unknown as { addResourceDependency?: (t: CfnResource) => void }).addResourceDependency;
+  if (typeof newer === 'function') newer.call(needer, target);
+  else needer.addDependency(target);
+}
+
+function pathsOf(resources: CfnResource[]): string {
+  return resources.map((r) => r.node.path).join(', ');
+}
