@@ -42,7 +42,7 @@ say "API.md against jsii-docgen's output for this source"
 # What a user has: the packed artifacts, Node.js and Python, and no Rust toolchain.
 say "the packed artifacts in a TypeScript app and a Python venv, outside the checkout, without cargo"
 cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-*.zip \
-    cdk/test/check_synth.py cdk/test/synth.test.js "$work/"
+    cdk/test/check_synth.py cdk/test/synth.test.js cdk/test/aspect.test.js "$work/"
 mkdir "$work/ts" "$work/py"
 cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
 cp examples/cdk/bin/app.ts "$work/ts/app.ts"
@@ -55,7 +55,7 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$vers
     npm install --no-audit --no-fund --loglevel=error "../upsert-slr-cdk-$VERSION.tgz"
     echo "synth tests against aws-cdk-lib $(node -p "require(\"aws-cdk-lib/package.json\").version"), in the installed package" >&2
     mkdir node_modules/upsert-slr-cdk/test
-    cp ../synth.test.js node_modules/upsert-slr-cdk/test/
+    cp ../synth.test.js ../aspect.test.js node_modules/upsert-slr-cdk/test/
     node --test node_modules/upsert-slr-cdk/test/
     test -s node_modules/upsert-slr-cdk/API.md || { echo "the package has no API.md" >&2; exit 1; }
     npx tsc
