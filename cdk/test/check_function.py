@@ -89,7 +89,12 @@ def main(out, stack, template_yaml, parameters_json):
         only(resources, "AWS::Logs::LogGroup"): "LogGroup",
     }
     ours = renamed({names[k]: r for k, r in resources.items()}, names)
-    theirs = sam["Resources"]
+    # The SAM app also registers the function as the UpsertSlr macro, and tells it its timeout
+    # for the resources the macro adds; a CDK app takes the aspect instead, so the construct
+    # has neither.
+    theirs = {k: r for k, r in sam["Resources"].items() if r["Type"] != "AWS::CloudFormation::Macro"}
+    sam_variables = theirs["Function"]["Properties"].get("Environment", {}).get("Variables", {})
+    sam_variables.pop("UPSERT_SLR_FUNCTION_TIMEOUT", None)
     assert sorted(ours) == sorted(theirs), f"resources: {sorted(ours)} and template.yaml's {sorted(theirs)}"
 
     for logical_id in ("Function", "FunctionRole", "LogGroup"):
