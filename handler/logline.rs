@@ -103,6 +103,7 @@ impl LogLine {
             ($level:ident) => {
                 tracing::$level!(
                     request_type = request.request_type.as_str(),
+                    request_id = %request.request_id,
                     logical_resource_id = %request.logical_resource_id,
                     stack_id = %request.stack_id,
                     service = %service,

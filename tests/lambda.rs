@@ -636,7 +636,8 @@ async fn behind_is_complete_the_log_names_the_role_on_event_created_or_is_deleti
     assert_eq!(put, None);
 
     let logs = lambda.function.logs();
-    for outcome in ["created", "deleted"] {
+    // The RequestId is what a FAILED stack event quotes: the key to the request's log line.
+    for (outcome, request_id) in [("created", "req-ic1"), ("deleted", "req-ic2")] {
         let lines = logged(&logs, outcome);
         assert_eq!(lines.len(), 1, "one {outcome} line:\n{logs}");
         assert_eq!(
@@ -644,6 +645,7 @@ async fn behind_is_complete_the_log_names_the_role_on_event_created_or_is_deleti
             "{}",
             lines[0]
         );
+        assert_eq!(lines[0]["request_id"], request_id, "{}", lines[0]);
     }
     lambda.finish();
 }
