@@ -13,6 +13,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
 use_tools
+commit=$(clean_commit)
 say "cargo deny: licenses, bans and sources of the crates compiled into the function (deny.toml)"
 use_cargo_tool cargo-deny
 cargo fetch --locked --quiet  # cargo metadata reads every crate of Cargo.lock, any platform's
@@ -81,6 +82,8 @@ npm publish --dry-run --loglevel=warn "./dist/upsert-slr-cdk-$version.tgz" 2>&1 
 say "twine check"
 .venv-cdk/bin/twine check --strict dist/*.whl dist/*.tar.gz
 ls -l dist >&2
+# Not in SHA256SUMS (sha256sum -- * skips dot files): what scripts/cdk-test.sh compares with the commit.
+[ -z "$commit" ] || echo "$commit" >dist/.commit
 # The registries show this URL on the package's page: a release must not carry the placeholder.
 if grep -q 'example\.invalid' cdk/package.json; then
     say "before publishing: set \"repository\" in cdk/package.json to the project's repository (it is a placeholder)"

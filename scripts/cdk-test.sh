@@ -29,7 +29,12 @@ timed() {
     say "$name took $((SECONDS - start)) s"
 }
 
-timed "make dist" scripts/cdk-dist.sh
+commit=$(clean_commit)
+if [ -n "$commit" ] && [ "$(cat dist/.commit 2>/dev/null)" = "$commit" ] && [ -f cdk/lambda/manifest.json ]; then
+    say "dist/ is this commit's, built from a clean tree: reused"
+else
+    timed "make dist" scripts/cdk-dist.sh
+fi
 use_tools  # cargo lambda watch, for the end-to-end test
 version=$(node -p 'require("./cdk/package.json").version')
 arch=$(python3 -c 'import json; a=[f["architecture"] for f in json.load(open("cdk/lambda/manifest.json"))["functions"]]; print("arm64" if "arm64" in a else "x86_64")')

@@ -80,10 +80,10 @@ use_tools() {
     export PATH="$TOOLS_VENV/bin:$PATH"
 }
 
-# Cargo subcommands that the release checks use, pinned. Installed once per
+# Cargo subcommands that the release checks and the fuzzing use, pinned. Installed once per
 # machine, outside the checkout, so that a fresh clone does not compile them again.
 CARGO_TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/upsert-slr/cargo-tools"
-declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9)
+declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9 [cargo-fuzz]=0.13.2)
 use_cargo_tool() {
     local name=$1 version=${CARGO_TOOL_VERSIONS[$1]}
     # As cargo runs a subcommand: its name as the first argument.
@@ -92,6 +92,14 @@ use_cargo_tool() {
         cargo install --locked --quiet --version "$version" --root "$CARGO_TOOLS" "$name"
     fi
     case ":$PATH:" in *":$CARGO_TOOLS/bin:"*) ;; *) export PATH="$CARGO_TOOLS/bin:$PATH" ;; esac
+}
+
+# The commit dist/ was built from, when it was built from a clean tree: `make dist` writes it
+# to dist/.commit, and a later step of the same checkout (CI's cdk-test) reuses dist/ instead
+# of building and packing it again. Empty for a tree with changes, which always rebuilds.
+clean_commit() {
+    [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=normal 2>/dev/null)" ] || return 0
+    git -C "$ROOT" rev-parse HEAD 2>/dev/null || true
 }
 
 # The Lambda architecture to build for: $ARCH when set (arm64 or x86_64), else arm64, which

@@ -11,15 +11,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-CARGO_FUZZ_VERSION=0.13.2
 seconds=${FUZZ_SECONDS:-30}
-
-# Installed into the checkout, like the other tools, so nothing outside it changes.
-export PATH="$ROOT/.cargo-tools/bin:$PATH"
-if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
-    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --root "$ROOT/.cargo-tools"
-fi
+use_cargo_tool cargo-fuzz
 
 (cd fuzz && cargo fmt --check)
 flags=(--sanitizer none --dev)
