@@ -46,8 +46,8 @@ with open("cdk/lambda/manifest.json", "w") as f:
 PY
 cat cdk/lambda/manifest.json >&2
 
-# The package's README is the repository README's CDK section; its LICENSE the repository's.
-python3 scripts/cdk_readme.py README.md >cdk/README.md
+# The package's README is the repository's docs/cdk.md; its LICENSE the repository's.
+python3 scripts/cdk_readme.py docs/cdk.md >cdk/README.md
 cp LICENSE cdk/LICENSE
 # The table of which resources need which role, read at synth by the ServiceLinkedRoles aspect.
 cp slr-needs.json cdk/slr-needs.json

@@ -1,17 +1,15 @@
-"""Prints the README of the npm and PyPI package upsert-slr-cdk: the repository README's
-"Use it from CDK" section, one heading level up, under the package's name. One text for both."""
+"""Prints the README of the npm and PyPI package upsert-slr-cdk: the repository's docs/cdk.md,
+under the package's name. One text for the registries and the repository."""
 import re
 import sys
 
-SECTION = "## Use it from CDK"
-
 text = open(sys.argv[1], encoding="utf-8").read()
-start = text.index(SECTION) + len(SECTION)
-end = text.find("\n## ", start)
-body = text[start : end if end >= 0 else len(text)].strip("\n")
-# Links to other parts of the repository README mean nothing on a registry page.
-if re.search(r"\]\(#", body):
-    sys.exit(f"{sys.argv[1]}: the section {SECTION!r} must not link to anchors of the README")
-body = re.sub(r"^###", "##", body, flags=re.M)
+title, _, body = text.partition("\n")
+if not title.startswith("# "):
+    sys.exit(f"{sys.argv[1]}: the first line must be the page's title")
+# A registry page has no repository beside it: a relative link there leads nowhere.
+relative = re.findall(r"\]\((?!https://)([^)]*)\)", body)
+if relative:
+    sys.exit(f"{sys.argv[1]}: links a registry page cannot follow: {relative}; name the file in code instead")
 print("# upsert-slr-cdk\n")
-print(body)
+print(body.strip("\n"))

@@ -87,7 +87,7 @@ def main(template_path: str, version: str, out_path: str) -> None:
     header = (
         f"# upsert-slr {version}, the release template: {template_path} as plain CloudFormation,\n"
         "# written by `make dist` (scripts/release_template.py). Deploy it with the release zip in\n"
-        "# a bucket of the stack's region; see the README's Deploy section.\n"
+        "# a bucket of the stack's region; see docs/deploy.md.\n"
     )
     with open(out_path, "w") as f:
         f.write(header)

@@ -299,7 +299,7 @@ fn a_sample_event_is_answered() {
     assert_eq!(got["requestId"], event["requestId"]);
 }
 
-/// The table as README.md shows it, between its two markers.
+/// The table as docs/macro.md shows it, between its two markers.
 fn rendered_table() -> String {
     let mut out = String::from(
         "| resource type | when | `AWSServiceName` | role | source |\n|---|---|---|---|---|\n",
@@ -335,22 +335,22 @@ fn rendered_table() -> String {
 }
 
 #[test]
-fn the_readme_shows_the_table_as_slr_needs_json_has_it() {
+fn the_docs_show_the_table_as_slr_needs_json_has_it() {
     const BEGIN: &str = "<!-- slr-needs.json table: begin -->\n";
     const END: &str = "<!-- slr-needs.json table: end -->";
-    let readme =
-        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let start = readme
+    let page = std::fs::read_to_string(format!("{}/docs/macro.md", env!("CARGO_MANIFEST_DIR")))
+        .unwrap();
+    let start = page
         .find(BEGIN)
-        .expect("README.md has no table begin marker")
+        .expect("docs/macro.md has no table begin marker")
         + BEGIN.len();
-    let end = readme[start..]
+    let end = page[start..]
         .find(END)
-        .expect("README.md has no table end marker")
+        .expect("docs/macro.md has no table end marker")
         + start;
     let expected = rendered_table();
     assert!(
-        readme[start..end] == expected,
-        "README.md's table differs from slr-needs.json; it should read:\n{expected}"
+        page[start..end] == expected,
+        "docs/macro.md's table differs from slr-needs.json; it should read:\n{expected}"
     );
 }
