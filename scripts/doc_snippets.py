@@ -179,8 +179,15 @@ class Checker:
         unless git ignores them (generated)."""
         self.counts["sh"] += 1
         text = re.sub(r"\\\n", " ", block.text)
+        heredoc = None
         for offset, line in enumerate(text.split("\n")):
             where = f"{block.path}:{block.line + offset}"
+            if heredoc:
+                heredoc = None if line.strip() == heredoc else heredoc
+                continue
+            m = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+            if m:
+                heredoc = m.group(1)
             try:
                 lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
                 lexer.commenters = "#"
@@ -189,18 +196,25 @@ class Checker:
             except ValueError as e:
                 self.fail(where, f"cannot read the command ({e}): {line.strip()}")
                 continue
-            command = []
+            command, redirected = [], False
             for token in tokens + [";"]:
-                if token and set(token) <= set("&|;()<>"):
+                if token and set(token) <= set("<>&") and set(token) & set("<>"):
+                    redirected = True  # the next word is a file or a heredoc's delimiter
+                elif token and set(token) <= set("&|;()"):
                     self.check_command(where, command)
-                    command = []
+                    command, redirected = [], False
+                elif redirected:
+                    redirected = False
                 else:
                     command.append(token)
 
     def check_command(self, where, words):
         while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in ("export", "sudo", "env")):
             words = words[1:]
-        if not words or words[0] == "$":
+        if not words or words == ["$"]:  # a command substitution's `$(`
+            return
+        if words[0] in ("$", "#", ">"):
+            self.fail(where, f"a prompt `{words[0]} `: write the command alone, its output in a ```text block")
             return
         first, args = words[0], words[1:]
         if first not in TOOLS and not (self.is_repo_path(first.removeprefix("./")) and (self.root / first).exists()):
@@ -314,6 +328,9 @@ class Checker:
                     for word in words:
                         self.check_path(where, word)
             bare = re.sub(r"`[^`]*`", "", line)
+            definition = re.match(r"^ {0,3}\[[^\]]+\]:\s*(\S+)", bare)
+            if definition:
+                self.check_link(path, where, definition.group(1).strip("<>"))
             for target in re.findall(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)", bare):
                 self.check_link(path, where, target)
 
@@ -421,24 +438,21 @@ def ts_source(block):
         if re.search(rf"(?<![.\w]){name}\.", text) and name not in imported and not declares(text, name):
             header.append(f"import * as {name} from '{module}';")
     has = {n: declares(text, n) for n in ("app", "stack", "cluster")}
-    around = []
-    if not has["stack"]:
-        around.append("const stack = new __cdk.Stack(app, 'Stack');")
-    if not has["cluster"]:
-        around.append("const cluster = new __ecs.Cluster(stack, 'Cluster');")
+    made = "const __stack = new __cdk.Stack(app, 'Stack'); const __cluster = new __ecs.Cluster(__stack, 'Cluster');"
+    given = " ".join(f"const {n} = __{n};" for n in ("stack", "cluster") if not has[n])
     if has["app"]:
         # The snippet makes the app: the harness's stack and cluster go into it, on the line
         # that declares it.
         m = re.search(r"\b(const|let|var)\s+app\b[^;]*;", text, re.S)
         if not m:
             raise SystemExit(f"{block.where}: declare `app` in one statement ending with `;`")
-        text = text[: m.end()] + " " + " ".join(around) + text[m.end():]
+        text = text[: m.end()] + f" {made} {given}" + text[m.end():]
         head = "export function synth(): __cdk.App[] {"
         tail = "\nreturn [app]; }\n"
     else:
-        head = ("export function synth(): __cdk.App[] { const app = new __cdk.App(); "
-                + " ".join(around) + " function __body(this: __cdk.Stack) {")
-        tail = "\n}\n__body.call(stack); return [app]; }\n"
+        head = (f"export function synth(): __cdk.App[] {{ const app = new __cdk.App(); {made} "
+                f"function __body(this: __cdk.Stack) {{ {given}")
+        tail = "\n}\n__body.call(__stack); return [app]; }\n"
     prefix = " ".join(header) + " " + head
     padding = "\n" * (block.line - 1)
     return prefix + padding + text + tail
@@ -585,6 +599,8 @@ BAD = {
     "bad-anchor.md": ("# Title\n\n[x](#no-such-heading)\n", "no heading"),
     "bad-link.md": ("[x](no-such-file.md)\n", "does not exist"),
     "bad-http.md": ("[x](http://example.com/)\n", "must be https"),
+    "bad-reference.md": ("[x][y]\n\n[y]: missing.md\n", "does not exist"),
+    "bad-prompt.md": ("```sh\n$ make test\n```\n", "a prompt"),
 }
 GOOD = """# A title: `Transform: UpsertSlr`
 
@@ -599,6 +615,10 @@ export PATH=$PWD/.venv-tools/bin:$PATH   # a comment
 AWS_DEFAULT_REGION=us-east-1 make templates && cargo test --test transform | cat
 scripts/localstack.sh start \\
     cfn
+cat >x.txt <<'END'
+anything at all
+END
+echo $(make -s localstack-start)
 ```
 
 ```yaml
