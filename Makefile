@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
+.PHONY: build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -36,6 +36,9 @@ build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/up
 
 templates:  ## sam validate --lint and cfn-lint on every template, and their agreement with the handler
 	scripts/check-templates.sh
+
+docs:  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve; the TypeScript and Python ones synthesize in make cdk-test
+	scripts/check-docs.sh
 
 sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
 	scripts/sam-build.sh

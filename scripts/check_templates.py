@@ -3,6 +3,8 @@ each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-
 loader, botocore's IAM model).
 
   python scripts/check_templates.py ROOT RELEASE_TEMPLATE
+
+scripts/doc_snippets.py imports it for the same checks on the documentation's snippets.
 """
 
 import copy
@@ -15,8 +17,7 @@ from pathlib import Path
 import botocore.session
 from cfnlint.decode import cfn_yaml
 
-ROOT = Path(sys.argv[1])
-RELEASE_TEMPLATE = Path(sys.argv[2])
+ROOT = Path(__file__).resolve().parent.parent
 ROLE_PATH = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
 failures = []
 
@@ -157,43 +158,34 @@ MAX_FUNCTION_TIMEOUT = 900
 MAX_SERVICE_TIMEOUT = 3600
 
 
-def check_service_timeout(where, value, parameters):
+def service_timeout_problems(where, value, parameters):
     """A custom resource without ServiceTimeout waits an hour for a function that never ran."""
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
         value = parameters[value["Ref"]].get("Default")
-    check(value is not None, f"{where}: ServiceTimeout is not set")
-    if value is not None:
+    if value is None:
+        return [f"{where}: ServiceTimeout is not set"]
+    try:
         seconds = int(value)
-        check(
-            MAX_FUNCTION_TIMEOUT < seconds <= MAX_SERVICE_TIMEOUT,
-            f"{where}: ServiceTimeout {seconds} must be above the function's longest timeout "
-            f"({MAX_FUNCTION_TIMEOUT} s) and at most {MAX_SERVICE_TIMEOUT}",
-        )
+    except (TypeError, ValueError):
+        return [f"{where}: ServiceTimeout {value!r} is not a number of seconds"]
+    if MAX_FUNCTION_TIMEOUT < seconds <= MAX_SERVICE_TIMEOUT:
+        return []
+    return [
+        f"{where}: ServiceTimeout {seconds} must be above the function's longest timeout "
+        f"({MAX_FUNCTION_TIMEOUT} s) and at most {MAX_SERVICE_TIMEOUT}"
+    ]
 
 
-def check_readme_snippets(accepted):
-    """The README's YAML snippets that declare the custom resource set ServiceTimeout too."""
-    readme = (ROOT / "README.md").read_text()
-    snippets = re.findall(r"```yaml\n(.*?)```", readme, re.S)
-    found = 0
-    for snippet in snippets:
-        for block in re.split(r"\n(?=  [A-Za-z0-9]+:\n)", snippet):
-            if "Custom::ServiceLinkedRole" not in block:
-                continue
-            found += 1
-            where = f"README.md snippet {block.strip().splitlines()[0]}"
-            match = re.search(r"^\s+ServiceTimeout: (\d+)", block, re.M)
-            check_service_timeout(where, match and match.group(1), {})
-            names = set(re.findall(r"^      ([A-Za-z]+):", block, re.M))
-            check(names <= accepted, f"{where}: properties the handler does not read: {sorted(names - accepted)}")
-    check(found >= 2, f"found {found} Custom::ServiceLinkedRole snippets in README.md")
+def check_service_timeout(where, value, parameters):
+    for problem in service_timeout_problems(where, value, parameters):
+        check(False, problem)
 
 
-def check_examples(export_name):
+def check_examples(export_name, release_template):
     accepted = accepted_properties()
     examples = sorted((ROOT / "examples/cloudformation").glob("*.yaml"))
     check(examples, "no examples under examples/cloudformation")
-    parameters_of = {"the release template": set(load(RELEASE_TEMPLATE)["Parameters"])}
+    parameters_of = {"the release template": set(load(release_template)["Parameters"])}
     slrs = 0
     for path in examples:
         template = load(path)
@@ -215,7 +207,6 @@ def check_examples(export_name):
             check(default == export_name, f"{path.name}: export name {default} is not the SAM app's {export_name}")
             check_service_timeout(where, props.get("ServiceTimeout"), template.get("Parameters", {}))
     check(slrs >= 2, "the examples declare too few Custom::ServiceLinkedRole")
-    check_readme_snippets(accepted)
 
     # The StackSets pass parameters to the release template and to the baseline: the names must exist.
     stacksets = load(ROOT / "examples/cloudformation/stacksets.yaml")["Resources"]
@@ -226,11 +217,19 @@ def check_examples(export_name):
         check(not missing, f"stacksets.yaml: {name} passes {sorted(missing)}, unknown to {target}")
 
 
-sam = load(ROOT / "template.yaml")
-check_sam_template(sam)
-check_release_template(load(RELEASE_TEMPLATE), sam)
-check_examples(sam["Parameters"]["ServiceTokenExportName"]["Default"])
-for failure in failures:
-    print(f"FAIL {failure}", file=sys.stderr)
-print(f"template consistency: {'failed' if failures else 'ok'}")
-sys.exit(1 if failures else 0)
+def main():
+    global ROOT
+    ROOT = Path(sys.argv[1])
+    release_template = Path(sys.argv[2])
+    sam = load(ROOT / "template.yaml")
+    check_sam_template(sam)
+    check_release_template(load(release_template), sam)
+    check_examples(sam["Parameters"]["ServiceTokenExportName"]["Default"], release_template)
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    print(f"template consistency: {'failed' if failures else 'ok'}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
