@@ -32,7 +32,7 @@ TOOLS = {
     "aws", "awslocal", "sam", "cdk", "cdklocal", "npx", "npm", "node", "pip", "pip3", "python",
     "python3", "python3.11", "python3.13", "cargo", "rustup", "rustc", "git", "cd", "export",
     "make", "sudo", "apt-get", "curl", "twine", "source", "ls", "cat", "echo", "env", "unzip",
-    "sha256sum", "tar", "mkdir", "cp", "mv", "jq", "grep", "test", "cfn-lint", "zip",
+    "sha256sum", "tar", "mkdir", "cp", "mv", "rm", "jq", "grep", "test", "cfn-lint", "zip", "bash",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
 UNCHECKED = {"mermaid", "text", ""}
