@@ -37,7 +37,7 @@ build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/up
 templates:  ## sam validate --lint and cfn-lint on every template, and their agreement with the handler
 	scripts/check-templates.sh
 
-docs:  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve; the TypeScript and Python ones synthesize in make cdk-test
+docs:  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve, Mermaid diagrams parse; the TypeScript and Python ones synthesize in make cdk-test
 	scripts/check-docs.sh
 
 sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it

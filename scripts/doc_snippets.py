@@ -9,9 +9,12 @@
   venv/bin/python scripts/doc_snippets.py python [FILES...]
       synthesizes each ```python snippet (a venv with aws-cdk-lib and upsert_slr_cdk)
   ts-selftest, python-selftest    the same on tests/docs-fixtures/: bad snippets fail
+  python3 scripts/doc_snippets.py mermaid OUTDIR [FILES...]
+      writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for scripts/mermaid/check.mjs
+      to parse (scripts/check-docs.sh does)
 
 What a snippet may be, and what the harness gives it, is in the docstrings of `check_yaml`,
-`check_sh`, `ts_project` and `run_python` below. ```mermaid and ```text are not checked.
+`check_sh`, `ts_project` and `run_python` below. ```text is not checked.
 """
 
 import json
@@ -35,6 +38,7 @@ TOOLS = {
     "sha256sum", "tar", "mkdir", "cp", "mv", "rm", "jq", "grep", "test", "cfn-lint", "zip", "bash",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
+# Mermaid diagrams are parsed by scripts/mermaid/check.mjs (`mermaid` below), not here.
 UNCHECKED = {"mermaid", "text", ""}
 PLACEHOLDER = re.compile(r"VERSION|ARCH|<[^>]*>|\*|\{[^}]*\}|\.\.\.|…|\$")
 # The names a TypeScript snippet may use without importing them.
@@ -526,6 +530,18 @@ def ts_project(outdir, args):
     return 0 if entries else 1
 
 
+def mermaid_files(outdir, args):
+    """Writes OUTDIR/<file>_<line>.mmd for each ```mermaid diagram: the file's name says where
+    a diagram that does not parse is."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    diagrams = snippets(args, {"mermaid"})
+    for block in diagrams:
+        (outdir / f"{block.path.replace('/', '_')}_{block.line}.mmd").write_text(block.text)
+    print(f"{len(diagrams)} Mermaid diagrams in {outdir}")
+    return 0 if diagrams else 1
+
+
 # --- Python ----------------------------------------------------------------------------------
 
 PY_PRELUDE = """
@@ -732,7 +748,7 @@ def python_selftest():
 
 
 def main(argv):
-    commands = ("check", "ts", "python", "selftest", "ts-selftest", "python-selftest")
+    commands = ("check", "ts", "python", "mermaid", "selftest", "ts-selftest", "python-selftest")
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
@@ -750,6 +766,11 @@ def main(argv):
             print("usage: doc_snippets.py ts OUTDIR [FILES...]", file=sys.stderr)
             return 2
         return ts_project(args[0], args[1:])
+    if command == "mermaid":
+        if not args:
+            print("usage: doc_snippets.py mermaid OUTDIR [FILES...]", file=sys.stderr)
+            return 2
+        return mermaid_files(args[0], args[1:])
     return run_python(args)
 
 
