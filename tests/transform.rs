@@ -338,8 +338,8 @@ fn rendered_table() -> String {
 fn the_docs_show_the_table_as_slr_needs_json_has_it() {
     const BEGIN: &str = "<!-- slr-needs.json table: begin -->\n";
     const END: &str = "<!-- slr-needs.json table: end -->";
-    let page = std::fs::read_to_string(format!("{}/docs/macro.md", env!("CARGO_MANIFEST_DIR")))
-        .unwrap();
+    let page =
+        std::fs::read_to_string(format!("{}/docs/macro.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let start = page
         .find(BEGIN)
         .expect("docs/macro.md has no table begin marker")
