@@ -2,7 +2,7 @@
 
     check_function.py CLOUD_ASSEMBLY STACK TEMPLATE_YAML PARAMETERS_JSON
 
-template.yaml goes through the SAM transform (samtranslator, from the tools venv), with
+template.yaml goes through the SAM transform as scripts/release_template.py expands it, with
 PARAMETERS_JSON over its parameters' defaults; the parameters, conditions and the intrinsic
 functions on them are then evaluated. The construct's function, role, log group and export must
 equal the SAM app's, property by property; only the function's code and the logical ids differ.
@@ -10,9 +10,12 @@ equal the SAM app's, property by property; only the function's code and the logi
 import json
 import os
 import sys
+from pathlib import Path
 
 from cfnlint.decode import decode_str
-from samtranslator.translator.transform import transform
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from release_template import translate  # noqa: E402
 
 NO_VALUE = object()
 
@@ -21,10 +24,8 @@ def processed_sam(path, overrides):
     template, matches = decode_str(open(path).read())
     assert not matches, matches
     template = json.loads(json.dumps(template))
-    # The transform wants code in S3; where the code comes from is not compared.
-    template["Resources"]["Function"]["Properties"]["CodeUri"] = "s3://bucket/bootstrap.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    out = transform(template, {}, None)
+    # Expanded as the release template is; where the code comes from is not compared.
+    out = translate(template)
     values = {}
     for name, p in template["Parameters"].items():
         value = overrides.get(name, p.get("Default"))
