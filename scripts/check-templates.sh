@@ -41,12 +41,12 @@ for out in lint validate; do
 done
 
 say "templates agree with the handler and with each other"
-python scripts/check_templates.py "$ROOT" "$work/release-template.yaml"
+python scripts/check_templates.py "$work/release-template.yaml"
 
 say "the agreement check catches a release template whose policy differs from the SAM app's"
 sed 's/^\( *\)- iam:TagRole$/&\n\1- iam:PassRole/' "$work/release-template.yaml" >"$work/release-broken.yaml"
 cmp -s "$work/release-template.yaml" "$work/release-broken.yaml" && die "could not break a copy of the release template"
-if python scripts/check_templates.py "$ROOT" "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
+if python scripts/check_templates.py "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
     die "check_templates.py passed a release template that grants iam:PassRole"
 fi
 grep -q "role policy differs" "$work/agree.out" || die "check_templates.py failed for another reason: $(cat "$work/agree.out")"

@@ -2,7 +2,7 @@
 each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-lint's YAML
 loader, botocore's IAM model).
 
-  python scripts/check_templates.py ROOT RELEASE_TEMPLATE
+  python scripts/check_templates.py RELEASE_TEMPLATE
 
 scripts/doc_snippets.py imports it for the same checks on the documentation's snippets.
 """
@@ -218,9 +218,7 @@ def check_examples(export_name, release_template):
 
 
 def main():
-    global ROOT
-    ROOT = Path(sys.argv[1])
-    release_template = Path(sys.argv[2])
+    release_template = Path(sys.argv[1])
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)
     check_release_template(load(release_template), sam)
