@@ -77,7 +77,8 @@ def doc_files(args):
 
 def parse(path):
     """The fenced blocks of a markdown file (an indented fence's indentation removed), its
-    indented code blocks (as ```sh: the older README's commands), and the lines outside both
+    indented code blocks (read as ```sh, so that a command written that way is checked too), and
+    the lines outside both
     (prose: `code`, links, headings), as (line number, text)."""
     lines = Path(path).read_text().split("\n")
     blocks, prose = [], []
@@ -139,16 +140,16 @@ class Checker:
         self.top_dirs, self.top_files = self.tracked_top_level()
         self.targets = set(re.findall(r"^([A-Za-z0-9_.-]+):(?!=)", (root / "Makefile").read_text(), re.M)) - {".PHONY"}
         self.anchor_cache = {}
-        self.templates = []  # (Block, text to lint, lines added above the snippet, suffix)
+        self.templates = []  # (Block, text to lint, lines added above the snippet)
         self.slrs = 0
+        self.accepted = None  # what handler/properties.rs reads, read once when a role shows up
 
     def fail(self, where, message):
         self.failures.append(f"{where}: {message}")
 
     def tracked_top_level(self):
         files = subprocess.run(["git", "-C", str(self.root), "ls-files"], capture_output=True, text=True, check=True).stdout.split()
-        dirs = {f.split("/")[0] for f in files if "/" in f} | {"docs", ".ci"}
-        return dirs, {f for f in files if "/" not in f} | {"CONTRIBUTING.md"}
+        return {f.split("/")[0] for f in files if "/" in f}, {f for f in files if "/" not in f}
 
     def is_repo_path(self, token):
         token = token.rstrip(".,:;")
@@ -270,7 +271,8 @@ class Checker:
     def check_slrs(self, block, resources, parameters):
         import check_templates
 
-        accepted = check_templates.accepted_properties()
+        if self.accepted is None:
+            self.accepted = check_templates.accepted_properties()
         for name, resource in (resources or {}).items():
             if not isinstance(resource, dict) or resource.get("Type") != "Custom::ServiceLinkedRole":
                 continue
@@ -278,7 +280,7 @@ class Checker:
             props = resource.get("Properties") or {}
             for problem in check_templates.service_timeout_problems(name, props.get("ServiceTimeout"), parameters):
                 self.fail(block.where, problem)
-            unknown = set(props) - accepted
+            unknown = set(props) - self.accepted
             if unknown:
                 self.fail(block.where, f"{name}: properties the handler does not read: {sorted(unknown)}")
 
