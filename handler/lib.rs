@@ -1,43 +1,51 @@
 //! upsert-slr: a CloudFormation custom resource that creates an IAM service-linked role, or
-//! adopts it when it already exists.
+//! adopts it when it already exists, and a macro that adds such roles to templates.
 //!
-//! How an event flows through the crate:
+//! The crate in layers, each a folder; a layer uses only those below it:
 //!
-//! - `lifecycle::handle` runs each event: it reads the request (`cloudformation`), decides how
-//!   the answer will leave (PUT to the ResponseURL, or returned to CDK's Provider), runs the work
-//!   under a deadline guard, and logs one line (`logline`).
-//! - `resource` is what each request does to the role: `properties` reads the resource
-//!   properties; `slr` does the work over `iam`, the only module that speaks IAM; `progress`
-//!   tells the guard what the work was doing when time ran out.
-//! - `waiting` carries a role's propagation or a deletion to its end, inside the invocation or
-//!   across isComplete invocations (`provider`, the CDK Provider framework's protocol).
-//! - The outcome is an `answer::Answer`, shaped by `cloudformation` (the body, within its limits)
-//!   and delivered by `sender`, or shaped by `provider` as the invocation's result.
-//! - A macro event (`transform`) takes none of the above: the template is read and the roles its
-//!   resources need (`needs`, the table in `slr-needs.json`) are added, and the template goes
-//!   back as the invocation's result, without any AWS call.
-//! - `config` reads the settings and `clients` builds the HTTP client and AWS configuration, once
-//!   at init; `reason` words the values a Reason quotes.
+//! - `invocation`: one invocation end to end. It tells which protocol the payload speaks, runs
+//!   the work under the deadline guard (a hang or a panic still gets an answer), delivers the
+//!   answer and logs one line. `Deps` is built once at init.
+//! - `protocol`: every wire format the function is invoked with, and nothing else (no IAM
+//!   call, no waiting): the custom resource request and response (`custom_resource`), the CDK
+//!   Provider framework's onEvent results and isComplete events (`provider`), the macro's event
+//!   and answer (`macro_event`).
+//! - `role`: what a custom resource request does to a role: `decide` reads the `properties`,
+//!   does the `work` on IAM, and comes to a `waiting::Step`: an `answer`, or one still waiting
+//!   for IAM; `progress` tells the guard what was being done when time ran out.
+//! - `template`: what the macro does to a template, pure: the roles its resources need (the
+//!   `needs` table in `slr-needs.json`), the ones it declares, the options, the wiring.
+//! - `adapters`: the outside world: `iam` (the only module that speaks IAM), `sender` (the
+//!   answer's PUT to a presigned URL), `clients` (the HTTP client and the SDK's configuration).
+//! - Across the layers: `config` (the settings, read once), `error` (the invocation errors
+//!   operators see, and panic text), `reason` (how a Reason quotes and cuts values).
+//!
+//! The error rule: a `String` error, or `role::Failure` which wraps one, is a Reason written for
+//! the CloudFormation console, complete as it stands; a typed error (`IamError`, `BodyTooLarge`,
+//! `InvocationError`) is kept where a caller tells its cases apart. Nothing panics on input: a
+//! panic is a bug, and the guard still turns it into an answer.
 
-pub mod answer;
-pub mod clients;
-pub mod cloudformation;
+#![forbid(unsafe_code)]
+#![warn(
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub,
+    clippy::dbg_macro,
+    clippy::todo,
+    clippy::unwrap_used
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod adapters;
 pub mod config;
-mod iam;
-mod lifecycle;
-mod logline;
-pub mod needs;
-mod progress;
-pub mod properties;
-pub mod provider;
+pub mod error;
+mod invocation;
+pub mod protocol;
 mod reason;
-mod resource;
-mod sender;
-mod slr;
-pub mod transform;
-mod waiting;
+pub mod role;
+pub mod template;
 
-pub use lifecycle::{Deps, handle};
+pub use invocation::{Deps, handle, transform};
 // Public for the fuzz targets, which draw role names from it.
-pub use iam::is_name_char as is_iam_name_char;
-pub use slr::KnownNames;
+pub use adapters::iam::is_name_char as is_iam_name_char;
+pub use role::work::KnownNames;

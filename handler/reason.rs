@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// A user-supplied value quoted for a Reason, cut to a readable length.
-pub fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     const MAX_CHARS: usize = 64;
     if value.chars().count() <= MAX_CHARS {
         format!("{value:?}")
@@ -15,7 +15,7 @@ pub fn quoted(value: &str) -> String {
 }
 
 /// What kind of JSON value was given where another was expected ("a list", "null").
-pub fn json_type(value: &Value) -> &'static str {
+pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -27,7 +27,7 @@ pub fn json_type(value: &Value) -> &'static str {
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, marked with "…" when cut.
-pub fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }

@@ -39,13 +39,13 @@ def iam_actions_called_by_handler():
     """IAM operations the handler's source calls (`.create_service_linked_role()` ...)."""
     iam = botocore.session.get_session().get_service_model("iam")
     snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in iam.operation_names}
-    calls = set(re.findall(r"\.([a-z_]+)\(\)", (ROOT / "handler/iam.rs").read_text()))
+    calls = set(re.findall(r"\.([a-z_]+)\(\)", (ROOT / "handler/adapters/iam.rs").read_text()))
     return {f"iam:{snake[c]}" for c in calls if c in snake}
 
 
 def accepted_properties():
-    """Property names the handler reads (handler/properties.rs), plus the two it ignores."""
-    source = (ROOT / "handler/properties.rs").read_text()
+    """Property names the handler reads (handler/role/properties.rs), plus the two it ignores."""
+    source = (ROOT / "handler/role/properties.rs").read_text()
     names = set()
     for group in re.findall(r"const [A-Z_]+: \[&str; \d+\] = \[([^\]]*)\];", source):
         names.update(re.findall(r'"([^"]+)"', group))
@@ -75,7 +75,7 @@ def check_sam_template(template):
                 f"CreateServiceLinkedRole must be conditioned on AllowedServices: {s}",
             )
     needed = iam_actions_called_by_handler()
-    check(len(needed) >= 5, f"found too few IAM calls in handler/iam.rs: {needed}")
+    check(len(needed) >= 5, f"found too few IAM calls in handler/adapters/iam.rs: {needed}")
     iam_granted = {a for a in granted if a.startswith("iam:")}
     check(needed <= iam_granted, f"the handler calls {sorted(needed - iam_granted)} without a grant")
     check(iam_granted <= needed, f"granted but never called: {sorted(iam_granted - needed)}")

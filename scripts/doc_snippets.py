@@ -142,7 +142,7 @@ class Checker:
         self.anchor_cache = {}
         self.templates = []  # (Block, text to lint, lines added above the snippet)
         self.slrs = 0
-        self.accepted = None  # what handler/properties.rs reads, read once when a role shows up
+        self.accepted = None  # what handler/role/properties.rs reads, read once when a role shows up
 
     def fail(self, where, message):
         self.failures.append(f"{where}: {message}")

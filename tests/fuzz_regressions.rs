@@ -1,11 +1,11 @@
 //! Inputs the fuzz targets (fuzz/) found, kept as regular tests.
 
 use serde_json::json;
-use upsert_slr::answer::Answer;
-use upsert_slr::cloudformation::{self, MAX_BODY_BYTES};
+use upsert_slr::protocol::custom_resource::{self, MAX_BODY_BYTES};
+use upsert_slr::role::answer::Answer;
 
-fn request() -> cloudformation::Request {
-    cloudformation::parse_request(json!({
+fn request() -> custom_resource::Request {
+    custom_resource::parse_request(json!({
         "RequestType": "Delete",
         "ResponseURL": "https://bucket.s3.amazonaws.com/key",
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
@@ -23,7 +23,7 @@ fn a_physical_id_that_escaping_makes_too_large_is_refused_not_sent() {
     let physical_id = "\0".repeat(700);
     let answer = Answer::failed(physical_id.clone(), "x".repeat(5000));
 
-    let refused = cloudformation::response_body(&request(), &answer).unwrap_err();
+    let refused = custom_resource::response_body(&request(), &answer).unwrap_err();
 
     assert!(
         refused.to_string().contains("even without a Reason"),
@@ -31,7 +31,7 @@ fn a_physical_id_that_escaping_makes_too_large_is_refused_not_sent() {
     );
     // The same length in characters JSON leaves alone fits, the Reason cut to make room.
     let answer = Answer::failed("é".repeat(500), "x".repeat(5000));
-    let body = cloudformation::response_body(&request(), &answer).unwrap();
+    let body = custom_resource::response_body(&request(), &answer).unwrap();
     assert!(body.to_string().len() <= MAX_BODY_BYTES);
     assert!(body["Reason"].as_str().unwrap().ends_with('…'));
 }

@@ -10,10 +10,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-use upsert_slr::answer::{Answer, Outcome, RoleData};
-use upsert_slr::cloudformation::{self, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, Request};
-use upsert_slr::properties::{self, MAX_WAIT_SECONDS};
-use upsert_slr::provider;
+use upsert_slr::protocol::custom_resource::{self, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES, Request};
+use upsert_slr::protocol::provider;
+use upsert_slr::role::answer::{Answer, Outcome, RoleData};
+use upsert_slr::role::properties::{self, MAX_WAIT_SECONDS};
 
 const CASES: u32 = 1000;
 
@@ -182,7 +182,7 @@ fn request_parsing_never_panics() {
         .prop_map(|m| Value::Object(m.into_iter().collect())),
     ];
     run(payload, |payload| {
-        if let Ok(event) = cloudformation::parse_request(payload) {
+        if let Ok(event) = custom_resource::parse_request(payload) {
             prop_assert!(!event.response_url.is_empty());
         }
         Ok(())
@@ -229,7 +229,7 @@ fn answer() -> impl Strategy<Value = Answer> {
 fn event_with_echo_fields() -> impl Strategy<Value = Request> {
     ("\\PC{0,200}", "\\PC{0,64}", "[A-Za-z0-9]{1,255}").prop_map(
         |(stack_id, request_id, logical_id)| {
-            cloudformation::parse_request(json!({
+            custom_resource::parse_request(json!({
                 "RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/k",
                 "StackId": stack_id, "RequestId": request_id, "LogicalResourceId": logical_id,
             }))
@@ -241,7 +241,7 @@ fn event_with_echo_fields() -> impl Strategy<Value = Request> {
 #[test]
 fn every_answer_is_valid_json_within_cloudformations_limits() {
     run((event_with_echo_fields(), answer()), |(event, answer)| {
-        let body = cloudformation::response_body(&event, &answer)
+        let body = custom_resource::response_body(&event, &answer)
             .expect("echo fields of real size always fit")
             .to_string();
         prop_assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
@@ -264,7 +264,7 @@ fn every_answer_is_valid_json_within_cloudformations_limits() {
                 "a physical id within limits is kept as is"
             );
         }
-        let again = cloudformation::response_body(&event, &answer).unwrap();
+        let again = custom_resource::response_body(&event, &answer).unwrap();
         prop_assert_eq!(&again, &v, "the same answer twice gives the same body");
 
         let reason = v["Reason"].as_str().unwrap();
@@ -300,11 +300,8 @@ fn provider_results_fail_with_the_reason_and_succeed_with_the_id() {
             }
             Err(d) => {
                 prop_assert!(!answer.is_success());
-                prop_assert!(d.error_message.len() <= 3000);
-                let head = d
-                    .error_message
-                    .strip_suffix('…')
-                    .unwrap_or(&d.error_message);
+                prop_assert!(d.message().len() <= 3000);
+                let head = d.message().strip_suffix('…').unwrap_or(d.message());
                 prop_assert!(answer.reason.starts_with(head));
             }
         }

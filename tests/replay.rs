@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use upsert_slr::KnownNames;
-use upsert_slr::clients::SdkHttpClient;
+use upsert_slr::adapters::clients::SdkHttpClient;
 use upsert_slr::config::Settings;
 use upsert_slr::{Deps, handle};
 use wiremock::matchers::{body_string_contains, method};
@@ -44,7 +44,7 @@ impl Harness {
     }
 
     fn deps(&self) -> Deps {
-        let http = upsert_slr::clients::http_client().unwrap();
+        let http = upsert_slr::adapters::clients::http_client().unwrap();
         let iam = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(SdkHttpClient::new(http.clone()))

@@ -4,8 +4,10 @@
 
 use serde_json::{Value, json};
 use upsert_slr::config::Settings;
-use upsert_slr::needs;
-use upsert_slr::transform::{self, Itself};
+use upsert_slr::protocol::macro_event;
+use upsert_slr::template::Itself;
+use upsert_slr::template::needs;
+use upsert_slr::transform;
 
 /// Invoked through an alias: the roles' ServiceToken is the function itself, unqualified.
 const INVOKED_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr:live";
@@ -22,7 +24,7 @@ fn answer(event: &Value) -> Value {
         function_arn: INVOKED_ARN,
         settings: &settings,
     };
-    transform::transform(event, itself).answer()
+    transform(event, itself).to_json()
 }
 
 #[test]
@@ -293,7 +295,7 @@ fn every_row_of_the_table_adds_its_role() {
 fn a_sample_event_is_answered() {
     let path = format!("{}/events/macro.json", env!("CARGO_MANIFEST_DIR"));
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert!(transform::is_macro_event(&event));
+    assert!(macro_event::is_macro_event(&event));
     let got = answer(&event);
     assert_eq!(got["status"], "success", "{got}");
     assert_eq!(got["requestId"], event["requestId"]);

@@ -4,9 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use upsert_slr::answer::{Answer, RoleData};
-use upsert_slr::cloudformation::{self, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES};
-use upsert_slr::provider;
+use upsert_slr::protocol::custom_resource::{self, MAX_BODY_BYTES, MAX_PHYSICAL_ID_BYTES};
+use upsert_slr::protocol::provider;
+use upsert_slr::role::answer::{Answer, RoleData};
 
 fuzz_target!(|input: (u8, String, String, String, String, String)| {
     let (kind, request_id, logical_id, physical_id, reason, role_name) = input;
@@ -16,7 +16,7 @@ fuzz_target!(|input: (u8, String, String, String, String, String)| {
         .filter(|&c| upsert_slr::is_iam_name_char(c))
         .take(64)
         .collect();
-    let request = cloudformation::parse_request(json!({
+    let request = custom_resource::parse_request(json!({
         "RequestType": "Create",
         "ResponseURL": "https://bucket.s3.amazonaws.com/key",
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
@@ -40,7 +40,7 @@ fuzz_target!(|input: (u8, String, String, String, String, String)| {
         },
     };
 
-    match cloudformation::response_body(&request, &answer) {
+    match custom_resource::response_body(&request, &answer) {
         Ok(body) => {
             assert!(body.to_string().len() <= MAX_BODY_BYTES);
             let status = if answer.is_success() {
@@ -64,7 +64,7 @@ fuzz_target!(|input: (u8, String, String, String, String, String)| {
         // bytes).
         Err(_) => {
             let sent_id = if answer.physical_id.is_empty() {
-                cloudformation::failed_create_marker(&request)
+                custom_resource::failed_create_marker(&request)
             } else {
                 answer.physical_id.clone()
             };
@@ -89,9 +89,9 @@ fuzz_target!(|input: (u8, String, String, String, String, String)| {
         Err(failure) => {
             assert!(!answer.is_success());
             let head = failure
-                .error_message
+                .message()
                 .strip_suffix('…')
-                .unwrap_or(&failure.error_message);
+                .unwrap_or(failure.message());
             assert!(reason.starts_with(head));
         }
     }

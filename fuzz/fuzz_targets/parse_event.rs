@@ -4,14 +4,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use upsert_slr::{cloudformation, provider};
+use upsert_slr::protocol::{custom_resource, provider};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<Value>(bytes) else {
         return;
     };
     let _ = provider::is_complete_request(&payload);
-    match cloudformation::parse_request(payload.clone()) {
+    match custom_resource::parse_request(payload.clone()) {
         Err(not_an_event) => assert!(!not_an_event.to_string().is_empty()),
         Ok(request) => {
             // Only a payload with a non-empty string ResponseURL can be answered.

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use upsert_slr::properties::{self, MAX_WAIT_SECONDS};
+use upsert_slr::role::properties::{self, MAX_WAIT_SECONDS};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(raw) = serde_json::from_slice::<Value>(bytes) else {

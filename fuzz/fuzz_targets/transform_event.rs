@@ -7,7 +7,9 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use upsert_slr::config::Settings;
-use upsert_slr::transform::{self, Itself};
+use upsert_slr::protocol::macro_event;
+use upsert_slr::template::Itself;
+use upsert_slr::transform;
 
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
 
@@ -15,14 +17,14 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<Value>(bytes) else {
         return;
     };
-    let _ = transform::is_macro_event(&payload);
+    let _ = macro_event::is_macro_event(&payload);
     let settings = Settings::from_lookup(|_| None);
     let itself = Itself {
         function_arn: ARN,
         settings: &settings,
     };
-    let first = transform::transform(&payload, itself);
-    let answer = first.answer();
+    let first = transform(&payload, itself);
+    let answer = first.to_json();
     assert_eq!(
         answer["requestId"].as_str(),
         Some(
@@ -32,11 +34,7 @@ fuzz_target!(|bytes: &[u8]| {
                 .unwrap_or_default()
         )
     );
-    assert_eq!(
-        transform::transform(&payload, itself),
-        first,
-        "not deterministic"
-    );
+    assert_eq!(transform(&payload, itself), first, "not deterministic");
     match &first.result {
         Err(message) => {
             assert_eq!(answer["status"], "failure");
@@ -74,7 +72,7 @@ fuzz_target!(|bytes: &[u8]| {
             assert_eq!(after.len(), before.len() + done.added.len());
             let mut again = payload.clone();
             again["fragment"] = done.fragment.clone();
-            let second = transform::transform(&again, itself)
+            let second = transform(&again, itself)
                 .result
                 .expect("a transformed template fails");
             assert!(second.added.is_empty(), "added again: {:?}", second.added);

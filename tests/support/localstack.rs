@@ -22,7 +22,7 @@ const S3_SECRET: &str = "test";
 
 /// The function's own HTTP client (it brings its TLS configuration).
 fn http() -> reqwest::Client {
-    upsert_slr::clients::http_client().unwrap()
+    upsert_slr::adapters::clients::http_client().unwrap()
 }
 
 pub fn endpoint() -> String {
@@ -76,7 +76,7 @@ pub fn function_env(account: &str) -> Vec<(&'static str, String)> {
 pub fn iam(account: &str) -> aws_sdk_iam::Client {
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(upsert_slr::clients::SdkHttpClient::new(http()))
+        .http_client(upsert_slr::adapters::clients::SdkHttpClient::new(http()))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(account, "test", None, None, "test"))
         .endpoint_url(endpoint())

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 /// The table as shipped.
-pub const TABLE_JSON: &str = include_str!("../slr-needs.json");
+pub const TABLE_JSON: &str = include_str!("../../slr-needs.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,20 +1,19 @@
 //! The one log line per event: what happened, to which role, how long it took.
 
-use crate::answer::Outcome;
-use crate::cloudformation::Request;
+use crate::adapters::iam;
 use crate::config::ResponseMode;
-use crate::iam;
-use crate::properties;
-use crate::provider::IsComplete;
-use crate::slr::Failure;
-use crate::transform::Transformed;
-use crate::waiting::Step;
+use crate::protocol::custom_resource::Request;
+use crate::protocol::macro_event::MacroAnswer;
+use crate::role::Failure;
+use crate::role::answer::Outcome;
+use crate::role::properties;
+use crate::role::waiting::{Checked, Step};
 use std::time::SystemTime;
 use tokio::time::Instant;
 
 /// What the line reports: an answer's outcome, or an isComplete check's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Logged {
+pub(crate) enum Logged {
     Answer(Outcome),
     /// isComplete: the wait goes on.
     Waiting,
@@ -32,19 +31,19 @@ impl Logged {
     }
 }
 
-pub struct LogLine {
-    pub logged: Logged,
-    pub reason: String,
-    pub role_name: String,
-    pub role_created_at: Option<SystemTime>,
+pub(crate) struct LogLine {
+    logged: Logged,
+    reason: String,
+    role_name: String,
+    role_created_at: Option<SystemTime>,
 }
 
 impl LogLine {
     /// Where an event's work stands as the invocation ends: answered, or left to isComplete.
-    pub fn of_step(step: &Step) -> Self {
+    pub(crate) fn of_step(step: &Step) -> Self {
         let answer = step.answer();
         let reason = match step {
-            Step::Done(_) => answer.reason.clone(),
+            Step::Answered(_) => answer.reason.clone(),
             Step::Propagate { until, .. } => {
                 let secs = until
                     .duration_since(SystemTime::now())
@@ -74,10 +73,12 @@ impl LogLine {
     }
 
     /// An isComplete invocation's check of the resource `physical_id`.
-    pub fn of_check(checked: &Result<IsComplete, Failure>, physical_id: &str) -> Self {
+    pub(crate) fn of_check(checked: &Result<Checked, Failure>, physical_id: &str) -> Self {
         let (logged, reason) = match checked {
-            Ok(IsComplete::Done(_)) => (Logged::Complete, "the wait is over".to_string()),
-            Ok(IsComplete::Pending) => (Logged::Waiting, "the wait goes on".to_string()),
+            Ok(Checked::Propagated | Checked::Deleted) => {
+                (Logged::Complete, "the wait is over".to_string())
+            }
+            Ok(Checked::Pending) => (Logged::Waiting, "the wait goes on".to_string()),
             Err(failure) => (Logged::Answer(Outcome::Failed), failure.to_string()),
         };
         LogLine {
@@ -88,7 +89,7 @@ impl LogLine {
         }
     }
 
-    pub fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
+    pub(crate) fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
         let service = properties::service_hint(request.properties.as_ref()).unwrap_or_default();
         // The role's age when the event arrived: what a decision to wait was based on.
         let arrived = SystemTime::now() - started.elapsed();
@@ -125,16 +126,16 @@ impl LogLine {
     }
 
     /// A macro event: the roles added and the resources wired to them, or why it failed.
-    pub fn of_transform(transformed: &Transformed, started: Instant) {
+    pub(crate) fn of_transform(answer: &MacroAnswer, started: Instant) {
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let (request_id, transform_id) = (&transformed.request_id, &transformed.transform_id);
-        match &transformed.result {
-            Ok(done) => tracing::info!(
+        let (request_id, transform_id) = (&answer.request_id, &answer.transform_id);
+        match &answer.result {
+            Ok(transformed) => tracing::info!(
                 request_id = %request_id,
                 transform_id = %transform_id,
                 outcome = "transformed",
-                roles_added = %done.added.join(","),
-                resources_wired = %done.wired.join(","),
+                roles_added = %transformed.added.join(","),
+                resources_wired = %transformed.wired.join(","),
                 elapsed_ms,
                 "template transformed"
             ),

@@ -1,5 +1,6 @@
 //! The CloudFormation custom resource protocol: the request CloudFormation sends, and the answer
-//! it reads back from the presigned ResponseURL (`sender` delivers it).
+//! it reads back from the presigned ResponseURL (`adapters::sender` delivers it). CDK's Provider
+//! framework passes the same request on to its onEvent handler.
 
 mod request;
 mod response;

@@ -1,7 +1,8 @@
-//! What the work for an event came to, before it is shaped for CloudFormation
-//! (`cloudformation::response_body`) or for CDK's Provider framework (`provider`).
+//! What the work for an event came to, before a protocol shapes it: for CloudFormation
+//! (`protocol::custom_resource::response_body`) or for CDK's Provider framework
+//! (`protocol::provider`).
 
-use crate::iam::Role;
+use crate::adapters::iam::Role;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -132,7 +133,7 @@ pub(crate) mod fixtures {
     use super::*;
 
     /// The ECS role, created by this request.
-    pub fn created_ecs_role() -> Answer {
+    pub(crate) fn created_ecs_role() -> Answer {
         Answer::created(Role {
             name: "AWSServiceRoleForECS".into(),
             arn: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS".into(),

@@ -2,13 +2,12 @@
 //!
 //! By default the function waits inside the invocation (`finish`). Behind CDK's Provider with
 //! an isComplete handler (this same function, `UPSERT_SLR_WAIT=is-complete`) the wait costs no
-//! Lambda time instead: onEvent returns the `Step`'s `provider::Wait`, and each isComplete
+//! Lambda time instead: onEvent hands back the `Step`'s `Wait`, and each isComplete
 //! invocation asks `check` whether it is over.
 
-use crate::answer::Answer;
-use crate::provider::{IsComplete, Wait};
-use crate::slr::{Context, Failure};
-use serde_json::Value;
+use super::Failure;
+use super::answer::Answer;
+use super::work::Work;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -20,12 +19,10 @@ const GUARD_SLACK: Duration = Duration::from_millis(200);
 /// Where the work for an event stands once IAM has been told what to do.
 #[derive(Debug)]
 pub enum Step {
-    Done(Answer),
+    /// Nothing left to wait for.
+    Answered(Answer),
     /// The answer, to be given once the role has had time to propagate through IAM.
-    Propagate {
-        answer: Answer,
-        until: SystemTime,
-    },
+    Propagate { answer: Answer, until: SystemTime },
     /// IAM is deleting `role`; `answer` is given once it is gone.
     Deleting {
         answer: Answer,
@@ -38,16 +35,16 @@ impl Step {
     /// The answer this step leads to, as far as it is known now.
     pub fn answer(&self) -> &Answer {
         match self {
-            Step::Done(answer) | Step::Propagate { answer, .. } | Step::Deleting { answer, .. } => {
-                answer
-            }
+            Step::Answered(answer)
+            | Step::Propagate { answer, .. }
+            | Step::Deleting { answer, .. } => answer,
         }
     }
 
     /// What is left to wait for, for isComplete.
     pub fn wait(&self) -> Wait {
         match self {
-            Step::Done(_) => Wait::Nothing,
+            Step::Answered(_) => Wait::Nothing,
             Step::Propagate { until, .. } => Wait::Until(*until),
             Step::Deleting { role, task_id, .. } => Wait::Deletion {
                 role: role.clone(),
@@ -55,6 +52,28 @@ impl Step {
             },
         }
     }
+}
+
+/// What an isComplete check waits for: a step's wait, carried between invocations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Nothing: the first check completes.
+    Nothing,
+    /// The role's propagation through IAM, until then.
+    Until(SystemTime),
+    /// IAM's deletion of the role, task `task_id`.
+    Deletion { role: String, task_id: String },
+}
+
+/// What one check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// The wait goes on.
+    Pending,
+    /// The wait is over: the role has propagated (or there was nothing to wait for).
+    Propagated,
+    /// The wait is over: the role is gone.
+    Deleted,
 }
 
 /// When a role created at `created_at` has propagated: `wait` after its creation. A CreateDate
@@ -77,9 +96,9 @@ pub fn age_text(created_at: Option<SystemTime>, now: SystemTime) -> String {
 }
 
 /// Carries a step to its answer inside this invocation, before `guard_at`.
-pub async fn finish(work: Context<'_>, step: Step, guard_at: Instant) -> Answer {
+pub async fn finish(work: Work<'_>, step: Step, guard_at: Instant) -> Answer {
     match step {
-        Step::Done(answer) => answer,
+        Step::Answered(answer) => answer,
         Step::Propagate { mut answer, until } => {
             let wanted = until.duration_since(SystemTime::now()).unwrap_or_default();
             let allowed = guard_at
@@ -115,24 +134,20 @@ pub async fn finish(work: Context<'_>, step: Step, guard_at: Instant) -> Answer 
     }
 }
 
-/// One isComplete invocation: whether `wait` is over. `data` is what completion hands back;
-/// `Err` fails the resource (a deletion IAM gave up on).
-pub async fn check(work: Context<'_>, wait: &Wait, data: Value) -> Result<IsComplete, Failure> {
-    let over = match wait {
-        Wait::Nothing => true,
-        Wait::Until(until) => SystemTime::now() >= *until,
+/// One isComplete invocation: whether `wait` is over. `Err` fails the resource (a deletion IAM
+/// gave up on).
+pub async fn check(work: Work<'_>, wait: &Wait) -> Result<Checked, Failure> {
+    Ok(match wait {
+        Wait::Nothing => Checked::Propagated,
+        Wait::Until(until) if SystemTime::now() >= *until => Checked::Propagated,
+        Wait::Until(_) => Checked::Pending,
         Wait::Deletion { role, task_id } => {
-            return Ok(if work.deletion_finished(role, task_id).await? {
-                IsComplete::Done(None)
+            if work.deletion_finished(role, task_id).await? {
+                Checked::Deleted
             } else {
-                IsComplete::Pending
-            });
+                Checked::Pending
+            }
         }
-    };
-    Ok(if over {
-        IsComplete::Done(Some(data))
-    } else {
-        IsComplete::Pending
     })
 }
 

@@ -5,6 +5,7 @@
 //! whole event and leave the stack waiting for an answer that never comes.
 
 use crate::reason::{json_type, quoted};
+use crate::role::decide::Change;
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +145,32 @@ pub fn parse_request(payload: Value) -> Result<Request, NotAnEvent> {
         old_properties,
         problems,
     })
+}
+
+impl Request {
+    /// What the request asks of the resource, or why it cannot be read (the Reason of its
+    /// FAILED answer).
+    pub fn change(&self) -> Result<Change<'_>, String> {
+        if !self.problems.is_empty() {
+            return Err(format!("malformed request: {}", self.problems.join("; ")));
+        }
+        // Update and Delete always carry a physical id: its absence is one of `problems`.
+        let physical_id = self.physical_resource_id.as_deref().unwrap_or_default();
+        let properties = self.properties.as_ref();
+        match &self.request_type {
+            RequestType::Create => Ok(Change::Create { properties }),
+            RequestType::Update => Ok(Change::Update {
+                physical_id,
+                properties,
+                old_properties: self.old_properties.as_ref(),
+            }),
+            RequestType::Delete => Ok(Change::Delete {
+                physical_id,
+                properties,
+            }),
+            RequestType::Other(name) => Err(format!("unsupported RequestType {name:?}")),
+        }
+    }
 }
 
 fn not_an_event(why: &str) -> NotAnEvent {

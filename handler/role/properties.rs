@@ -4,7 +4,7 @@
 //!
 //! CloudFormation sends every scalar as a string, so `"60"` and `60` are the same value.
 
-use crate::iam;
+use crate::adapters::iam;
 use crate::reason::{json_type, quoted};
 use serde_json::{Map, Value};
 use std::borrow::Cow;

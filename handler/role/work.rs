@@ -1,4 +1,4 @@
-//! Service-linked role logic over IAM: create or adopt, update, and delete only what this
+//! The work on IAM for one request: create or adopt, update, and delete only what this
 //! resource created.
 //!
 //! A role this resource creates is tagged with its stack, logical id and request id. The tags
@@ -6,12 +6,12 @@
 //! stack, or another resource of this stack) is never deleted. The request id also lets a
 //! redelivered Create recognise the role it made the first time and give the same answer.
 
-use crate::iam::{self, CreateOutcome, DeletionStatus, IamError, Role};
-use crate::progress::Progress;
-use crate::properties::{RemovalPolicy, RoleProperties};
+use super::Failure;
+use super::progress::Progress;
+use super::properties::{RemovalPolicy, RoleProperties};
+use crate::adapters::iam::{self, CreateOutcome, DeletionStatus, Role};
 use aws_sdk_iam::Client;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -47,38 +47,10 @@ impl Owner<'_> {
     }
 }
 
-/// Why the work failed, as the Reason CloudFormation shows.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Failure(String);
-
-impl Failure {
-    pub fn new(reason: impl Into<String>) -> Self {
-        Failure(reason.into())
-    }
-
-    pub fn into_reason(self) -> String {
-        self.0
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Failure {}
-
-impl From<IamError> for Failure {
-    fn from(err: IamError) -> Self {
-        Failure(err.to_string())
-    }
-}
-
 /// One request's work on IAM: the client, the role names this process has seen, the resource
 /// the work is done for, and where it says what it is doing (read by the deadline guard).
-#[derive(Clone, Copy)]
-pub struct Context<'a> {
+#[derive(Clone, Copy, Debug)]
+pub struct Work<'a> {
     pub iam: &'a Client,
     pub known: &'a KnownNames,
     pub owner: Owner<'a>,
@@ -119,7 +91,7 @@ pub enum Upserted {
     Adopted(Role),
 }
 
-impl Context<'_> {
+impl Work<'_> {
     /// Creates the role, or finds it when IAM says it already exists.
     pub async fn upsert(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
         if let Some(name) = self.known.get(props) {
@@ -272,7 +244,7 @@ pub enum Updated {
     Kept(Role),
 }
 
-impl Context<'_> {
+impl Work<'_> {
     /// An Update: a changed service or suffix means another role; otherwise the role stays and
     /// only its description can change.
     pub async fn update(
@@ -320,7 +292,7 @@ pub enum Removal {
     Started { role: String, task_id: String },
 }
 
-impl Context<'_> {
+impl Work<'_> {
     /// A Delete of the role named `physical_id`: starts deleting it only when the policy asks for
     /// it and this resource created it.
     pub async fn begin_delete(

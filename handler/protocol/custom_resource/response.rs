@@ -6,8 +6,8 @@
 //! every Reason, so it survives).
 
 use super::Request;
-use crate::answer::{Answer, RoleData};
 use crate::reason::cut;
+use crate::role::answer::{Answer, RoleData};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
 };
@@ -106,8 +106,8 @@ pub fn response_body(request: &Request, answer: &Answer) -> Result<Value, BodyTo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::fixtures::created_ecs_role;
-    use crate::cloudformation::parse_request;
+    use crate::protocol::custom_resource::parse_request;
+    use crate::role::answer::fixtures::created_ecs_role;
     use serde_json::json;
 
     fn event() -> Request {

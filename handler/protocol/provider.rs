@@ -7,63 +7,51 @@
 //! framework then invokes isComplete every few seconds with the request merged with that
 //! result, until one answers `{"IsComplete": true}`.
 
-use crate::answer::{Answer, RoleData};
-use crate::cloudformation::MAX_PHYSICAL_ID_BYTES;
+use super::custom_resource::MAX_PHYSICAL_ID_BYTES;
+use crate::error::InvocationError;
 use crate::reason::cut;
-use lambda_runtime::Diagnostic;
+use crate::role::answer::{Answer, RoleData};
+use crate::role::waiting::{Checked, Wait};
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// The key of onEvent's result that isComplete reads back.
 pub const WAIT_KEY: &str = "UpsertSlrWait";
 /// The framework adds its own text to the Reason before it answers.
 const MAX_REASON_BYTES: usize = 3000;
 
-/// What isComplete waits for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Wait {
-    /// Nothing: the first isComplete completes.
-    Nothing,
-    /// The role's propagation through IAM, until then.
-    Until(SystemTime),
-    /// IAM's deletion of the role, task `task_id`.
-    Deletion { role: String, task_id: String },
-}
-
-impl Wait {
-    fn to_json(&self) -> Value {
-        match self {
-            Wait::Nothing => json!({}),
-            Wait::Until(until) => {
-                let ms = until
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis() as u64;
-                json!({ "UntilEpochMs": ms })
-            }
-            Wait::Deletion { role, task_id } => {
-                json!({ "RoleName": role, "DeletionTaskId": task_id })
-            }
+fn wait_to_json(wait: &Wait) -> Value {
+    match wait {
+        Wait::Nothing => json!({}),
+        Wait::Until(until) => {
+            let ms = until
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            json!({ "UntilEpochMs": ms })
+        }
+        Wait::Deletion { role, task_id } => {
+            json!({ "RoleName": role, "DeletionTaskId": task_id })
         }
     }
+}
 
-    fn from_json(value: &Value) -> Result<Wait, String> {
-        if let Some(ms) = value.get("UntilEpochMs").and_then(Value::as_u64) {
-            return Ok(Wait::Until(UNIX_EPOCH + Duration::from_millis(ms)));
-        }
-        let role = value.get("RoleName").and_then(Value::as_str);
-        let task = value.get("DeletionTaskId").and_then(Value::as_str);
-        match (role, task) {
-            (Some(role), Some(task_id)) => Ok(Wait::Deletion {
-                role: role.to_string(),
-                task_id: task_id.to_string(),
-            }),
-            _ if value.as_object().is_some_and(|w| w.is_empty()) => Ok(Wait::Nothing),
-            _ => Err(format!(
-                "isComplete received an unreadable {WAIT_KEY}: {}",
-                cut(&value.to_string(), 200)
-            )),
-        }
+fn wait_from_json(value: &Value) -> Result<Wait, String> {
+    if let Some(ms) = value.get("UntilEpochMs").and_then(Value::as_u64) {
+        return Ok(Wait::Until(UNIX_EPOCH + Duration::from_millis(ms)));
+    }
+    let role = value.get("RoleName").and_then(Value::as_str);
+    let task = value.get("DeletionTaskId").and_then(Value::as_str);
+    match (role, task) {
+        (Some(role), Some(task_id)) => Ok(Wait::Deletion {
+            role: role.to_string(),
+            task_id: task_id.to_string(),
+        }),
+        _ if value.as_object().is_some_and(|w| w.is_empty()) => Ok(Wait::Nothing),
+        _ => Err(format!(
+            "isComplete received an unreadable {WAIT_KEY}: {}",
+            cut(&value.to_string(), 200)
+        )),
     }
 }
 
@@ -81,7 +69,7 @@ pub struct IsCompleteRequest {
 /// handler) onEvent already waited, and there is nothing left to wait for.
 pub fn is_complete_request(payload: &Value) -> Option<IsCompleteRequest> {
     let wait = match (payload.get(WAIT_KEY), payload.get("Data")) {
-        (Some(wait), _) => Wait::from_json(wait),
+        (Some(wait), _) => wait_from_json(wait),
         (None, Some(_)) => Ok(Wait::Nothing),
         (None, None) => return None,
     };
@@ -89,27 +77,19 @@ pub fn is_complete_request(payload: &Value) -> Option<IsCompleteRequest> {
     Some(IsCompleteRequest { wait, data })
 }
 
-/// isComplete's answer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum IsComplete {
-    Pending,
-    /// Over; the role's attributes go back to CloudFormation (none after a deletion).
-    Done(Option<Value>),
-}
-
-impl IsComplete {
-    pub fn to_json(&self) -> Value {
-        match self {
-            IsComplete::Pending => json!({ "IsComplete": false }),
-            IsComplete::Done(None) => json!({ "IsComplete": true }),
-            IsComplete::Done(Some(data)) => json!({ "IsComplete": true, "Data": data }),
-        }
+/// isComplete's answer to a check: over or not, with the role's attributes once it has
+/// propagated (a deletion has none to give).
+pub fn is_complete_result(checked: Checked, data: Value) -> Value {
+    match checked {
+        Checked::Pending => json!({ "IsComplete": false }),
+        Checked::Deleted => json!({ "IsComplete": true }),
+        Checked::Propagated => json!({ "IsComplete": true, "Data": data }),
     }
 }
 
 /// onEvent's result: `{PhysicalResourceId, Data}` on success, a function error carrying the
 /// Reason on failure.
-pub fn result(answer: &Answer) -> Result<Value, Diagnostic> {
+pub fn result(answer: &Answer) -> Result<Value, InvocationError> {
     if !answer.is_success() {
         return Err(failure(&answer.reason));
     }
@@ -126,24 +106,21 @@ pub fn result(answer: &Answer) -> Result<Value, Diagnostic> {
 
 /// onEvent's result when isComplete follows: every one carries `WAIT_KEY`, even with nothing
 /// left to wait for, so that isComplete can never mistake its event for a new request.
-pub fn on_event_result(answer: &Answer, wait: &Wait) -> Result<Value, Diagnostic> {
+pub fn on_event_result(answer: &Answer, wait: &Wait) -> Result<Value, InvocationError> {
     let mut result = result(answer)?;
-    result[WAIT_KEY] = wait.to_json();
+    result[WAIT_KEY] = wait_to_json(wait);
     Ok(result)
 }
 
 /// A failed invocation, whose message the framework gives CloudFormation as the Reason.
-pub fn failure(reason: &str) -> Diagnostic {
-    Diagnostic {
-        error_type: "ServiceLinkedRoleFailed".into(),
-        error_message: cut(reason, MAX_REASON_BYTES),
-    }
+pub fn failure(reason: &str) -> InvocationError {
+    InvocationError::ServiceLinkedRoleFailed(cut(reason, MAX_REASON_BYTES))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::fixtures::created_ecs_role;
+    use crate::role::answer::fixtures::created_ecs_role;
 
     #[test]
     fn provider_result_shapes() {
@@ -151,8 +128,9 @@ mod tests {
         assert_eq!(ok["PhysicalResourceId"], "AWSServiceRoleForECS");
         assert_eq!(ok["Data"]["Created"], "true");
         let err = result(&Answer::failed("x".into(), "y".repeat(5000))).unwrap_err();
-        assert!(err.error_message.len() <= MAX_REASON_BYTES);
-        assert!(err.error_message.starts_with("yyy"));
+        assert!(err.message().len() <= MAX_REASON_BYTES);
+        assert!(err.message().starts_with("yyy"));
+        assert_eq!(err.error_type(), "ServiceLinkedRoleFailed");
     }
 
     #[test]
@@ -181,8 +159,25 @@ mod tests {
         assert_eq!(
             on_event_result(&failed, &Wait::Nothing)
                 .unwrap_err()
-                .error_message,
+                .message(),
             "InvalidInput: no"
+        );
+    }
+
+    #[test]
+    fn is_complete_hands_back_the_data_after_propagation_only() {
+        let data = json!({"Arn": "a"});
+        assert_eq!(
+            is_complete_result(Checked::Pending, data.clone()),
+            json!({"IsComplete": false})
+        );
+        assert_eq!(
+            is_complete_result(Checked::Propagated, data.clone()),
+            json!({"IsComplete": true, "Data": {"Arn": "a"}})
+        );
+        assert_eq!(
+            is_complete_result(Checked::Deleted, data),
+            json!({"IsComplete": true})
         );
     }
 
@@ -197,9 +192,9 @@ mod tests {
                 task_id: "t".into(),
             },
         ] {
-            assert_eq!(Wait::from_json(&wait.to_json()), Ok(wait));
+            assert_eq!(wait_from_json(&wait_to_json(&wait)), Ok(wait));
         }
-        let err = Wait::from_json(&json!({"Until": "soon"})).unwrap_err();
+        let err = wait_from_json(&json!({"Until": "soon"})).unwrap_err();
         assert!(
             err.starts_with("isComplete received an unreadable UpsertSlrWait"),
             "{err}"

@@ -1,0 +1,13 @@
+//! The wire formats the function is invoked with: what each caller sends, how to tell them
+//! apart, and the answer each reads back. Nothing here calls IAM or waits: the protocols
+//! shape the domain's results (`role`, `template`) for their callers.
+//!
+//! - `custom_resource`: CloudFormation's custom resource request, and the response body PUT
+//!   to its presigned ResponseURL.
+//! - `provider`: CDK's `custom_resources.Provider` framework: onEvent's result, and the
+//!   isComplete invocations that follow it.
+//! - `macro_event`: a CloudFormation macro's event (a template fragment) and its answer.
+
+pub mod custom_resource;
+pub mod macro_event;
+pub mod provider;

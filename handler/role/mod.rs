@@ -1,0 +1,45 @@
+//! What a custom resource request does to a service-linked role: the domain of the custom
+//! resource, whichever protocol carried the request (CloudFormation directly, or CDK's Provider
+//! framework).
+//!
+//! `decide` reads the `properties`, does the `work` on IAM and comes to a `waiting::Step`; the
+//! step is carried to its `answer` by `waiting`, in the invocation or across isComplete checks.
+//! `progress` is what the deadline guard reads when time runs out.
+
+pub mod answer;
+pub(crate) mod decide;
+pub mod progress;
+pub mod properties;
+pub mod waiting;
+pub mod work;
+
+use crate::adapters::iam::IamError;
+use std::fmt;
+
+/// Why the work failed: the Reason CloudFormation shows, complete as it stands.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure(String);
+
+impl Failure {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Failure(reason.into())
+    }
+
+    pub fn into_reason(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<IamError> for Failure {
+    fn from(err: IamError) -> Self {
+        Failure(err.to_string())
+    }
+}
