@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, CfnCondition, CfnResource, Duration, IAspect, RemovalPolicy, Stack, Token, aws_lambda as lambda } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { Backing, ServiceLinkedRole } from './index';
+import { Backing, ServiceLinkedRole } from './service-linked-role';
 
 /** Properties of {@link ServiceLinkedRoles}. */
 export interface ServiceLinkedRolesProps {

@@ -1,0 +1,92 @@
+// What the stack's function and the shared function have in common: the builds of the function
+// this package carries, the permissions the SAM app grants it, and the limits its settings
+// must respect.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AssetHashType, Fn, Lazy, aws_iam as iam, aws_lambda as lambda } from 'aws-cdk-lib';
+
+/** The longest PropagationWaitSeconds the function accepts. */
+export const MAX_PROPAGATION_WAIT_SECONDS = 900;
+/** Lambda's limit on a function's timeout. */
+export const MAX_TIMEOUT_SECONDS = 900;
+
+/** One build of the function in this package, as `lambda/manifest.json` lists it. */
+interface BundledFunction {
+  readonly architecture: string;
+  readonly file: string;
+  readonly sha256: string;
+}
+
+interface Manifest {
+  readonly version: string;
+  readonly functions: BundledFunction[];
+}
+
+const LAMBDA_DIR = path.join(__dirname, '..', 'lambda');
+let manifest: Manifest | undefined;
+
+/** The builds of the function this package carries, from its manifest (read once). */
+export function bundled(): Manifest {
+  if (!manifest) {
+    const file = path.join(LAMBDA_DIR, 'manifest.json');
+    if (!fs.existsSync(file)) {
+      throw new Error(`${file} is missing: this copy of upsert-slr-cdk carries no function (build it with \`make cdk-lib\`)`);
+    }
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  }
+  return manifest;
+}
+
+/** The build for `architecture`, or the default one, as the bundled code and its architecture. */
+export function bundledCode(architecture: lambda.Architecture | undefined): { code: lambda.Code; architecture: lambda.Architecture } {
+  const build = pickBuild(architecture);
+  return {
+    // The zip as built, uploaded as it is; its hash comes from the manifest, so synth reads
+    // no more than that file and gives the same asset on every machine.
+    code: lambda.Code.fromAsset(path.join(LAMBDA_DIR, build.file), {
+      assetHash: build.sha256,
+      assetHashType: AssetHashType.CUSTOM,
+    }),
+    architecture: build.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+  };
+}
+
+function pickBuild(architecture: lambda.Architecture | undefined): BundledFunction {
+  const { functions } = bundled();
+  const wanted = architecture?.name ?? (functions.some((f) => f.architecture === 'arm64') ? 'arm64' : 'x86_64');
+  const found = functions.find((f) => f.architecture === wanted);
+  if (!found) {
+    const have = functions.map((f) => f.architecture).join(', ');
+    throw new Error(`upsert-slr-cdk carries the function for ${have}, not ${wanted}`);
+  }
+  return found;
+}
+
+/** Service-linked roles of the stack's account, in the form both the SAM app and this package write. */
+const SERVICE_ROLES = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*';
+
+/** The function's permissions, as the SAM app grants them: creation only for `allowed`. */
+export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])): iam.PolicyStatement[] {
+  const services = typeof allowed === 'function' ? Lazy.list({ produce: allowed }) : allowed;
+  return [
+    new iam.PolicyStatement({
+      sid: 'CreateAllowedServiceLinkedRoles',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [Fn.sub(SERVICE_ROLES)],
+      conditions: { StringLike: { 'iam:AWSServiceName': services } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageServiceLinkedRoles',
+      actions: [
+        'iam:GetRole',
+        'iam:TagRole',
+        'iam:UpdateRoleDescription',
+        'iam:DeleteServiceLinkedRole',
+        'iam:GetServiceLinkedRoleDeletionStatus',
+      ],
+      resources: [Fn.sub(SERVICE_ROLES)],
+    }),
+    // Only when IAM's "has been taken" message does not name the role.
+    new iam.PolicyStatement({ sid: 'FindExistingServiceLinkedRole', actions: ['iam:ListRoles'], resources: ['*'] }),
+  ];
+}

@@ -1,0 +1,102 @@
+import { Duration, Lazy, Stack, Token, aws_lambda as lambda, custom_resources as cr } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { MAX_PROPAGATION_WAIT_SECONDS, MAX_TIMEOUT_SECONDS, bundled, bundledCode, serviceLinkedRoleStatements } from './bundled-function';
+
+// The Provider's waiter, which ServiceLinkedRole publishes as QUERY_INTERVAL and TOTAL_TIMEOUT:
+// defined here, where the Provider is made, so that this module needs nothing from that one.
+export const PROVIDER_QUERY_INTERVAL = Duration.seconds(10);
+/** Past the longest propagation wait (900 s), with room left for IAM to finish a role deletion. */
+export const PROVIDER_TOTAL_TIMEOUT = Duration.minutes(30);
+/** Behind the Provider an invocation makes a few IAM calls and returns. */
+const PROVIDER_INVOCATION_TIMEOUT_SECONDS = 120;
+/** Answering directly, the function also makes its IAM calls (with retries) and may follow a deletion. */
+const DIRECT_WORK_SECONDS = 240;
+
+/**
+ * The upsert-slr function of a stack, shared by every `ServiceLinkedRole` in it, and its
+ * Provider once a role asks for one. It may create roles for the services those constructs
+ * name, and no others.
+ */
+export class UpsertSlrFunction extends Construct {
+  /** The stack's instance, created on first use. */
+  public static of(scope: Construct, architecture: lambda.Architecture | undefined): UpsertSlrFunction {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(UpsertSlrFunction.ID) as UpsertSlrFunction | undefined;
+    if (!existing) return new UpsertSlrFunction(stack, UpsertSlrFunction.ID, architecture);
+    if (architecture && architecture.name !== existing.function.architecture.name) {
+      throw new Error(
+        `the stack's upsert-slr function is ${existing.function.architecture.name}, not ${architecture.name}: ` +
+          'its ServiceLinkedRoles share it, give them the same architecture',
+      );
+    }
+    return existing;
+  }
+
+  private static readonly ID = 'UpsertSlr';
+
+  public readonly function: lambda.Function;
+  private readonly services = new Set<string>();
+  /** The propagation waits of the roles this function answers for itself. */
+  private readonly directWaits: number[] = [];
+  private framework?: cr.Provider;
+
+  private constructor(scope: Construct, id: string, architecture: lambda.Architecture | undefined) {
+    super(scope, id);
+    const { code, architecture: built } = bundledCode(architecture);
+    const allowed = () => [...this.services].sort();
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: `upsert-slr ${bundled().version}: creates or adopts IAM service-linked roles (Custom::ServiceLinkedRole)`,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      handler: 'bootstrap',
+      code,
+      architecture: built,
+      memorySize: 128,
+      environment: {
+        UPSERT_SLR_ALLOWED_SERVICES: Lazy.string({ produce: () => allowed().join(',') }),
+      },
+    });
+    // Known only once every role of the stack has been declared.
+    (this.function.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.timeoutSeconds() });
+    for (const statement of serviceLinkedRoleStatements(allowed)) this.function.addToRolePolicy(statement);
+  }
+
+  /** Lets the function create roles for `service`. */
+  public allow(service: string): void {
+    this.services.add(service);
+  }
+
+  /** A role answered directly, whose propagation wait the function sits through. */
+  public waitsInFunction(seconds: number): void {
+    this.directWaits.push(seconds);
+  }
+
+  /** The stack's Provider in front of the function, created on first use. */
+  public provider(): cr.Provider {
+    if (!this.framework) {
+      // Only behind the Provider: answering directly, the function always waits itself.
+      this.function.addEnvironment('UPSERT_SLR_WAIT', 'is-complete');
+      this.framework = new cr.Provider(this, 'Provider', {
+        onEventHandler: this.function,
+        isCompleteHandler: this.function,
+        queryInterval: PROVIDER_QUERY_INTERVAL,
+        totalTimeout: PROVIDER_TOTAL_TIMEOUT,
+        // Newer aws-cdk-lib releases default to it; the older ones add a retained log group.
+        disableWaiterStateMachineLogging: true,
+      });
+    }
+    return this.framework;
+  }
+
+  /**
+   * Long enough for the longest wait of a role answered directly (a token wait counts as the
+   * longest allowed), and for the IAM calls around it; short behind the Provider.
+   */
+  public timeoutSeconds(): number {
+    if (this.directWaits.length === 0) return PROVIDER_INVOCATION_TIMEOUT_SECONDS;
+    const longest = Math.max(
+      ...this.directWaits.map((s) => (Token.isUnresolved(s) ? MAX_PROPAGATION_WAIT_SECONDS : s)),
+    );
+    return Math.min(MAX_TIMEOUT_SECONDS, longest + DIRECT_WORK_SECONDS);
+  }
+}
