@@ -56,7 +56,7 @@ if [ $# -gt 0 ]; then
     exit 0
 fi
 say "stopping LocalStack: no function process may outlive it"
-functions() { python3 "$ROOT/tests/cloudformation/function_processes.py" "$state/tmp"; }
+functions() { python3 -m rig.function_processes "$state/tmp"; }
 running=$(functions)
 [ -n "$running" ] || die "no function process was running before the stop: nothing would be proven"
 LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn

@@ -3,6 +3,9 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCALSTACK_VENV="$ROOT/.venv-localstack"
 TOOLS_VENV="$ROOT/.venv-tools"
+# Whatever Python a script runs, in whichever venv, imports the test rig by its package name
+# (tests/rig): this is the one place that says where it is.
+export PYTHONPATH="$ROOT/tests"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from localstack_cfn import LocalCloud, fallbacks, template
+from rig.localstack_cfn import LocalCloud, fallbacks, template
 
 BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
 ROLE = "service-linked-role.yaml"

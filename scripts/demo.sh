@@ -13,4 +13,4 @@ say "building the function"
 cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
 endpoint=$(scripts/localstack.sh start cfn)
-PYTHONPATH=scripts "$LOCALSTACK_VENV/bin/python" scripts/demo.py "$endpoint" "$work/bootstrap"
+"$LOCALSTACK_VENV/bin/python" scripts/demo.py "$endpoint" "$work/bootstrap"

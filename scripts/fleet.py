@@ -48,10 +48,8 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests/cloudformation"))
-from function_processes import function_processes  # noqa: E402
-from localstack_cfn import FALLBACK  # noqa: E402
+from rig.function_processes import function_processes
+from rig.localstack_cfn import FALLBACK
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "examples/cloudformation/slr-baseline.yaml"

@@ -43,7 +43,7 @@ say "fleets took $((SECONDS - start)) s"
 
 scripts/localstack.sh stop cfn
 for _ in $(seq 1 50); do
-    left=$(python3 tests/cloudformation/function_processes.py "$state/tmp")
+    left=$(python3 -m rig.function_processes "$state/tmp")
     [ -z "$left" ] && { say "no function process outlived the run"; exit 0; }
     sleep 0.2
 done

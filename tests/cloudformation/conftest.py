@@ -11,16 +11,13 @@ them: one fails the run, whatever the tests asserted.
 
 import io
 import os
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from rig.localstack_cfn import FALLBACK, LocalCloud
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent.parent / "scripts"))
-
-from localstack_cfn import FALLBACK, LocalCloud  # noqa: E402
 
 ACCOUNTS: list[LocalCloud] = []
 # The one stack made to show that the canary sees a fallback.

@@ -1,0 +1,7 @@
+"""What the Python tests and rigs share: deploying to LocalStack's CloudFormation
+(localstack_cfn), CloudFormation's side of a custom resource (cfn_response), the function
+processes LocalStack's executor started (function_processes) and the reliability report made
+from the Rust suites' evidence (reliability).
+
+Imported as `rig`: scripts/common.sh puts tests/ on PYTHONPATH.
+"""
