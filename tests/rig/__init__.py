@@ -2,7 +2,7 @@
 (localstack_cfn), CloudFormation's side of a custom resource (cfn_response), a function
 scripted by its event (scripted_runtime), the function processes LocalStack's executor started
 (function_processes) and the reliability report made from the Rust suites' evidence
-(reliability).
+(reliability); and the demo that runs on them (demo).
 
 Imported as `rig`: scripts/common.sh puts tests/ on PYTHONPATH.
 """

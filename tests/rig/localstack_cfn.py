@@ -1,5 +1,5 @@
 """Deploying upsert-slr and stacks that use it to LocalStack's CloudFormation, for the demo
-(scripts/demo.py) and the deployment tests (tests/cloudformation). Runs with the LocalStack
+(rig.demo) and the deployment tests (tests/cloudformation). Runs with the LocalStack
 venv's Python (boto3).
 
 LocalStack picks the account from the access key: a fresh 12-digit key is a fresh account,

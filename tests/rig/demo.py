@@ -1,6 +1,6 @@
 """`make demo`: real CloudFormation deployments on LocalStack drive the function.
 
-  python scripts/demo.py ENDPOINT BOOTSTRAP
+  python -m rig.demo ENDPOINT BOOTSTRAP
 
 Deploys the SAM app, stacks that use its export and one that uses its macro, prints each operation's events (as
 `aws cloudformation describe-stack-events` shows them) and outputs, and what IAM then holds.
