@@ -4,7 +4,8 @@
 # LocalStack's self-managed StackSets into FLEET_ACCOUNTS accounts x FLEET_REGIONS regions
 # (default 10 x 2), with seeded accounts (a role made long ago, one made a second before, a
 # function that refuses one service); what must hold is checked, the fleet torn down, and the
-# cost printed (scripts/fleet.py says what LocalStack leaves out and how the rig stands in).
+# cost printed (tests/rig/fleet/__init__.py says what LocalStack leaves out and how the rig
+# stands in).
 #
 #   FLEET_ACCOUNTS=3 scripts/fleet.sh                      one small fleet
 #   FLEET_SIZES=3x2,10x2,25x2 FLEET_MARKDOWN=FLEET.md ...  fleets of growing size, one after
@@ -38,7 +39,7 @@ args=(--endpoint "$endpoint" --state "$state" --release-template "$work/upsert-s
     --about "LocalStack $("$LOCALSTACK_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))'), on Python 3.11"
     --about "upsert-slr $version, the x86_64 release zip ($(stat -c %s target/fleet-lambda/upsert-slr/bootstrap.zip) bytes), built with $RUST_TOOLCHAIN")
 [ -n "${FLEET_MARKDOWN:-}" ] && args+=(--markdown "$FLEET_MARKDOWN")
-"$LOCALSTACK_VENV/bin/python" scripts/fleet.py "${args[@]}"
+"$LOCALSTACK_VENV/bin/python" -m rig.fleet "${args[@]}"
 say "fleets took $((SECONDS - start)) s"
 
 scripts/localstack.sh stop cfn
