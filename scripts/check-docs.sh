@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every example in README.md, CONTRIBUTING.md and docs/*.md (scripts/doc_snippets.py): YAML and
+# Every example in README.md, CONTRIBUTING.md and docs/*.md (tests/checks/doc_snippets.py): YAML and
 # JSON templates through cfn-lint and the ServiceTimeout and property checks, commands whose
 # tools, files, make targets and test names exist, repository paths and links that resolve.
 # First the checker's self-test: each check fails on a bad example. The TypeScript and Python
@@ -9,8 +9,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 use_tools
-python scripts/doc_snippets.py selftest
-python scripts/doc_snippets.py check
+python -m checks.doc_snippets selftest
+python -m checks.doc_snippets check
 
 say "the Mermaid diagrams, parsed by the mermaid library (scripts/mermaid, pinned)"
 work=$(mktemp -d)
@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 # npm writes node_modules/.package-lock.json after an install: newer than the lock, it is current.
 [ scripts/mermaid/node_modules/.package-lock.json -nt scripts/mermaid/package-lock.json ] ||
     (cd scripts/mermaid && npm ci --no-audit --no-fund --loglevel=error)
-python scripts/doc_snippets.py mermaid "$work/diagrams"
+python -m checks.doc_snippets mermaid "$work/diagrams"
 # The parse means something only if it can fail: the first diagram with its first `end` gone.
 first=$(ls "$work/diagrams" | head -1)
 sed '0,/^ *end$/{/^ *end$/d}' "$work/diagrams/$first" >"$work/broken.mmd"

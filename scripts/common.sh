@@ -3,9 +3,10 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCALSTACK_VENV="$ROOT/.venv-localstack"
 TOOLS_VENV="$ROOT/.venv-tools"
-# Whatever Python a script runs, in whichever venv, imports the test rig by its package name
-# (tests/rig): this is the one place that says where it is.
-export PYTHONPATH="$ROOT/tests"
+# Whatever Python a script runs, in whichever venv, imports the test rig and the checkers by
+# their package names (tests/rig, tests/checks), and the release tools the checkers hold to
+# account by theirs (scripts/release_template.py): this is the one place that says where.
+export PYTHONPATH="$ROOT/tests:$ROOT/scripts"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
