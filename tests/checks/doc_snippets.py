@@ -10,8 +10,8 @@
       synthesizes each ```python snippet (a venv with aws-cdk-lib and upsert_slr_cdk)
   ts-selftest, python-selftest    the same on tests/docs-fixtures/: bad snippets fail
   python3 -m checks.doc_snippets mermaid OUTDIR [FILES...]
-      writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for scripts/mermaid/check.mjs
-      to parse (scripts/check-docs.sh does)
+      writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for
+      tests/checks/mermaid/check.mjs to parse (scripts/check-docs.sh does)
 
 What a snippet may be, and what the harness gives it, is in the docstrings of `check_yaml`,
 `check_sh`, `ts_project` and `run_python` below. ```text is not checked.
@@ -38,7 +38,7 @@ TOOLS = {
     "sha256sum", "tar", "mkdir", "cp", "mv", "rm", "jq", "grep", "test", "cfn-lint", "zip", "bash",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
-# Mermaid diagrams are parsed by scripts/mermaid/check.mjs (`mermaid` below), not here.
+# Mermaid diagrams are parsed by tests/checks/mermaid/check.mjs (`mermaid` below), not here.
 UNCHECKED = {"mermaid", "text", ""}
 PLACEHOLDER = re.compile(r"VERSION|ARCH|<[^>]*>|\*|\{[^}]*\}|\.\.\.|…|\$")
 # The names a TypeScript snippet may use without importing them.
