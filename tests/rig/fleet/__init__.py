@@ -6,8 +6,9 @@ measured. Run by scripts/fleet.sh (`make fleet`), with the LocalStack venv's Pyt
     python -m rig.fleet --endpoint URL --state DIR --release-template T --zip Z --version V
                         --sizes 3x2,10x2 [--markdown FLEET.md]
 
-stacksets.py deploys and tears down one fleet, checks.py says what must hold of it, sampler.py
-watches the function processes, report.py turns the figures into a table.
+plan.py reads which fleets to run from FLEET_SIZES, FLEET_ACCOUNTS and FLEET_REGIONS (region
+counts or names), stacksets.py deploys and tears down one fleet, checks.py says what must hold
+of it, sampler.py watches the function processes, report.py turns the figures into a table.
 
 What LocalStack 4.13.1's StackSets leave out, and how this rig stands in for it (in the rig's
 copies of the templates only, made at run time; the product templates are not changed):

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from rig.fleet import Breach, say
+from rig.fleet import plan
 from rig.fleet.checks import check_baseline, check_fallbacks, check_functions, check_no_function_left, check_teardown
 from rig.fleet.report import markdown, measure, table
 from rig.fleet.sampler import Sampler
@@ -34,19 +35,24 @@ def main() -> None:
     parser.add_argument("--release-template", required=True)
     parser.add_argument("--zip", required=True)
     parser.add_argument("--version", required=True)
-    parser.add_argument("--sizes", required=True, help="ACCOUNTSxREGIONS, comma-separated")
+    parser.add_argument("--sizes", required=True, help="ACCOUNTSxREGIONS, comma-separated, as FLEET_SIZES")
     parser.add_argument("--markdown")
     parser.add_argument("--about", action="append", default=[], help="a line about this run, for FLEET.md")
     args = parser.parse_args()
-    sizes = [tuple(int(x) for x in s.lower().split("x")) for s in args.sizes.replace(" ", ",").split(",") if s]
+    try:
+        sizes = plan.parse_sizes(args.sizes)
+        if args.markdown:
+            plan.check_markdown(args.markdown)
+    except plan.Refused as e:
+        parser.error(str(e))
     pid_file = Path(args.state) / "pid"
     sampler = Sampler(str(Path(args.state) / "tmp"), int(pid_file.read_text()) if pid_file.exists() else None)
     sampler.start()
     runs = []
     try:
-        for accounts, regions in sizes:
-            say(f"fleet of {accounts} accounts × {regions} regions")
-            runs.append(run(Fleet(args, accounts, regions, sampler)))
+        for size in sizes:
+            say(f"fleet of {size.accounts} accounts × {len(size.regions)} regions ({', '.join(size.regions)})")
+            runs.append(run(Fleet(args, size, sampler)))
             print(table(runs), flush=True)
     except Breach as e:
         print(f"BREACH: {e}", file=sys.stderr)

@@ -6,7 +6,8 @@ import platform
 import statistics
 from pathlib import Path
 
-from rig.fleet.stacksets import PROPAGATION_WAIT, REGIONS, SERVICES, Fleet, Instance
+from rig.fleet.plan import MARKDOWN_END, MARKDOWN_START
+from rig.fleet.stacksets import PROPAGATION_WAIT, SERVICES, Fleet, Instance
 
 
 def measure(fleet: Fleet, functions: list[Instance], baseline: list[Instance]) -> None:
@@ -88,11 +89,12 @@ def machine() -> list[str]:
 
 
 def markdown(path: Path, runs: list[dict], versions: list[str]) -> None:
-    start, end = "<!-- tests/rig/fleet writes from here -->", "<!-- to here -->"
+    start, end = MARKDOWN_START, MARKDOWN_END
     text = path.read_text() if path.exists() else f"# Fleet\n\n{start}\n{end}\n"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     narrow = next((r["refused_reason"] for r in runs if r.get("refused_reason")), "")
+    regions = dict.fromkeys(name for r in runs for name in r["region_names"])
     body = "\n".join([
         "The function, then the role baseline, deployed through LocalStack's self-managed StackSets",
         "into fleets of growing size, one after another on one LocalStack, each checked and torn down",
@@ -101,7 +103,7 @@ def markdown(path: Path, runs: list[dict], versions: list[str]) -> None:
         table(runs),
         "",
         f"- PropagationWaitSeconds {PROPAGATION_WAIT} (the rig's baseline default); regions "
-        f"{', '.join(REGIONS[:max(r['regions'] for r in runs)])}.",
+        f"{', '.join(regions)}.",
         f"- The refused account's Reason: `{narrow}`",
         "",
         "This run:",

@@ -16,11 +16,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from rig.fleet import Breach, say
+from rig.fleet.plan import Size
 from rig.fleet.sampler import Sampler
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "examples/cloudformation/slr-baseline.yaml"
-REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-1", "sa-east-1"]
 # The baseline's resources and the service of each, in the template's order.
 SERVICES = {
     "EcsSlr": "ecs.amazonaws.com",
@@ -68,16 +68,12 @@ class Instance:
 
 
 class Fleet:
-    def __init__(self, args, accounts: int, regions: int, sampler: Sampler):
-        if accounts < 3:
-            raise SystemExit("FLEET_ACCOUNTS must be at least 3: one account per seeded case")
-        if not 1 <= regions <= len(REGIONS):
-            raise SystemExit(f"FLEET_REGIONS must be 1 to {len(REGIONS)}")
+    def __init__(self, args, size: Size, sampler: Sampler):
         self.args = args
         self.endpoint = args.endpoint.rstrip("/")
         self.sampler = sampler
-        self.regions = REGIONS[:regions]
-        ids = random.sample(range(10**11, 10**12), accounts + 1)
+        self.regions = list(size.regions)
+        ids = random.sample(range(10**11, 10**12), size.accounts + 1)
         self.admin = str(ids[0])
         self.accounts = [str(i) for i in ids[1:]]
         # The seeded cases: a role made long ago by a console click (this account's baseline has
@@ -87,7 +83,8 @@ class Fleet:
         self.seeded: dict[str, dict] = {}  # account -> the seeded ECS role as IAM described it
         self.instances: dict[str, list[Instance]] = {}
         self.phases: dict[str, float] = {}
-        self.figures: dict = {"size": f"{accounts}x{regions}", "accounts": accounts, "regions": regions}
+        self.figures: dict = {"size": str(size), "accounts": size.accounts, "regions": len(self.regions),
+                              "region_names": self.regions}
         self._clients: dict = {}
         self._lock = threading.Lock()
         self.zip = Path(args.zip).read_bytes()
