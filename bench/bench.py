@@ -23,9 +23,7 @@ import argparse, http.client, http.server, json, os, platform, queue, random, re
 import subprocess, sys, tempfile, threading, time, urllib.parse, uuid, zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import cfn_response  # noqa: E402  (presigned SigV2 URLs for LocalStack S3)
+from rig import cfn_response  # presigned SigV2 URLs for LocalStack S3
 
 FUNCTION_NAME = "upsert-slr"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"

@@ -12,6 +12,9 @@ cd "$ROOT"
 require_cargo
 command -v node >/dev/null && command -v npm >/dev/null ||
     die "the npm package runs on Node.js: install node (20 or newer) and npm"
+# Read before the builds, so that a value it cannot take is refused at once.
+quick=
+switched_on BENCH_QUICK && quick=1
 use_tools
 
 # The binary that runs here is the host's architecture; the other one is built for its zip size.
@@ -45,7 +48,7 @@ versions+="; @aws-sdk/client-iam $(npm_version @aws-sdk/client-iam)"
 versions+="; cargo-lambda $(sed -n 's/^cargo-lambda==//p' scripts/requirements-tools.txt)"
 args=(--ours target/bench/run/bootstrap "${zips[@]}" --arch "$host" --anchor-dir bench/anchor
     --endpoint "$LOCALSTACK_ENDPOINT" --versions "$versions")
-if [ -n "${BENCH_QUICK:-}" ]; then
+if [ -n "$quick" ]; then
     say "benchmark, quick mode (a check that it works; the figures mean little)"
     python3 bench/bench.py "${args[@]}" --cold 2 --warm 2
 else

@@ -14,6 +14,8 @@ cd "$ROOT"
 require_cargo
 use_tools
 commit=$(clean_commit)
+build_lib=1
+switched_on SKIP_CDK_LIB && build_lib=
 say "cargo deny: licenses, bans and sources of the crates compiled into the function (deny.toml)"
 use_cargo_tool cargo-deny
 cargo fetch --locked --quiet  # cargo metadata reads every crate of Cargo.lock, any platform's
@@ -27,7 +29,7 @@ if cargo deny --offline --config target/deny-without-isc.toml check licenses >ta
 fi
 grep -q 'rejected: license is not explicitly allowed' target/deny-without-isc.out ||
     die "cargo deny failed for another reason: $(tail -5 target/deny-without-isc.out)"
-[ -n "${SKIP_CDK_LIB:-}" ] || scripts/cdk-lib.sh
+[ -z "$build_lib" ] || scripts/cdk-lib.sh
 version=$(node -p 'require("./cdk/package.json").version')
 
 # pacmak makes its own venv and `python -m build` another: PIP_CONSTRAINT pins what pip puts

@@ -9,7 +9,7 @@
 #     (direct, Provider, shared function, the function itself), and the templates are checked;
 #     the Python app's ServiceLinkedRoleFunction against template.yaml through the SAM transform;
 #     every TypeScript and Python snippet of the documentation synthesizes in these apps
-#     (scripts/doc_snippets.py), and the bad ones of tests/docs-fixtures/ fail;
+#     (tests/checks/doc_snippets.py), and the bad ones of tests/docs-fixtures/ fail;
 #  4. the example app through the CDK CLI, then an end-to-end test in which the CDK Provider
 #     framework's own runtime drives the function (under `cargo lambda watch`, with the
 #     environment the library synthesized) against LocalStack's IAM and S3.
@@ -55,15 +55,16 @@ cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$
 cp examples/cdk/bin/app.ts "$work/ts/app.ts"
 cp cdk/test/consumer-python/{app.py,requirements.txt} "$work/py/"
 # The documentation's TypeScript and Python snippets, with the checker (its repository root is
-# docs-src) and its fixtures: each snippet is synthesized against the packed library.
-mkdir -p "$work/docs-src/scripts" "$work/docs-src/tests"
-cp scripts/doc_snippets.py "$work/docs-src/scripts/"
-cp -r tests/docs-fixtures "$work/docs-src/tests/"
+# docs-src, whose tests/ is the PYTHONPATH below) and its fixtures: each snippet is synthesized
+# against the packed library.
+mkdir -p "$work/docs-src/tests"
+cp -r tests/checks tests/docs-fixtures "$work/docs-src/tests/"
 cp README.md "$work/docs-src/"
 [ ! -f CONTRIBUTING.md ] || cp CONTRIBUTING.md "$work/docs-src/"
 [ ! -d docs ] || cp -r docs "$work/docs-src/"
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
-timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$version" ARCH="$arch" bash -euo pipefail -c '
+timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$work/docs-src/tests" \
+    VERSION="$version" ARCH="$arch" bash -euo pipefail -c '
     ! command -v cargo >/dev/null || { echo "cargo is still on PATH: $(command -v cargo)" >&2; exit 1; }
     cd ts
     npm ci --no-audit --no-fund --loglevel=error
@@ -85,10 +86,10 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$vers
     python3 ../check_synth.py cdk.out UpsertSlrExampleShared shared - \
         "[{\"AWSServiceName\": \"elasticloadbalancing.amazonaws.com\", \"RemovalPolicy\": \"Delete\"}]"
     start=$SECONDS
-    python3 ../docs-src/scripts/doc_snippets.py ts doc-snippets
+    python3 -m checks.doc_snippets ts doc-snippets
     npx tsc -p doc-snippets
     node doc-snippets/run.js
-    python3 ../docs-src/scripts/doc_snippets.py ts-selftest
+    python3 -m checks.doc_snippets ts-selftest
     echo "the documentation'"'"'s TypeScript snippets took $((SECONDS - start)) s" >&2
     cd ../py
     python3.11 -m venv venv
@@ -101,12 +102,12 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" VERSION="$vers
     python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
         "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
     start=$SECONDS
-    venv/bin/python ../docs-src/scripts/doc_snippets.py python
-    venv/bin/python ../docs-src/scripts/doc_snippets.py python-selftest
+    venv/bin/python -m checks.doc_snippets python
+    venv/bin/python -m checks.doc_snippets python-selftest
     echo "the documentation'"'"'s Python snippets took $((SECONDS - start)) s" >&2
 '
 say "ServiceLinkedRoleFunction (from the Python app) against template.yaml through the SAM transform"
-AWS_DEFAULT_REGION=us-east-1 "$TOOLS_VENV/bin/python" cdk/test/check_function.py "$work/py/cdk.out" UpsertSlrPythonFunction template.yaml \
+AWS_DEFAULT_REGION=us-east-1 "$TOOLS_VENV/bin/python" -m checks.cdk_function "$work/py/cdk.out" UpsertSlrPythonFunction template.yaml \
     '{"AllowedServices": "ecs.amazonaws.com,opensearchservice.amazonaws.com", "Architecture": "x86_64"}'
 
 cd examples/cdk

@@ -9,7 +9,7 @@
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
 # project's plugins, cdklocal and the CDK app's npm packages (all pinned) on first use.
-# Arguments go to pytest.
+# The rig's own unit tests (tests/rig) run first. Arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -41,13 +41,13 @@ endpoint=$(LOCALSTACK_PYTHON=3.13 LOCAL_PROCESS_EXECUTOR_NODE_PATH="$ROOT/exampl
     scripts/localstack.sh start cfn)
 state="$ROOT/.localstack-cfn-py313"
 
-say "pytest tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
+say "pytest tests/rig tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
 start=$SECONDS
 # Deploying needs no Rust: what the tests deploy was built above.
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
 PATH=$no_cargo_path LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
     UPSERT_SLR_RELEASE_DIR="$work/release" CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
-    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/cloudformation "$@"
+    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/rig tests/cloudformation "$@"
 say "deployment tests took $((SECONDS - start)) s"
 
 if [ $# -gt 0 ]; then
@@ -56,7 +56,7 @@ if [ $# -gt 0 ]; then
     exit 0
 fi
 say "stopping LocalStack: no function process may outlive it"
-functions() { python3 "$ROOT/tests/cloudformation/function_processes.py" "$state/tmp"; }
+functions() { python3 -m rig.function_processes "$state/tmp"; }
 running=$(functions)
 [ -n "$running" ] || die "no function process was running before the stop: nothing would be proven"
 LOCALSTACK_PYTHON=3.13 scripts/localstack.sh stop cfn

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks every template: the SAM app (template.yaml), the release template made from it (plain
 # CloudFormation: scripts/release_template.py), and examples/cloudformation/. `sam validate --lint` and cfn-lint must pass, must
-# fail on a broken copy (so a pass means something), and scripts/check_templates.py checks what
+# fail on a broken copy (so a pass means something), and tests/checks/templates.py checks what
 # linters cannot: the role grants exactly the IAM calls the handler makes, the examples use
 # property names the handler reads and the SAM app's export name. Offline, no AWS account.
 set -euo pipefail
@@ -41,12 +41,12 @@ for out in lint validate; do
 done
 
 say "templates agree with the handler and with each other"
-python scripts/check_templates.py "$work/release-template.yaml"
+python -m checks.templates "$work/release-template.yaml"
 
 say "the agreement check catches a release template whose policy differs from the SAM app's"
 sed 's/^\( *\)- iam:TagRole$/&\n\1- iam:PassRole/' "$work/release-template.yaml" >"$work/release-broken.yaml"
 cmp -s "$work/release-template.yaml" "$work/release-broken.yaml" && die "could not break a copy of the release template"
-if python scripts/check_templates.py "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
-    die "check_templates.py passed a release template that grants iam:PassRole"
+if python -m checks.templates "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
+    die "checks.templates passed a release template that grants iam:PassRole"
 fi
-grep -q "role policy differs" "$work/agree.out" || die "check_templates.py failed for another reason: $(cat "$work/agree.out")"
+grep -q "role policy differs" "$work/agree.out" || die "checks.templates failed for another reason: $(cat "$work/agree.out")"

@@ -3,9 +3,33 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCALSTACK_VENV="$ROOT/.venv-localstack"
 TOOLS_VENV="$ROOT/.venv-tools"
+# Whatever Python a script runs, in whichever venv, imports the test rig and the checkers by
+# their package names (tests/rig, tests/checks), and the release tools the checkers hold to
+# account by theirs (scripts/release_template.py): this is the one place that says where.
+export PYTHONPATH="$ROOT/tests:$ROOT/scripts"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The whole number in variable $1 (its default $2 when unset or empty) if it is from $3 to $4.
+# Anything else stops the script with a sentence naming the variable, before the tools it would
+# reach read it their own way (libFuzzer takes -max_total_time=abc, or 0, for no limit at all).
+whole_number() {
+    local value=${!1:-$2}
+    [[ $value =~ ^[0-9]{1,9}$ ]] && ((10#$value >= $3 && 10#$value <= $4)) ||
+        die "$1=$value: give a whole number from $3 to $4"
+    echo $((10#$value))
+}
+
+# Whether switch $1 is on: 1 is on; unset, empty or 0 off. Anything else is refused, so that
+# BENCH_QUICK=0 does not mean quick.
+switched_on() {
+    case "${!1:-}" in
+    1) return 0 ;;
+    "" | 0) return 1 ;;
+    *) die "$1=${!1}: use 1 to turn it on, 0 or nothing to leave it off" ;;
+    esac
+}
 
 require_cargo() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (1.94.1 or newer) with rustup first"

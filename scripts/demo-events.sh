@@ -25,11 +25,11 @@ send() {
     step=$((step + 1))
     local key="demo-$ACCOUNT-$step"
     printf '\n\033[1m%s. %s\033[0m  (events/%s %s)\n' "$step" "$title" "$file" "$*"
-    python3 scripts/cfn_response.py event "events/$file" "$key" "$@" >"$work/event.json"
+    python3 -m rig.cfn_response event "events/$file" "$key" "$@" >"$work/event.json"
     cargo lambda invoke upsert-slr --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
         --data-file "$work/event.json" >"$work/invoke.out" 2>&1 || true
     echo "CloudFormation receives:"
-    python3 scripts/cfn_response.py fetch "$key" || { cat "$work/invoke.out" "$work/watch.log"; exit 1; }
+    python3 -m rig.cfn_response fetch "$key" || { cat "$work/invoke.out" "$work/watch.log"; exit 1; }
 }
 
 send "Create: the role does not exist yet" create.json \

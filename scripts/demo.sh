@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploys the SAM app and stacks using Custom::ServiceLinkedRole to LocalStack's CloudFormation
 # engine on loopback (no AWS account, no Docker), and prints their events and outputs
-# (scripts/demo.py). Installs LocalStack and the project's plugins (pinned) on first use.
+# (tests/rig/demo.py). Installs LocalStack and the project's plugins (pinned) on first use.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -13,4 +13,4 @@ say "building the function"
 cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
 endpoint=$(scripts/localstack.sh start cfn)
-PYTHONPATH=scripts "$LOCALSTACK_VENV/bin/python" scripts/demo.py "$endpoint" "$work/bootstrap"
+"$LOCALSTACK_VENV/bin/python" -m rig.demo "$endpoint" "$work/bootstrap"

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-seconds=${FUZZ_SECONDS:-30}
+seconds=$(whole_number FUZZ_SECONDS 30 1 86400)
 use_cargo_tool cargo-fuzz
 
 (cd fuzz && cargo fmt --check)

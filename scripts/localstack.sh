@@ -14,13 +14,17 @@ mode=${2:-}
 case "$mode" in
 "") STATE="$ROOT/.localstack" ;;
 cfn)
-    if [ "${LOCALSTACK_PYTHON:-3.11}" = 3.13 ]; then
+    case "${LOCALSTACK_PYTHON:-3.11}" in
+    3.13)
         STATE="$ROOT/.localstack-cfn-py313"
         venv="$ROOT/.venv-localstack-py313"
-    else
+        ;;
+    3.11)
         STATE="$ROOT/.localstack-cfn"
         venv="$LOCALSTACK_VENV"
-    fi
+        ;;
+    *) die "LOCALSTACK_PYTHON=$LOCALSTACK_PYTHON: use 3.11 (the default) or 3.13" ;;
+    esac
     ;;
 *) die "usage: $0 start|stop [cfn]" ;;
 esac
@@ -41,6 +45,8 @@ PY
 }
 
 start() {
+    # Checked before anything is installed or stopped.
+    [ -z "${LOCALSTACK_PORT:-}" ] || LOCALSTACK_PORT=$(whole_number LOCALSTACK_PORT "" 1 65535)
     local python=$LOCALSTACK_VENV/bin/python
     local -a settings=(SERVICES=iam,s3,sts)
     if [ "$mode" = cfn ]; then

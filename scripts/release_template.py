@@ -6,7 +6,7 @@ the function from a release zip in S3. Run with the tools venv's Python (the SAM
 No transform, so a service-managed StackSet, a Service Catalog product or Customizations for
 Control Tower can deploy it, and `aws cloudformation deploy` needs neither Rust nor the SAM CLI.
 It has template.yaml's parameters, plus CodeS3Bucket and CodeS3Key, and its resources as the
-SAM transform expands them; check_templates.py checks that the two agree.
+SAM transform expands them; tests/checks/templates.py checks that the two agree.
 """
 
 import copy

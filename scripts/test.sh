@@ -22,5 +22,5 @@ rm -rf "$evidence" "$logs"
 say "cargo test (LocalStack at $LOCALSTACK_ENDPOINT)"
 RELIABILITY_LOG="$evidence" cargo test --features localstack "$@"
 say "searching the captured function logs for presigned-URL signatures"
-python3 scripts/reliability.py "$evidence" "$logs" "$ROOT/target/RELIABILITY.md" \
+python3 -m rig.reliability "$evidence" "$logs" "$ROOT/target/RELIABILITY.md" \
     $([ $# -eq 0 ] && echo --require-logs)

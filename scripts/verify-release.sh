@@ -13,6 +13,8 @@ cd "$ROOT"
 require_cargo
 use_tools
 from=${FROM:-dist/SHA256SUMS}
+# ARCH chooses one of the release's zips: a name the release has none of is refused as such.
+[ -z "${ARCH:-}" ] || ARCH=$(lambda_arch)
 [ -e "$from" ] || die "$from does not exist: run make dist, or give FROM=<installed package>"
 
 expected=$(python3 scripts/release_digests.py "$from")

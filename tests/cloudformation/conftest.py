@@ -9,18 +9,11 @@ tests used is searched for resources LocalStack "deployed as a fallback" without
 them: one fails the run, whatever the tests asserted.
 """
 
-import io
 import os
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent.parent / "scripts"))
-
-from localstack_cfn import FALLBACK, LocalCloud  # noqa: E402
+from rig.localstack_cfn import FALLBACK, LocalCloud
 
 ACCOUNTS: list[LocalCloud] = []
 # The one stack made to show that the canary sees a fallback.
@@ -67,32 +60,6 @@ def app(new_cloud, bootstrap):
     deployment = cloud.deploy("upsert-slr", cloud.sam_template(cloud.upload_function(bootstrap)), cloud.sam_parameters())
     assert deployment.status == "CREATE_COMPLETE", deployment
     return cloud, deployment
-
-
-def scripted_zip() -> bytes:
-    """The scripted runtime (scripted-runtime/bootstrap) as a function's zip."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        info = zipfile.ZipInfo("bootstrap")
-        info.external_attr = 0o755 << 16
-        zf.writestr(info, (HERE / "scripted-runtime" / "bootstrap").read_bytes())
-    return buffer.getvalue()
-
-
-def create_scripted_function(cloud: LocalCloud, name: str, timeout: int = 3, env: dict | None = None) -> str:
-    role = cloud.iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    arn = cloud.lambda_.create_function(
-        FunctionName=name,
-        Runtime="provided.al2023",
-        Role=role,
-        Handler="bootstrap",
-        Code={"ZipFile": scripted_zip()},
-        Timeout=timeout,
-        Architectures=[{"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]],
-        Environment={"Variables": env or {}},
-    )["FunctionArn"]
-    cloud.lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
-    return arn
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -5,7 +5,7 @@ Silent) and returns the event it received as Data, so the tests see both sides."
 import json
 
 import pytest
-from conftest import create_scripted_function
+from rig.scripted_runtime import create_scripted_function
 
 FAILED = "Received response status [FAILED] from custom resource. Message returned: "
 

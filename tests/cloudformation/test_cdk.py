@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from localstack_cfn import ROOT
+from rig.localstack_cfn import ROOT
 
 APP = ROOT / "examples/cdk"
 LOCAL_APP = ROOT / "tests/cloudformation/cdk/local-app.js"

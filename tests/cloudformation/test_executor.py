@@ -1,5 +1,5 @@
 """The local-process executor, through LocalStack's Lambda API, with a scripted runtime
-(scripted-runtime/bootstrap): what Lambda reports for each way a function can go wrong, and
+(tests/rig/scripted_runtime/bootstrap): what Lambda reports for each way a function can go wrong, and
 that the environment recovers after it."""
 
 import base64
@@ -8,7 +8,7 @@ import os
 import time
 
 import pytest
-from conftest import create_scripted_function
+from rig.scripted_runtime import create_scripted_function
 
 
 @pytest.fixture(scope="module")

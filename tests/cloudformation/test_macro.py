@@ -3,7 +3,7 @@ with `Transform: UpsertSlr` and a Redshift cluster, gets the role and the order 
 
 import json
 
-from localstack_cfn import fallbacks
+from rig.localstack_cfn import fallbacks
 
 REDSHIFT = "AWSServiceRoleForRedshift"
 

@@ -3,7 +3,7 @@ engine; the function runs as CloudFormation invokes it, and IAM is checked after
 
 import json
 
-from localstack_cfn import EXPORT, ROOT, fallbacks, template
+from rig.localstack_cfn import EXPORT, ROOT, fallbacks, template
 
 ROLE = "service-linked-role.yaml"
 ECS = "AWSServiceRoleForECS"

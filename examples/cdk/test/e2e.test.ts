@@ -108,7 +108,7 @@ outbound.startExecution = async (request: { stateMachineArn: string; input: stri
 };
 
 // CloudFormation's side: presigned S3 URLs (signature version 2 over an empty Content-Type,
-// as scripts/cfn_response.py makes them) in LocalStack.
+// as tests/rig/cfn_response.py makes them) in LocalStack.
 const BUCKET = 'cfn-responses';
 
 function presign(key: string): string {

@@ -2,12 +2,12 @@
 """Sweeps the function logs the tests captured for presigned-URL signatures, then renders
 RELIABILITY.md from the evidence the tests recorded (one JSON line per check that held).
 
-usage: reliability.py EVIDENCE_JSONL LOG_DIR OUT_MD [--require-logs]
+usage: python3 -m rig.reliability EVIDENCE_JSONL LOG_DIR OUT_MD [--require-logs]
 Exits 1 if any log holds a signature, or with --require-logs if no log was captured."""
 import datetime, json, pathlib, subprocess, sys
 
 # The same list the Rust tests check each function's logs against.
-MARKERS = pathlib.Path(__file__).resolve().parent.parent / "tests/support/secret-markers.txt"
+MARKERS = pathlib.Path(__file__).resolve().parents[1] / "support/secret-markers.txt"
 SECRETS = [line for line in MARKERS.read_text().splitlines() if line and not line.startswith("#")]
 AREAS = ["Faults", "Bad input", "Properties", "Races", "Never lose a role", "Secrets"]
 

@@ -1,5 +1,5 @@
 """Deploying upsert-slr and stacks that use it to LocalStack's CloudFormation, for the demo
-(scripts/demo.py) and the deployment tests (tests/cloudformation). Runs with the LocalStack
+(rig.demo) and the deployment tests (tests/cloudformation). Runs with the LocalStack
 venv's Python (boto3).
 
 LocalStack picks the account from the access key: a fresh 12-digit key is a fresh account,
@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 EXPORT = "upsert-slr-ServiceToken"
 FALLBACK = "deployed as a fallback"

@@ -1,6 +1,6 @@
 """`make demo`: real CloudFormation deployments on LocalStack drive the function.
 
-  python scripts/demo.py ENDPOINT BOOTSTRAP
+  python -m rig.demo ENDPOINT BOOTSTRAP
 
 Deploys the SAM app, stacks that use its export and one that uses its macro, prints each operation's events (as
 `aws cloudformation describe-stack-events` shows them) and outputs, and what IAM then holds.
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from localstack_cfn import LocalCloud, fallbacks, template
+from rig.localstack_cfn import LocalCloud, fallbacks, template
 
 BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
 ROLE = "service-linked-role.yaml"

@@ -1,10 +1,10 @@
 """What the linters cannot know about the templates: that they agree with the handler and with
 each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-lint's YAML
-loader, botocore's IAM model).
+loader, botocore's IAM model, the SAM translator):
 
-  python scripts/check_templates.py RELEASE_TEMPLATE
+  python -m checks.templates RELEASE_TEMPLATE
 
-scripts/doc_snippets.py imports it for the same checks on the documentation's snippets.
+checks.doc_snippets imports it for the same checks on the documentation's snippets.
 """
 
 import copy
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import botocore.session
 from cfnlint.decode import cfn_yaml
+from release_template import CODE_PARAMETERS, translate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROLE_PATH = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
 failures = []
 
@@ -113,9 +114,6 @@ def check_release_template(release, sam):
     """The release template deploys what the SAM app deploys: the same parameters (plus the
     code's), resources, role policy, conditions and outputs; only where the code comes from
     differs."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from release_template import CODE_PARAMETERS, translate
-
     expanded = translate(sam)
     check("Transform" not in release, "the release template has a transform")
     kinds = {r["Type"] for r in release["Resources"].values()}

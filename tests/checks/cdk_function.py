@@ -1,6 +1,6 @@
 """Checks that a ServiceLinkedRoleFunction stack deploys what the SAM app (template.yaml) deploys.
 
-    check_function.py CLOUD_ASSEMBLY STACK TEMPLATE_YAML PARAMETERS_JSON
+    python -m checks.cdk_function CLOUD_ASSEMBLY STACK TEMPLATE_YAML PARAMETERS_JSON
 
 template.yaml goes through the SAM transform as scripts/release_template.py expands it, with
 PARAMETERS_JSON over its parameters' defaults; the parameters, conditions and the intrinsic
@@ -10,12 +10,9 @@ equal the SAM app's, property by property; only the function's code and the logi
 import json
 import os
 import sys
-from pathlib import Path
 
 from cfnlint.decode import decode_str
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from release_template import translate  # noqa: E402
+from release_template import translate
 
 NO_VALUE = object()
 

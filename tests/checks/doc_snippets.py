@@ -1,17 +1,17 @@
 """Every example in the documentation (README.md, CONTRIBUTING.md, docs/*.md) must be right:
 
-  python scripts/doc_snippets.py check [FILES...]   static checks (the tools venv: cfn-lint)
-  python scripts/doc_snippets.py selftest           each check fails on a bad example
-  python3 scripts/doc_snippets.py ts OUTDIR [FILES...]
+  python -m checks.doc_snippets check [FILES...]   static checks (the tools venv: cfn-lint)
+  python -m checks.doc_snippets selftest           each check fails on a bad example
+  python3 -m checks.doc_snippets ts OUTDIR [FILES...]
       writes the ```ts snippets as a TypeScript project; in a CDK app's directory (aws-cdk-lib,
       constructs, typescript and upsert-slr-cdk installed) `npx tsc -p OUTDIR && node
       OUTDIR/run.js` synthesizes each (scripts/cdk-test.sh does)
-  venv/bin/python scripts/doc_snippets.py python [FILES...]
+  venv/bin/python -m checks.doc_snippets python [FILES...]
       synthesizes each ```python snippet (a venv with aws-cdk-lib and upsert_slr_cdk)
   ts-selftest, python-selftest    the same on tests/docs-fixtures/: bad snippets fail
-  python3 scripts/doc_snippets.py mermaid OUTDIR [FILES...]
-      writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for scripts/mermaid/check.mjs
-      to parse (scripts/check-docs.sh does)
+  python3 -m checks.doc_snippets mermaid OUTDIR [FILES...]
+      writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for
+      tests/checks/mermaid/check.mjs to parse (scripts/check-docs.sh does)
 
 What a snippet may be, and what the harness gives it, is in the docstrings of `check_yaml`,
 `check_sh`, `ts_project` and `run_python` below. ```text is not checked.
@@ -27,7 +27,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ["README.md", "CONTRIBUTING.md"]
 
 # First words a command in a ```sh block may start with, besides the repository's own files.
@@ -38,7 +38,7 @@ TOOLS = {
     "sha256sum", "tar", "mkdir", "cp", "mv", "rm", "jq", "grep", "test", "cfn-lint", "zip", "bash",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
-# Mermaid diagrams are parsed by scripts/mermaid/check.mjs (`mermaid` below), not here.
+# Mermaid diagrams are parsed by tests/checks/mermaid/check.mjs (`mermaid` below), not here.
 UNCHECKED = {"mermaid", "text", ""}
 PLACEHOLDER = re.compile(r"VERSION|ARCH|<[^>]*>|\*|\{[^}]*\}|\.\.\.|…|\$")
 # The names a TypeScript snippet may use without importing them.
@@ -269,16 +269,17 @@ class Checker:
         self.check_slrs(block, resources, data.get("Parameters", {}) if "Resources" in data else {})
 
     def check_slrs(self, block, resources, parameters):
-        import check_templates
+        # Here, not at the top: the ts and python commands run where cfn-lint is not installed.
+        from checks import templates
 
         if self.accepted is None:
-            self.accepted = check_templates.accepted_properties()
+            self.accepted = templates.accepted_properties()
         for name, resource in (resources or {}).items():
             if not isinstance(resource, dict) or resource.get("Type") != "Custom::ServiceLinkedRole":
                 continue
             self.slrs += 1
             props = resource.get("Properties") or {}
-            for problem in check_templates.service_timeout_problems(name, props.get("ServiceTimeout"), parameters):
+            for problem in templates.service_timeout_problems(name, props.get("ServiceTimeout"), parameters):
                 self.fail(block.where, problem)
             unknown = set(props) - self.accepted
             if unknown:
@@ -386,7 +387,6 @@ class Checker:
 
 
 def check(args):
-    sys.path.insert(0, str(ROOT / "scripts"))
     paths = doc_files(args)
     checker = Checker()
     # The documentation as a whole must show the resource at least twice; one page need not.
@@ -667,7 +667,6 @@ Resources:
 
 
 def selftest():
-    sys.path.insert(0, str(ROOT / "scripts"))
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         good = Path(tmp) / "GOOD.md"
