@@ -30,7 +30,9 @@ impl Work<'_> {
         let mut backoff = Backoff::new(FIRST_PAUSE, MAX_PAUSE);
         let mut refused = 0u32;
         loop {
-            match call().await {
+            // Boxed: the SDK's futures nest so deeply that, inline, the layout of the whole
+            // invocation's future exceeds the compiler's query depth on a cold build.
+            match Box::pin(call()).await {
                 Err(err) if err.transient => {
                     refused += 1;
                     tracing::debug!(operation = err.operation, refused, error = %err, "IAM call to be retried");
