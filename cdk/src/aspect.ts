@@ -122,6 +122,10 @@ export class ServiceLinkedRoles implements IAspect {
             `Leave it out with new ServiceLinkedRoles({ exclude: ['${row.service}'] }) if it is not needed.`,
         );
       }
+      // The resources of the service's dependent types wait for the role too.
+      const dependentTypes = new Set(rows().filter((r) => asciiLower(r.service) === service).flatMap((r) => r.dependents));
+      const dependents = resources.filter((r) => dependentTypes.has(r.cfnResourceType) && !needers.includes(r));
+      const waiting = [...needers, ...dependents];
       let target = declared.get(service);
       if (target?.cfnOptions.condition !== undefined) {
         // A dependency on a resource that its condition may leave out fails the deployment.
@@ -133,12 +137,13 @@ export class ServiceLinkedRoles implements IAspect {
       if (target === undefined) {
         const role = new ServiceLinkedRole(stack, freeId(stack, row.roleName), { ...this.roleProps(), awsServiceName: row.service });
         target = role.resource.node.defaultChild as CfnResource;
-        const condition = sharedCondition(needers);
+        const condition = sharedCondition(waiting);
         if (condition) target.cfnOptions.condition = condition;
         declared.set(service, target);
-        Annotations.of(stack).addInfo(`upsert-slr-cdk: added ${role.node.path}, the role of ${row.service}, needed by ${pathsOf(needers)}`);
+        const also = dependents.length ? `; ${pathsOf(dependents)} wait for it too` : '';
+        Annotations.of(stack).addInfo(`upsert-slr-cdk: added ${role.node.path}, the role of ${row.service}, needed by ${pathsOf(needers)}${also}`);
       }
-      for (const resource of needers) {
+      for (const resource of waiting) {
         // That role waits for this resource: the user chose the order.
         if (target.obtainDependencies().includes(resource)) continue;
         dependOn(resource, target);
@@ -219,10 +224,10 @@ function freeId(stack: Stack, roleName: string): string {
   }
 }
 
-/** The condition every needing resource has, if they all have the same one: the role is then made only when they are. */
-function sharedCondition(needers: CfnResource[]): CfnCondition | undefined {
-  const first = needers[0]?.cfnOptions.condition;
-  return first !== undefined && needers.every((n) => n.cfnOptions.condition === first) ? first : undefined;
+/** The condition every resource waiting for the role has, if they all have the same one: the role is then made only when they are. */
+function sharedCondition(waiting: CfnResource[]): CfnCondition | undefined {
+  const first = waiting[0]?.cfnOptions.condition;
+  return first !== undefined && waiting.every((n) => n.cfnOptions.condition === first) ? first : undefined;
 }
 
 /** `needer` DependsOn `target`, through the method the installed aws-cdk-lib has not deprecated. */

@@ -15,6 +15,7 @@ import {
   RemovalPolicy,
   Stack,
   aws_ec2 as ec2,
+  aws_elasticache as elasticache,
   aws_iam as iam,
   aws_opensearchservice as opensearch,
 } from 'aws-cdk-lib';
@@ -315,6 +316,46 @@ test('behind the Provider, the roles added are served by the stack\'s Provider',
   const [role] = Object.values(template.findResources(ROLE));
   assert.deepEqual(Object.keys(role.Properties.ServiceToken), ['Fn::GetAtt'], JSON.stringify(role.Properties.ServiceToken));
   assert.match(role.Properties.ServiceToken['Fn::GetAtt'][0], /Provider/);
+});
+
+test('a stack with an ElastiCache subnet group gets the role before the subnet group, and its parameter group waits too', () => {
+  const { stack, template } = synth((s) => {
+    const subnets = new elasticache.CfnSubnetGroup(s, 'Subnets', { description: 'cache', subnetIds: ['subnet-1', 'subnet-2'] });
+    const parameters = new elasticache.CfnParameterGroup(s, 'Parameters', { cacheParameterGroupFamily: 'redis7', description: 'cache' });
+    new elasticache.CfnReplicationGroup(s, 'Cache', {
+      replicationGroupDescription: 'cache',
+      engine: 'redis',
+      cacheNodeType: 'cache.t4g.micro',
+      numCacheClusters: 1,
+      cacheSubnetGroupName: subnets.ref,
+      cacheParameterGroupName: parameters.ref,
+    });
+  });
+  const added = roles(template);
+  assert.deepEqual(Object.values(added), ['elasticache.amazonaws.com']);
+  const [role] = Object.keys(added);
+  for (const id of ['Subnets', 'Parameters', 'Cache']) assert.deepEqual(dependsOn(template, logicalId(stack, id)), [role], id);
+  Annotations.fromStack(stack).hasInfo('/Test', Match.stringLikeRegexp('needed by Test/Subnets, Test/Cache; Test/Parameters wait for it too$'));
+  // A parameter group alone needs no role.
+  const alone = synth((s) => new elasticache.CfnParameterGroup(s, 'Parameters', { cacheParameterGroupFamily: 'redis7', description: 'cache' }));
+  assert.deepEqual(roles(alone.template), {});
+});
+
+test('the role takes a condition only when every resource waiting for it, dependents too, has it', () => {
+  const { stack, template } = synth((s) => {
+    const prod = new CfnCondition(s, 'Prod', { expression: Fn.conditionEquals(Aws.REGION, 'us-east-1') });
+    new CfnResource(s, 'Database', { type: 'AWS::RDS::DBInstance', properties: { Engine: 'postgres' } }).cfnOptions.condition = prod;
+    new CfnResource(s, 'GraphSubnets', { type: 'AWS::Neptune::DBSubnetGroup', properties: { DBSubnetGroupDescription: 'graph' } });
+    new CfnResource(s, 'Cache', { type: 'AWS::ElastiCache::CacheCluster' }).cfnOptions.condition = prod;
+    new CfnResource(s, 'CacheParameters', { type: 'AWS::ElastiCache::ParameterGroup' }).cfnOptions.condition = prod;
+  });
+  const resources = template.toJSON().Resources;
+  const roleOf = (service: string) => Object.entries(roles(template)).find(([, s]) => s === service)![0];
+  assert.equal(resources[roleOf('rds.amazonaws.com')].Condition, undefined);
+  assert.equal(resources[roleOf('elasticache.amazonaws.com')].Condition, 'Prod');
+  for (const [id, service] of [['Database', 'rds'], ['GraphSubnets', 'rds'], ['Cache', 'elasticache'], ['CacheParameters', 'elasticache']]) {
+    assert.deepEqual(dependsOn(template, logicalId(stack, id)), [roleOf(`${service}.amazonaws.com`)], id);
+  }
 });
 
 test('a nested path is read from the L1 as the template renders it, overrides included', () => {
