@@ -114,6 +114,16 @@ pub fn table() -> Result<&'static [Row], &'static str> {
     TABLE.as_deref().map_err(String::as_str)
 }
 
+/// The roles that serve instead of `service`'s own, and the name of its own, when the table
+/// says any do: a custom resource adopts whichever of them exists before it creates one.
+pub fn serving_roles(service: &str) -> Option<(&'static str, &'static [Alternative])> {
+    let row = table()
+        .ok()?
+        .iter()
+        .find(|r| r.service.eq_ignore_ascii_case(service) && !r.satisfied_by.is_empty())?;
+    Some((row.role_name.as_str(), row.satisfied_by.as_slice()))
+}
+
 /// Reads the table, refusing a row that breaks its rules.
 pub fn parse_table(text: &str) -> Result<Vec<Row>, String> {
     let file: TableFile =
@@ -200,11 +210,22 @@ fn check_row(row: &Row) -> Result<(), String> {
 }
 
 /// Across rows: a resource type lists a service once, and a service has one role name (so that
-/// `Exclude` and the added role's logical id mean one role).
+/// `Exclude` and the added role's logical id mean one role) and one list of roles serving
+/// instead (so that which role a custom resource adopts does not depend on the rows' order).
 fn check_table(rows: &[Row]) -> Result<(), String> {
     let mut pairs = BTreeMap::new();
     let mut names: BTreeMap<String, &str> = BTreeMap::new();
+    let mut serving: BTreeMap<String, &[Alternative]> = BTreeMap::new();
     for row in rows {
+        let instead = serving
+            .entry(row.service.to_ascii_lowercase())
+            .or_insert(row.satisfied_by.as_slice());
+        if *instead != row.satisfied_by.as_slice() {
+            return Err(format!(
+                "slr-needs.json: {} has different satisfiedBy in different rows",
+                row.service
+            ));
+        }
         let service = row.service.to_ascii_lowercase();
         if pairs
             .insert((row.resource_type.as_str(), service.clone()), ())
@@ -354,5 +375,33 @@ mod tests {
                 .unwrap_err()
                 .contains("in different rows")
         );
+        let served = row_with(
+            r#", "satisfiedBy": [{"service": "y.amazonaws.com", "roleName": "AWSServiceRoleForY"}]"#,
+        );
+        let half = format!(
+            "{served},{}",
+            row_with("").replace("AWS::X::Y", "AWS::X::Z")
+        );
+        assert!(
+            table_with(&half)
+                .unwrap_err()
+                .contains("different satisfiedBy")
+        );
+    }
+
+    #[test]
+    fn the_opensearch_roles_serve_for_each_other() {
+        let (own, instead) = serving_roles("OpenSearchService.amazonaws.com").unwrap();
+        assert_eq!(own, "AWSServiceRoleForAmazonOpenSearchService");
+        assert_eq!(instead[0].service, "es.amazonaws.com");
+        assert_eq!(
+            instead[0].role_name,
+            "AWSServiceRoleForAmazonElasticsearchService"
+        );
+        let (own, instead) = serving_roles("es.amazonaws.com").unwrap();
+        assert_eq!(own, "AWSServiceRoleForAmazonElasticsearchService");
+        assert_eq!(instead[0].service, "opensearchservice.amazonaws.com");
+        assert_eq!(serving_roles("ecs.amazonaws.com"), None);
+        assert_eq!(serving_roles("unknown.amazonaws.com"), None);
     }
 }
