@@ -127,6 +127,19 @@ export class ServiceLinkedRoles implements IAspect {
       const dependents = resources.filter((r) => dependentTypes.has(r.cfnResourceType) && !needers.includes(r));
       const waiting = [...needers, ...dependents];
       let target = declared.get(service);
+      if (target === undefined) {
+        // A role the table says serves instead (the legacy Elasticsearch role for OpenSearch),
+        // declared or added already: the function adopts that one for either service anyway.
+        const instead = row.satisfiedBy
+          .map((a) => declared.get(asciiLower(a.service)))
+          .find((r) => r !== undefined && r.cfnOptions.condition === undefined);
+        if (instead !== undefined) {
+          target = instead;
+          Annotations.of(stack).addInfo(
+            `upsert-slr-cdk: ${pathsOf(needers)} need the role of ${row.service}; ${instead.node.path} declares one that serves instead`,
+          );
+        }
+      }
       if (target?.cfnOptions.condition !== undefined) {
         // A dependency on a resource that its condition may leave out fails the deployment.
         Annotations.of(stack).addInfo(

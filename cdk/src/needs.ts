@@ -78,8 +78,13 @@ export function parseTable(text: string): Row[] {
   });
   const pairs = new Set<string>();
   const names = new Map<string, string>();
+  const serving = new Map<string, string>();
   for (const row of parsed) {
     const service = asciiLower(row.service);
+    // One list per service: which role serves must not depend on the rows' order.
+    const instead = JSON.stringify(row.satisfiedBy.map((a) => [asciiLower(a.service), a.roleName]));
+    if ((serving.get(service) ?? instead) !== instead) throw new Error(`slr-needs.json: ${row.service} has different satisfiedBy in different rows`);
+    serving.set(service, instead);
     const pair = `${row.resourceType} ${service}`;
     if (pairs.has(pair)) throw new Error(`slr-needs.json: ${row.resourceType} lists ${row.service} twice`);
     pairs.add(pair);

@@ -21,7 +21,7 @@ import {
 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Backing, ServiceLinkedRole, ServiceLinkedRoles, ServiceLinkedRolesProps } from '../lib';
-import { rowDecision, rows as table } from '../lib/needs';
+import { parseTable, rowDecision, rows as table } from '../lib/needs';
 
 interface Row {
   resourceType: string;
@@ -142,6 +142,17 @@ test('each row adds its role under the logical id its role name gives', inReposi
 
 test('the package reads the table it carries as the reader does', () => {
   assert.deepEqual(table().map((r) => [r.resourceType, r.service, r.tier]), rows.map((r) => [r.resourceType, r.service, r.tier]));
+});
+
+test('a service whose rows name different roles serving instead is refused, as the macro refuses it', () => {
+  const row = (type: string, satisfiedBy: unknown[]) => ({
+    resourceType: type, service: 'x.amazonaws.com', roleName: 'AWSServiceRoleForX', tier: 'propagation',
+    source: 'https://docs.aws.amazon.com/x.html', evidence: 'e', satisfiedBy,
+  });
+  const served = [{ service: 'y.amazonaws.com', roleName: 'AWSServiceRoleForY' }];
+  const text = (...rows: unknown[]) => JSON.stringify({ $comment: '', rows });
+  assert.equal(parseTable(text(row('AWS::X::Y', served), row('AWS::X::Z', served))).length, 2);
+  assert.throws(() => parseTable(text(row('AWS::X::Y', served), row('AWS::X::Z', []))), /x\.amazonaws\.com has different satisfiedBy/);
 });
 
 test('an OpenSearch domain (the L1) gets the role in a VPC only', () => {
@@ -356,6 +367,37 @@ test('the role takes a condition only when every resource waiting for it, depend
   for (const [id, service] of [['Database', 'rds'], ['GraphSubnets', 'rds'], ['Cache', 'elasticache'], ['CacheParameters', 'elasticache']]) {
     assert.deepEqual(dependsOn(template, logicalId(stack, id)), [roleOf(`${service}.amazonaws.com`)], id);
   }
+});
+
+test('an Elasticsearch and an OpenSearch domain share one role, the legacy one, since each serves the other', () => {
+  const vpcOptions = { SubnetIds: ['subnet-1'] };
+  const { stack, template } = synth((s) => {
+    new CfnResource(s, 'Legacy', { type: 'AWS::Elasticsearch::Domain', properties: { VPCOptions: vpcOptions } });
+    new CfnResource(s, 'Search', { type: 'AWS::OpenSearchService::Domain', properties: { VPCOptions: vpcOptions } });
+  });
+  const added = roles(template);
+  assert.deepEqual(Object.values(added), ['es.amazonaws.com']);
+  const [role] = Object.keys(added);
+  for (const id of ['Legacy', 'Search']) assert.deepEqual(dependsOn(template, logicalId(stack, id)), [role], id);
+  Annotations.fromStack(stack).hasInfo('/Test', Match.stringLikeRegexp('Test/Search need the role of opensearchservice.amazonaws.com; .* serves instead$'));
+});
+
+test('a declared OpenSearch role serves an Elasticsearch domain; one under a condition does not', () => {
+  const declared = synth((s) => {
+    new ServiceLinkedRole(s, 'SearchRole', { awsServiceName: 'opensearchservice.amazonaws.com', serviceToken: TOKEN });
+    new CfnResource(s, 'Legacy', { type: 'AWS::Elasticsearch::Domain', properties: { VPCOptions: { SubnetIds: ['subnet-1'] } } });
+  });
+  const only = roles(declared.template);
+  assert.deepEqual(Object.values(only), ['opensearchservice.amazonaws.com']);
+  assert.deepEqual(dependsOn(declared.template, logicalId(declared.stack, 'Legacy')), Object.keys(only));
+  const conditional = synth((s) => {
+    const prod = new CfnCondition(s, 'Prod', { expression: Fn.conditionEquals(Aws.REGION, 'us-east-1') });
+    new iam.CfnServiceLinkedRole(s, 'SearchRole', { awsServiceName: 'opensearchservice.amazonaws.com' }).cfnOptions.condition = prod;
+    new CfnResource(s, 'Legacy', { type: 'AWS::Elasticsearch::Domain', properties: { VPCOptions: { SubnetIds: ['subnet-1'] } } });
+  });
+  const added = roles(conditional.template);
+  assert.deepEqual(Object.values(added), ['es.amazonaws.com']);
+  assert.deepEqual(dependsOn(conditional.template, logicalId(conditional.stack, 'Legacy')), Object.keys(added));
 });
 
 test('a nested path is read from the L1 as the template renders it, overrides included', () => {

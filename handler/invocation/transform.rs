@@ -161,6 +161,34 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_role_serving_instead_counts_only_without_a_condition() {
+        let domain = json!({"Type": "AWS::Elasticsearch::Domain",
+                            "Properties": {"VPCOptions": {"SubnetIds": ["s"]}}});
+        let role = json!({"Type": "AWS::IAM::ServiceLinkedRole",
+                          "Properties": {"AWSServiceName": "opensearchservice.amazonaws.com"}});
+        let served = ok(&event(
+            template(json!({"Legacy": domain, "Search": role})),
+            json!({}),
+        ));
+        assert!(served.added.is_empty(), "{served:?}");
+        assert_eq!(
+            served.fragment["Resources"]["Legacy"]["DependsOn"],
+            "Search"
+        );
+        let mut conditional = role.clone();
+        conditional["Condition"] = json!("Prod");
+        let own = ok(&event(
+            template(json!({"Legacy": domain, "Search": conditional})),
+            json!({}),
+        ));
+        assert_eq!(own.added, vec!["UpsertSlrAmazonElasticsearchService"]);
+        assert_eq!(
+            own.fragment["Resources"]["Legacy"]["DependsOn"],
+            "UpsertSlrAmazonElasticsearchService"
+        );
+    }
+
+    #[test]
     fn ids_avoid_collisions_and_a_shared_condition_carries_over() {
         let e = event(
             template(json!({

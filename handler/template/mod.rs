@@ -114,7 +114,8 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
             not_allowed.join(", ")
         ));
     }
-    let existing = declared_roles(resources, &input.parameters, prefix)?;
+    // The roles declared, and then those added, by lowercased service.
+    let mut existing = declared_roles(resources, &input.parameters, prefix)?;
 
     let mut done = Transformed {
         fragment: Value::Null,
@@ -123,7 +124,17 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
     };
     for need in &plan {
         let waiting: Vec<&String> = need.needers.iter().chain(&need.dependents).collect();
-        let target = match existing.get(&need.row.service.to_ascii_lowercase()) {
+        let service = need.row.service.to_ascii_lowercase();
+        // A role the table says serves instead (the legacy Elasticsearch role for OpenSearch),
+        // declared or added already: the function adopts that one for either service anyway.
+        let instead = || {
+            need.row.satisfied_by.iter().find_map(|a| {
+                existing
+                    .get(&a.service.to_ascii_lowercase())
+                    .filter(|id| resources[id.as_str()].get("Condition").is_none())
+            })
+        };
+        let target = match existing.get(&service).or_else(instead) {
             Some(declared) => match resources[declared].get("Condition") {
                 // A DependsOn on a resource that its condition may leave out is an error.
                 Some(_) => continue,
@@ -148,6 +159,7 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
                 }
                 resources.insert(id.clone(), role);
                 done.added.push(id.clone());
+                existing.insert(service, id.clone());
                 id
             }
         };
