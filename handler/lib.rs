@@ -14,7 +14,8 @@
 //!   does the `work` on IAM, and comes to a `waiting::Step`: an `answer`, or one still waiting
 //!   for IAM; `progress` tells the guard what was being done when time ran out.
 //! - `template`: what the macro does to a template, pure: the roles its resources need (the
-//!   `needs` table in `slr-needs.json`), the ones it declares, the options, the wiring.
+//!   `needs` table in `slr-needs.json`), the ones it declares, the options, the wiring. `role`
+//!   reads that table too, for the roles that serve instead of a service's own.
 //! - `adapters`: the outside world: `iam` (the only module that speaks IAM), `sender` (the
 //!   answer's PUT to a presigned URL), `clients` (the HTTP client and the SDK's configuration).
 //! - Across the layers: `config` (the settings, read once), `error` (the invocation errors

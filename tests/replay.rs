@@ -1464,3 +1464,165 @@ async fn behind_is_complete_a_vanished_task_with_the_role_still_there_is_not_com
     let checked = h.is_complete(&request, &on_event).await;
     assert_eq!(checked, json!({"IsComplete": false}));
 }
+
+// An OpenSearch domain is served by the OpenSearch role or by the legacy Elasticsearch one
+// (slr-needs.json's satisfiedBy): the function looks both up before creating anything, so an
+// account holding only the legacy role never sees a creation fail or a second role appear.
+
+const OPENSEARCH: &str = "opensearchservice.amazonaws.com";
+const OPENSEARCH_ROLE: &str = "AWSServiceRoleForAmazonOpenSearchService";
+const ELASTICSEARCH: &str = "es.amazonaws.com";
+const ELASTICSEARCH_ROLE: &str = "AWSServiceRoleForAmazonElasticsearchService";
+
+/// The service's role with no propagation wait, as CloudFormation sends it.
+fn props_of(service: &str) -> Value {
+    json!({"ServiceToken": FUNCTION_ARN, "AWSServiceName": service, "PropagationWaitSeconds": "0"})
+}
+
+/// GetRole finding `role` (service, name) when asked for its name; every other name is missing.
+async fn mount_only_role(h: &Harness, role: Option<(&str, &str)>) {
+    if let Some((service, name)) = role {
+        action("GetRole")
+            .and(body_string_contains(format!("RoleName={name}")))
+            .respond_with(ok("GetRole", &role_xml(service, name, &[])))
+            .mount(&h.iam)
+            .await;
+    }
+    for name in [OPENSEARCH_ROLE, ELASTICSEARCH_ROLE] {
+        action("GetRole")
+            .and(body_string_contains(format!("RoleName={name}")))
+            .respond_with(error(
+                404,
+                "NoSuchEntity",
+                &format!("The role with name {name} cannot be found."),
+            ))
+            .mount(&h.iam)
+            .await;
+    }
+}
+
+/// The names GetRole was asked for, in order.
+async fn get_role_names(h: &Harness) -> Vec<String> {
+    bodies(&h.iam)
+        .await
+        .iter()
+        .filter(|b| action_of(b) == Some("GetRole"))
+        .filter_map(|b| {
+            b.split('&')
+                .find_map(|kv| kv.strip_prefix("RoleName="))
+                .map(String::from)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_opensearch_role_request_adopts_the_legacy_elasticsearch_role_when_it_is_the_only_one() {
+    let h = Harness::new().await;
+    mount_only_role(&h, Some((ELASTICSEARCH, ELASTICSEARCH_ROLE))).await;
+
+    h.create(props_of(OPENSEARCH)).await;
+    // A warm function goes straight to the role it adopted.
+    let mut again = h.event("Create", props_of(OPENSEARCH));
+    again["RequestId"] = json!("b6a3c1d2-0002");
+    h.invoke(again).await.unwrap();
+
+    let answers = h.answers().await;
+    for a in &answers {
+        assert_eq!(a["Status"], "SUCCESS", "{a}");
+        assert_eq!(a["PhysicalResourceId"], ELASTICSEARCH_ROLE);
+        assert_eq!(
+            a["Data"],
+            json!({"RoleName": ELASTICSEARCH_ROLE, "Arn": arn(ELASTICSEARCH, ELASTICSEARCH_ROLE), "Created": "false"})
+        );
+    }
+    assert_eq!(answers.len(), 2);
+    assert_eq!(
+        get_role_names(&h).await,
+        [OPENSEARCH_ROLE, ELASTICSEARCH_ROLE, ELASTICSEARCH_ROLE]
+    );
+    assert_eq!(h.iam_actions().await, ["GetRole", "GetRole", "GetRole"]);
+}
+
+#[tokio::test]
+async fn an_opensearch_role_request_adopts_its_own_role_first() {
+    let h = Harness::new().await;
+    mount_only_role(&h, Some((OPENSEARCH, OPENSEARCH_ROLE))).await;
+
+    h.create(props_of(OPENSEARCH)).await;
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Data"]["RoleName"], OPENSEARCH_ROLE);
+    assert_eq!(a["Data"]["Created"], "false");
+    assert_eq!(get_role_names(&h).await, [OPENSEARCH_ROLE]);
+    assert_eq!(h.iam_actions().await, ["GetRole"]);
+}
+
+#[tokio::test]
+async fn an_opensearch_role_request_creates_the_opensearch_role_when_neither_exists() {
+    let h = Harness::new().await;
+    mount_only_role(&h, None).await;
+    action("CreateServiceLinkedRole")
+        .and(body_string_contains(format!("AWSServiceName={OPENSEARCH}")))
+        .respond_with(ok(
+            "CreateServiceLinkedRole",
+            &role_xml(OPENSEARCH, OPENSEARCH_ROLE, &[]),
+        ))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
+
+    h.create(props_of(OPENSEARCH)).await;
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(
+        a["Data"],
+        json!({"RoleName": OPENSEARCH_ROLE, "Arn": arn(OPENSEARCH, OPENSEARCH_ROLE), "Created": "true"})
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["GetRole", "GetRole", "CreateServiceLinkedRole", "TagRole"]
+    );
+}
+
+#[tokio::test]
+async fn an_elasticsearch_role_request_adopts_the_opensearch_role() {
+    let h = Harness::new().await;
+    mount_only_role(&h, Some((OPENSEARCH, OPENSEARCH_ROLE))).await;
+
+    h.create(props_of(ELASTICSEARCH)).await;
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Data"]["RoleName"], OPENSEARCH_ROLE);
+    assert_eq!(a["Data"]["Created"], "false");
+    assert_eq!(
+        get_role_names(&h).await,
+        [ELASTICSEARCH_ROLE, OPENSEARCH_ROLE]
+    );
+}
+
+#[tokio::test]
+async fn a_role_of_another_service_under_the_legacy_name_is_not_adopted() {
+    let h = Harness::new().await;
+    // The name, but not the path IAM gives the legacy role: not the role that serves.
+    mount_only_role(&h, Some((ECS, ELASTICSEARCH_ROLE))).await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        ok(
+            "CreateServiceLinkedRole",
+            &role_xml(OPENSEARCH, OPENSEARCH_ROLE, &[]),
+        ),
+    )
+    .await;
+    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
+
+    h.create(props_of(OPENSEARCH)).await;
+
+    let a = h.answer().await;
+    assert_eq!(a["Data"]["RoleName"], OPENSEARCH_ROLE, "{a}");
+    assert_eq!(a["Data"]["Created"], "true");
+}

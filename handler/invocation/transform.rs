@@ -153,11 +153,39 @@ mod tests {
                 .iter()
                 .filter(|id| id.starts_with("UpsertSlrApplicationAutoScaling"))
                 .count(),
-            13
+            14
         );
-        assert_eq!(r["T"]["DependsOn"].as_array().unwrap().len(), 13);
+        assert_eq!(r["T"]["DependsOn"].as_array().unwrap().len(), 14);
         assert_eq!(done.wired, vec!["A", "T"]);
         assert_eq!(ok(&e), done, "same input, same output");
+    }
+
+    #[test]
+    fn a_declared_role_serving_instead_counts_only_without_a_condition() {
+        let domain = json!({"Type": "AWS::Elasticsearch::Domain",
+                            "Properties": {"VPCOptions": {"SubnetIds": ["s"]}}});
+        let role = json!({"Type": "AWS::IAM::ServiceLinkedRole",
+                          "Properties": {"AWSServiceName": "opensearchservice.amazonaws.com"}});
+        let served = ok(&event(
+            template(json!({"Legacy": domain, "Search": role})),
+            json!({}),
+        ));
+        assert!(served.added.is_empty(), "{served:?}");
+        assert_eq!(
+            served.fragment["Resources"]["Legacy"]["DependsOn"],
+            "Search"
+        );
+        let mut conditional = role.clone();
+        conditional["Condition"] = json!("Prod");
+        let own = ok(&event(
+            template(json!({"Legacy": domain, "Search": conditional})),
+            json!({}),
+        ));
+        assert_eq!(own.added, vec!["UpsertSlrAmazonElasticsearchService"]);
+        assert_eq!(
+            own.fragment["Resources"]["Legacy"]["DependsOn"],
+            "UpsertSlrAmazonElasticsearchService"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub use super::known_names::KnownNames;
 use super::progress::Progress;
 use super::properties::{RemovalPolicy, RoleProperties};
 use crate::adapters::iam::{self, CreateOutcome, DeletionStatus, IamError, Role};
+use crate::template::needs;
 use aws_sdk_iam::Client;
 use std::time::Duration;
 
@@ -66,18 +67,52 @@ impl Work<'_> {
     /// Creates the role, or finds it when IAM says it already exists.
     pub async fn upsert(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
         if let Some(name) = self.known.get(props) {
-            let path = iam::service_role_path(&props.service);
             // Gone since, or (an odd case) the name now belongs to another service: the full way.
             if let Some(role) = self.get_role(&name).await?
-                && role.path.eq_ignore_ascii_case(&path)
+                && serves(props, &role)
             {
                 return Ok(self.existing(role));
             }
         }
-        let upserted = self.create_or_find(props).await?;
+        let upserted = match self.find_serving(props).await? {
+            Some(role) => self.existing(role),
+            None => self.create_or_find(props).await?,
+        };
         let (Upserted::Created(role) | Upserted::Adopted(role)) = &upserted;
         self.known.remember(props, role);
         Ok(upserted)
+    }
+
+    /// For a service whose role another can stand in for (the table's `satisfiedBy`: an
+    /// account holding only the legacy Elasticsearch role keeps using it for OpenSearch), the
+    /// first of its own role and those others that exists. Looked up before any creation,
+    /// since no source says what IAM answers a creation while only the other role exists.
+    async fn find_serving(&self, props: &RoleProperties) -> Result<Option<Role>, Failure> {
+        // A suffix names one role exactly: nothing else serves for it.
+        if props.suffix.is_some() {
+            return Ok(None);
+        }
+        let Some((own, instead)) = needs::serving_roles(&props.service) else {
+            return Ok(None);
+        };
+        let candidates = std::iter::once((props.service.as_str(), own)).chain(
+            instead
+                .iter()
+                .map(|a| (a.service.as_str(), a.role_name.as_str())),
+        );
+        for (service, name) in candidates {
+            if let Some(role) = self.get_role(name).await?
+                && role
+                    .path
+                    .eq_ignore_ascii_case(&iam::service_role_path(service))
+            {
+                if !service.eq_ignore_ascii_case(&props.service) {
+                    tracing::info!(role_name = %role.name, service = %props.service, "adopted a role that serves instead of the service's own");
+                }
+                return Ok(Some(role));
+            }
+        }
+        Ok(None)
     }
 
     /// An existing role: created by this very request (a redelivery) or adopted.
@@ -204,6 +239,19 @@ impl Work<'_> {
         })
         .await
     }
+}
+
+/// Whether `role` is the requested service's, or (without a suffix) one the table says serves
+/// instead.
+fn serves(props: &RoleProperties, role: &Role) -> bool {
+    let of = |service: &str| {
+        role.path
+            .eq_ignore_ascii_case(&iam::service_role_path(service))
+    };
+    of(&props.service)
+        || (props.suffix.is_none()
+            && needs::serving_roles(&props.service)
+                .is_some_and(|(_, instead)| instead.iter().any(|a| of(&a.service))))
 }
 
 /// The one listed role that matches the suffix: `<base>_<suffix>`, or the one without a

@@ -116,3 +116,23 @@ def test_the_canary_sees_a_fallback(new_cloud):
     body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}
     deployment = cloud.deploy("canary-fallback", json.dumps(body))
     assert [e.resource for e in fallbacks(deployment.events)] == ["Cluster"], deployment.events
+
+
+def test_an_account_holding_only_the_legacy_elasticsearch_role_adopts_it_for_opensearch(app):
+    # Made as IAM made it before OpenSearch had a role of its own: the name and path real IAM
+    # gives es.amazonaws.com's role (LocalStack's CreateServiceLinkedRole names it otherwise).
+    cloud, _ = app
+    legacy = "AWSServiceRoleForAmazonElasticsearchService"
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    made = cloud.iam.create_role(RoleName=legacy, Path="/aws-service-role/es.amazonaws.com/",
+                                 AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+
+    search = deploy_role(cloud, "opensearch-legacy", AWSServiceName="opensearchservice.amazonaws.com")
+    assert search.status == "CREATE_COMPLETE", search
+    assert search.outputs == {"RoleName": legacy, "RoleArn": made["Arn"], "Created": "false"}
+    assert cloud.role("AWSServiceRoleForAmazonOpenSearchService") is None, "a second role was created beside the legacy one"
+
+    deleted = cloud.delete("opensearch-legacy")
+    assert deleted.status == "DELETE_COMPLETE", deleted
+    assert cloud.role(legacy), "deleting the stack removed a role it adopted"
