@@ -23,7 +23,6 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import (
@@ -31,6 +30,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from .gateway import gateway_host
 from .runtime_api import Invocation, RuntimeApi
 
 LOG = logging.getLogger(__name__)
@@ -84,8 +84,7 @@ class LocalProcessExecutor(RuntimeExecutor):
         return "127.0.0.1"
 
     def get_endpoint_from_executor(self) -> str:
-        host = config.GATEWAY_LISTEN[0].host
-        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return gateway_host()
 
     def get_runtime_endpoint(self) -> str:
         return f"http://{self._api.address}" if self._api else ""
