@@ -8,7 +8,11 @@ import os
 import time
 
 import pytest
-from rig.scripted_runtime import create_scripted_function
+from rig.localstack_cfn import ROOT
+from rig.scripted_runtime import create_scripted_function, create_zip_function
+
+# The release build for arm64, as `make cdk-lib` (run by scripts/cfn-test.sh) bundles it.
+ARM64_ZIP = ROOT / "cdk/lambda/arm64/bootstrap.zip"
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +102,16 @@ def test_logs_reach_cloudwatch(cloud, scripted):
             return
         time.sleep(0.2)
     pytest.fail(f"the function's output did not reach {group}: {messages[-2000:]}")
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="arm64 runs natively on an arm64 host")
+def test_an_arm64_bootstrap_runs_under_qemu(cloud):
+    """The release function for arm64 (the construct's default) answers a macro event here."""
+    if not ARM64_ZIP.is_file():
+        pytest.fail(f"{ARM64_ZIP} is missing: run scripts/cfn-test.sh, which builds it (make cdk-lib)")
+    name = create_zip_function(cloud, "arm64", ARM64_ZIP.read_bytes(), architecture="arm64", timeout=10)
+    event = json.loads((ROOT / "events/macro.json").read_text())
+    error, payload, log, _ = invoke(cloud, name, event)
+    assert error is None, payload
+    assert (payload["requestId"], payload["status"]) == (event["requestId"], "success"), payload
+    assert "REPORT RequestId:" in log
