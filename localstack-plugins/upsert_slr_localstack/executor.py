@@ -7,6 +7,11 @@ itself on a loopback port. As in Lambda: the function's timeout is enforced (a h
 timeout error and the process group is killed), a process that dies is reported as a runtime
 error, the next invocation after either starts a fresh process, and the output goes to
 CloudWatch Logs with START/END/REPORT lines.
+
+A provided.* function may answer CloudFormation itself by PUTting to a ResponseURL, which here
+is on LocalStack's gateway (plain HTTP) rather than on AWS's S3: upsert-slr refuses such a URL
+unless UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES names it, so the executor adds the gateway's
+origin to that variable for every provided.* function it runs. Deployments to AWS never see it.
 """
 
 import ctypes
@@ -31,7 +36,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
-from .gateway import gateway_host
+from .gateway import gateway_host, gateway_url
 from .runtime_api import Invocation, RuntimeApi
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ MAX_LOG_BYTES = 1 << 20
 # libc6-arm64-cross): what runs an arm64 bootstrap on an x86_64 host.
 QEMU_AARCH64 = "qemu-aarch64-static"
 AARCH64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+RESPONSE_URL_PREFIXES_VAR = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES"
 
 
 class LocalProcessExecutor(RuntimeExecutor):
@@ -194,6 +200,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             env["PATH"] = os.path.dirname(shutil.which("node")) + ":" + env["PATH"]
             if node_path := os.environ.get(NODE_PATH_VAR):
                 env["NODE_PATH"] = node_path
+        else:
+            env[RESPONSE_URL_PREFIXES_VAR] = with_prefix(env.get(RESPONSE_URL_PREFIXES_VAR, ""), gateway_url() + "/")
         return env
 
     def _launch(self, deadline: float | None, request_id: str = "") -> bytes | None:
@@ -317,6 +325,12 @@ def _emulator(function_version: FunctionVersion) -> list[str] | None:
     ):
         return [qemu, "-L", str(AARCH64_SYSROOT)]
     return None
+
+
+def with_prefix(prefixes: str, prefix: str) -> str:
+    """A comma-separated list of prefixes with `prefix` appended, unless it is there already."""
+    listed = [p for p in (part.strip() for part in prefixes.split(",")) if p]
+    return ",".join(listed if prefix in listed else [*listed, prefix])
 
 
 def _error(error_type: str, message: str) -> bytes:
