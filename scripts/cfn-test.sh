@@ -3,8 +3,8 @@
 # the local-process executor's failure modes, the custom-resource bridge against
 # CloudFormation's contract, the SAM app and stacks using it, the baseline through
 # Fn::ImportValue, the release template with the release zip as a user without Rust deploys
-# them, and the CDK example app (with the construct library and its bundled release function)
-# with cdklocal. Then LocalStack is stopped and no function process may outlive it.
+# them, the emulated CloudFormation Lambda Hooks, and the CDK example app (with the construct
+# library and its bundled release function) with cdklocal. Then LocalStack is stopped and no function process may outlive it.
 #
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the

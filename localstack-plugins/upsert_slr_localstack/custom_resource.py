@@ -262,11 +262,9 @@ def _validate(body: bytes, sent: dict, request_type: str) -> dict:
     if len(body) > MAX_RESPONSE_BYTES:
         raise BridgeError("Response object is too long.")
     try:
-        response = json.loads(body)
-    except ValueError:
-        raise BridgeError(f"Invalid response object: not JSON ({body[:200]!r})") from None
-    if not isinstance(response, dict):
-        raise BridgeError("Invalid response object: not a JSON object")
+        response = json_object(body)
+    except ValueError as e:
+        raise BridgeError(f"Invalid response object: {e}") from None
     for field in ("StackId", "RequestId", "LogicalResourceId"):
         if response.get(field) != sent[field]:
             raise BridgeError(
@@ -283,3 +281,14 @@ def _validate(body: bytes, sent: dict, request_type: str) -> dict:
     if data is not None and not isinstance(data, dict):
         raise BridgeError("Invalid response object: Data is not a JSON object")
     return response
+
+
+def json_object(body: bytes) -> dict:
+    """The JSON object a function answered, or ValueError saying what the answer is instead."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise ValueError(f"not JSON ({body[:200]!r})") from None
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
