@@ -24,6 +24,11 @@ cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
 # The CDK example app installs the construct library from cdk/, with the release function in it.
 scripts/cdk-lib.sh
+# That function is arm64 by default, as users deploy it: on an x86_64 host the executor runs it
+# under qemu-user, installed here when the arm64 build found rustup's target and did not need it.
+if [ "$(uname -m)" = x86_64 ]; then
+    qemu_aarch64 >/dev/null
+fi
 # The release as `make dist` writes it, for a user without Rust: the template and this host's zip.
 use_tools
 version=$(node -p 'require("./cdk/package.json").version')
