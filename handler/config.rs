@@ -4,6 +4,8 @@
 //! CloudFormation stack that uses it waiting an hour for an answer. Instead it is kept as a
 //! `problem` and every event is answered FAILED with it.
 
+use crate::adapters::sender::ResponseUrlPrefix;
+
 /// How the answer reaches CloudFormation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResponseMode {
@@ -34,8 +36,8 @@ pub enum WaitSetting {
 pub struct Settings {
     pub mode: ModeSetting,
     pub wait: WaitSetting,
-    /// URL prefixes accepted as ResponseURL besides AWS's S3 endpoints (local runs).
-    pub extra_response_url_prefixes: Vec<String>,
+    /// Where answers may go besides AWS's S3 endpoints (local runs).
+    pub extra_response_url_prefixes: Vec<ResponseUrlPrefix>,
     /// Service principals this function may create roles for; `None` allows any.
     pub allowed_services: Option<Vec<String>>,
     /// The function's own timeout, which Lambda does not tell it: the macro gives the roles it
@@ -96,10 +98,18 @@ impl Settings {
                 }
             },
         };
+        let extra_response_url_prefixes = list(var(EXTRA_PREFIXES_VAR))
+            .iter()
+            .filter_map(|prefix| {
+                ResponseUrlPrefix::parse(prefix)
+                    .map_err(|why| problems.push(format!("{EXTRA_PREFIXES_VAR}: {why}")))
+                    .ok()
+            })
+            .collect();
         Settings {
             mode,
             wait,
-            extra_response_url_prefixes: list(var(EXTRA_PREFIXES_VAR)),
+            extra_response_url_prefixes,
             allowed_services: (!allowed.is_empty()).then_some(allowed),
             function_timeout_seconds,
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
@@ -252,6 +262,16 @@ mod tests {
         assert!(problem.contains("UPSERT_SLR_RESPONSE_MODE=\"sometimes\""));
         assert!(problem.contains("UPSERT_SLR_WAIT=\"later\""));
         assert_eq!(s.mode, ModeSetting::Auto);
+        let s = settings(&[(
+            EXTRA_PREFIXES_VAR,
+            "http://127.0.0.1:4566/, http://127.0.0.1:4566/bucket",
+        )]);
+        let problem = s.problem.expect("problem recorded");
+        assert!(
+            problem.contains("\"http://127.0.0.1:4566/bucket\" is not a ResponseURL prefix"),
+            "{problem}"
+        );
+        assert_eq!(s.extra_response_url_prefixes.len(), 1);
     }
 
     #[test]

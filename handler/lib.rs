@@ -18,7 +18,9 @@
 //! - `adapters`: the outside world: `iam` (the only module that speaks IAM), `sender` (the
 //!   answer's PUT to a presigned URL), `clients` (the HTTP client and the SDK's configuration).
 //! - Across the layers: `config` (the settings, read once), `error` (the invocation errors
-//!   operators see, and panic text), `reason` (how a Reason quotes and cuts values).
+//!   operators see, and panic text), `logging` (the log, with the runtime's raw events held
+//!   back), `reason` (how a Reason quotes and cuts values), `backoff` (pauses between
+//!   attempts).
 //!
 //! The error rule: a `String` error, or `role::Failure` which wraps one, is a Reason written for
 //! the CloudFormation console, complete as it stands; a typed error (`IamError`, `BodyTooLarge`,
@@ -37,9 +39,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod adapters;
+mod backoff;
 pub mod config;
 pub mod error;
 mod invocation;
+pub mod logging;
 pub mod protocol;
 mod reason;
 pub mod role;

@@ -5,7 +5,7 @@ use serde_json::Value;
 // less memory than a worker pool.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    upsert_slr::logging::init();
     let deps = upsert_slr::Deps::from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         upsert_slr::handle(deps.clone(), event)

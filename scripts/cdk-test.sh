@@ -110,6 +110,11 @@ say "ServiceLinkedRoleFunction (from the Python app) against template.yaml throu
 AWS_DEFAULT_REGION=us-east-1 "$TOOLS_VENV/bin/python" -m checks.cdk_function "$work/py/cdk.out" UpsertSlrPythonFunction template.yaml \
     '{"AllowedServices": "ecs.amazonaws.com,opensearchservice.amazonaws.com", "Architecture": "x86_64"}'
 
+say "every IAM policy the synthesized stacks grant, linted by parliament"
+for template in "$work"/ts/cdk.out/*.template.json "$work"/py/cdk.out/*.template.json; do
+    "$TOOLS_VENV/bin/python" -m checks.policies "$template"
+done
+
 cd examples/cdk
 say "npm ci (examples/cdk, with upsert-slr-cdk from cdk/)"
 npm ci --no-audit --no-fund --loglevel=error

@@ -44,7 +44,7 @@ say "templates agree with the handler and with each other"
 python -m checks.templates "$work/release-template.yaml"
 
 say "the agreement check catches a release template whose policy differs from the SAM app's"
-sed 's/^\( *\)- iam:TagRole$/&\n\1- iam:PassRole/' "$work/release-template.yaml" >"$work/release-broken.yaml"
+sed 's/^\( *\)- iam:GetRole$/&\n\1- iam:PassRole/' "$work/release-template.yaml" >"$work/release-broken.yaml"
 cmp -s "$work/release-template.yaml" "$work/release-broken.yaml" && die "could not break a copy of the release template"
 if python -m checks.templates "$work/release-broken.yaml" >"$work/agree.out" 2>&1; then
     die "checks.templates passed a release template that grants iam:PassRole"

@@ -6,118 +6,18 @@
 mod cfn;
 #[path = "support/evidence.rs"]
 mod evidence;
+#[path = "support/fault_rig.rs"]
+mod fault_rig;
 #[path = "support/iam_wire.rs"]
 mod iam_wire;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
 use cfn::assert_answer;
+use fault_rig::{Rig, SECOND, closed_port_url, held};
 use iam_wire::*;
-use runtime_api::{Function, Outcome, RuntimeApi};
-use serde_json::Value;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use wiremock::{MockServer, ResponseTemplate};
-
-const SECOND: Duration = Duration::from_secs(1);
-
-struct Rig {
-    iam: MockServer,
-    s3: MockServer,
-    api: Arc<RuntimeApi>,
-    function: Function,
-    /// Where the ResponseURL points: the `s3` server unless a test chose another address.
-    answers_at: String,
-}
-
-impl Rig {
-    /// The function with IAM played by `iam` and the ResponseURL's bucket by `s3`, which gives
-    /// each of `s3_replies` up to its count of times, in turn, then 200.
-    async fn start(s3_replies: Vec<(ResponseTemplate, u64)>) -> Rig {
-        Rig::start_at(s3_replies, None, None).await
-    }
-
-    /// The same, with IAM's endpoint or the ResponseURL's address replaced (e.g. by a port
-    /// where nothing listens).
-    async fn start_at(
-        s3_replies: Vec<(ResponseTemplate, u64)>,
-        iam_url: Option<String>,
-        answers_at: Option<String>,
-    ) -> Rig {
-        let (iam, s3) = (MockServer::start().await, MockServer::start().await);
-        cfn::mount_response_url(&s3, s3_replies).await;
-        let iam_url = iam_url.unwrap_or_else(|| iam.uri());
-        let answers_at = answers_at.unwrap_or_else(|| s3.uri());
-        let api = RuntimeApi::start().await;
-        let function = Function::start(&api, &runtime_api::loopback_env(&iam_url, &answers_at));
-        Rig {
-            iam,
-            s3,
-            api,
-            function,
-            answers_at,
-        }
-    }
-
-    /// Invokes a Create of the ECS role (or a Delete, which retains it) with `deadline`, and
-    /// checks the outcome came before it.
-    async fn invoke(&self, request_type: &str, deadline: Duration) -> (Outcome, Duration) {
-        let url = cfn::response_url(&self.answers_at);
-        let event = cfn::request(request_type, &url, cfn::ecs_props());
-        let started = Instant::now();
-        let outcome = self.api.invoke(&event, deadline).await;
-        let took = started.elapsed();
-        assert!(
-            took < deadline,
-            "outcome after {took:?}, deadline {deadline:?}\n{}",
-            self.function.logs()
-        );
-        (outcome, took)
-    }
-
-    /// Every PUT the ResponseURL received, with its HTTP answer's status as wiremock chose it.
-    async fn puts(&self) -> Vec<Value> {
-        let json = |body: &String| serde_json::from_str(body).expect("JSON body");
-        bodies(&self.s3).await.iter().map(json).collect()
-    }
-
-    /// The one answer PUT.
-    async fn answer(&self) -> Value {
-        let puts = self.puts().await;
-        assert_eq!(puts.len(), 1, "{puts:#?}");
-        puts.into_iter().next().unwrap()
-    }
-
-    async fn iam_calls(&self, action: &str) -> usize {
-        let calls = bodies(&self.iam).await;
-        calls
-            .iter()
-            .filter(|b| action_of(b) == Some(action))
-            .count()
-    }
-
-    /// The logs once the function has had time to write what follows its answer.
-    async fn logs_after_answer(&self) -> String {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        self.function.logs()
-    }
-
-    fn finish(mut self) {
-        self.function.assert_sound();
-    }
-}
-
-/// A row of RELIABILITY.md: what was tried, and what held, with how long it took.
-fn held(tried: &str, what_held: &str, took: Duration) {
-    let held = what_held.replace("{ms}", &took.as_millis().to_string());
-    evidence::record("Faults", tried, 1, &held);
-}
-
-/// A loopback URL where nothing listens: connections are refused.
-fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
-}
+use runtime_api::Outcome;
+use wiremock::ResponseTemplate;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_throttling_or_server_errors_then_success_answer_success() {
@@ -150,19 +50,32 @@ async fn iam_throttling_or_server_errors_then_success_answer_success() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn iam_throttling_past_the_retry_budget_fails_naming_it() {
+async fn iam_throttling_every_attempt_fails_at_the_deadline_naming_the_call() {
     let rig = Rig::start(vec![]).await;
     let throttling = error(400, "Throttling", "Rate exceeded");
     mount(&rig.iam, "CreateServiceLinkedRole", throttling).await;
 
     let (_, took) = rig.invoke("Create", 10 * SECOND).await;
 
-    let reason = "Throttling: Rate exceeded (iam:CreateServiceLinkedRole)";
-    assert_answer(&rig.answer().await, "FAILED", reason);
+    let answer = rig.answer().await;
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    let reason = answer["Reason"].as_str().unwrap();
+    let named =
+        "timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, retried after ";
+    let last =
+        " transient refusals (the last: Throttling: Rate exceeded), before the Lambda deadline";
+    assert!(
+        reason.starts_with(named) && reason.ends_with(last),
+        "{reason}"
+    );
     let attempts = rig.iam_calls("CreateServiceLinkedRole").await;
-    assert_eq!(attempts, 3, "the SDK's standard retry budget");
-    let what_held =
-        format!("FAILED \"Throttling: Rate exceeded\" after {attempts} attempts, in {{ms}} ms");
+    assert!(
+        attempts > 3,
+        "{attempts} attempts: more than the SDK's standard 3"
+    );
+    let what_held = format!(
+        "{attempts} attempts until the guard, then FAILED naming the call and \"Throttling: Rate exceeded\", in {{ms}} ms"
+    );
     held(
         "IAM throttles every attempt (10 s deadline)",
         &what_held,
@@ -203,12 +116,13 @@ async fn iam_refusing_connections_fails_with_the_cause() {
     assert_eq!(answer["Status"], "FAILED");
     let reason = answer["Reason"].as_str().unwrap();
     assert!(
-        reason.contains("Connection refused") && reason.ends_with("(iam:CreateServiceLinkedRole)"),
+        reason.contains("Connection refused")
+            && reason.starts_with("timed out while calling iam:CreateServiceLinkedRole"),
         "{reason}"
     );
     held(
         "IAM's endpoint refuses connections (10 s deadline)",
-        "FAILED naming \"Connection refused\", in {ms} ms",
+        "retried until the guard, then FAILED naming the call and \"Connection refused\", in {ms} ms",
         took,
     );
     rig.finish();
@@ -232,6 +146,56 @@ async fn response_url_failing_then_accepting_gets_exactly_one_answer() {
     held(
         "ResponseURL answers 503, then 500, then 200 (5 s deadline)",
         "3 PUTs, exactly one accepted, identical bodies, done in {ms} ms",
+        took,
+    );
+    rig.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_response_put_is_retried() {
+    let rig = Rig::start(vec![(ResponseTemplate::new(429), 2)]).await;
+
+    let (outcome, took) = rig.invoke("Delete", 5 * SECOND).await;
+
+    assert!(matches!(outcome, Outcome::Result(_)), "{outcome:?}");
+    let puts = rig.puts().await;
+    assert_eq!(puts.len(), 3, "429, 429, then the 200");
+    held(
+        "ResponseURL answers 429 Too Many Requests twice, then 200 (5 s deadline)",
+        "3 PUTs, the third accepted, done in {ms} ms",
+        took,
+    );
+    rig.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirected_response_put_is_not_followed() {
+    let elsewhere = wiremock::MockServer::start().await;
+    let redirect = ResponseTemplate::new(307).insert_header(
+        "location",
+        format!("{}/cfn/answer", elsewhere.uri()).as_str(),
+    );
+    let rig = Rig::start(vec![(redirect, 100)]).await;
+
+    let (outcome, took) = rig.invoke("Delete", 5 * SECOND).await;
+
+    let Outcome::Error(error) = &outcome else {
+        panic!("expected an invocation error, got {outcome:?}");
+    };
+    assert_eq!(error["errorType"], "ResponseNotDelivered");
+    let message = outcome.error_message();
+    assert!(
+        message.contains("HTTP 307 Temporary Redirect (redirects are not followed)"),
+        "{message}"
+    );
+    assert_eq!(rig.puts().await.len(), 1, "a redirect is final");
+    assert!(
+        bodies(&elsewhere).await.is_empty(),
+        "the answer went elsewhere"
+    );
+    held(
+        "ResponseURL answers 307 Temporary Redirect to another host",
+        "not followed: nothing reached the other host, invocation failed ResponseNotDelivered in {ms} ms",
         took,
     );
     rig.finish();
@@ -305,6 +269,38 @@ async fn a_response_url_that_never_answers_is_abandoned_at_the_deadline() {
     held(
         "ResponseURL accepts the PUT and never answers (4 s deadline)",
         "invocation failed in {ms} ms, before the deadline",
+        took,
+    );
+    rig.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_trace_level_the_logs_still_hold_no_response_url_credential() {
+    let trace = [
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_string()),
+        ("RUST_LOG", "trace".to_string()),
+    ];
+    let rig = Rig::start_with(vec![(ResponseTemplate::new(500), 1)], None, None, &trace).await;
+    mount_created(&rig.iam).await;
+
+    let (_, took) = rig.invoke("Create", 10 * SECOND).await;
+    rig.invoke("Delete", 10 * SECOND).await;
+
+    assert_eq!(
+        rig.answer_count().await,
+        3,
+        "a retried PUT, then the Delete's"
+    );
+    let logs = rig.logs_after_answer().await;
+    let traced = logs
+        .lines()
+        .filter(|l| l.contains("\"level\":\"TRACE\""))
+        .count();
+    assert!(traced > 10, "TRACE is on: {traced} TRACE lines\n{logs}");
+    // Checked by `finish` as by every test: no presigned-URL marker in any line.
+    held(
+        "the function at TRACE log level (AWS_LAMBDA_LOG_LEVEL and RUST_LOG), a Create whose answer PUT is retried, a Delete",
+        "TRACE lines written; none carries the ResponseURL's credential; done in {ms} ms",
         took,
     );
     rig.finish();

@@ -57,11 +57,8 @@ impl Harness {
                 "test",
             ))
             .endpoint_url(self.iam.uri())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(10)),
-            )
+            // As the function runs: one attempt per call, the role work retries.
+            .retry_config(RetryConfig::disabled())
             .build();
         let mut vars = vec![(
             "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
@@ -279,14 +276,6 @@ async fn other_iam_errors_fail_with_iams_code_and_message() {
             ),
             "AccessDenied: Cannot find Service Linked Role template for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
         ),
-        (
-            error(400, "Throttling", "Rate exceeded"),
-            "Throttling: Rate exceeded (iam:CreateServiceLinkedRole)",
-        ),
-        (
-            error(500, "ServiceFailure", "Internal failure"),
-            "ServiceFailure: Internal failure (iam:CreateServiceLinkedRole)",
-        ),
     ];
     for (reply, reason) in cases {
         let h = Harness::new().await;
@@ -329,6 +318,128 @@ async fn throttling_and_server_errors_are_retried() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_past_three_attempts_and_until_the_deadline() {
+    let h = Harness::new().await;
+    action("CreateServiceLinkedRole")
+        .respond_with(error(400, "Throttling", "Rate exceeded"))
+        .up_to_n_times(5)
+        .mount(&h.iam)
+        .await;
+    mount_ecs_created(&h.iam).await;
+    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
+
+    h.create(ecs_props()).await;
+
+    assert_eq!(h.answer().await["Status"], "SUCCESS");
+    let creates = h.iam_actions().await;
+    assert_eq!(
+        creates
+            .iter()
+            .filter(|a| *a == "CreateServiceLinkedRole")
+            .count(),
+        6
+    );
+
+    let mut h = Harness::new().await;
+    h.deadline = Duration::from_secs(4);
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        error(400, "Throttling", "Rate exceeded"),
+    )
+    .await;
+    let started = std::time::Instant::now();
+
+    h.create(ecs_props()).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered after the deadline"
+    );
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "FAILED", "{a}");
+    let reason = a["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("timed out while calling iam:CreateServiceLinkedRole for ecs.amazonaws.com, retried after ")
+            && reason.ends_with(" transient refusals (the last: Throttling: Rate exceeded), before the Lambda deadline"),
+        "{reason}"
+    );
+    assert!(
+        h.iam_actions().await.len() > 3,
+        "more than the SDK's old budget of 3"
+    );
+}
+
+#[tokio::test]
+async fn a_reworded_refusal_adopts_the_one_role_the_service_has() {
+    let h = Harness::new().await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        error(
+            400,
+            "InvalidInput",
+            "A role for ecs.amazonaws.com already exists in this account.",
+        ),
+    )
+    .await;
+    action("ListRoles")
+        .and(body_string_contains(
+            "PathPrefix=%2Faws-service-role%2Fecs.amazonaws.com%2F",
+        ))
+        .respond_with(ok(
+            "ListRoles",
+            &format!(
+                "<IsTruncated>false</IsTruncated><Roles>{}</Roles>",
+                role_xml(ECS, ECS_ROLE, &[])
+                    .replace("<Role>", "<member>")
+                    .replace("</Role>", "</member>"),
+            ),
+        ))
+        .mount(&h.iam)
+        .await;
+    mount(
+        &h.iam,
+        "GetRole",
+        ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])),
+    )
+    .await;
+
+    h.create(ecs_props()).await;
+
+    let a = h.answer().await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    assert_eq!(a["Data"]["Created"], "false");
+    assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "ListRoles", "GetRole"]
+    );
+
+    // Nothing listed: IAM's own words, at once.
+    let h = Harness::new().await;
+    mount(&h.iam, "CreateServiceLinkedRole", suffix_not_allowed(ECS)).await;
+    mount(
+        &h.iam,
+        "ListRoles",
+        ok(
+            "ListRoles",
+            "<IsTruncated>false</IsTruncated><Roles></Roles>",
+        ),
+    )
+    .await;
+
+    h.create(json!({"AWSServiceName": ECS, "CustomSuffix": "x", "PropagationWaitSeconds": "0"}))
+        .await;
+
+    assert_answer(
+        &h.answer().await,
+        "FAILED",
+        "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)",
+    );
 }
 
 #[tokio::test]
@@ -400,7 +511,7 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
         mount(
             &h.iam,
             "GetRole",
-            ok("GetRole", &role_xml(ECS, ECS_ROLE, &[])),
+            ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())),
         )
         .await;
         action("UpdateRoleDescription")
@@ -427,6 +538,43 @@ async fn update_applies_a_new_description_and_tolerates_protected_roles() {
                 .await
                 .contains(&"CreateServiceLinkedRole".to_string())
         );
+    }
+}
+
+#[tokio::test]
+async fn update_leaves_an_adopted_roles_description_alone() {
+    let h = Harness::new().await;
+    let made_elsewhere = [
+        (
+            "upsert-slr:stack-id",
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/other/1",
+        ),
+        ("upsert-slr:logical-id", "EcsRole"),
+    ];
+    for tags in [&[][..], &made_elsewhere[..]] {
+        h.iam.reset().await;
+        mount(
+            &h.iam,
+            "GetRole",
+            ok("GetRole", &role_xml(ECS, ECS_ROLE, tags)),
+        )
+        .await;
+        let mut event = h.event(
+            "Update",
+            json!({"AWSServiceName": ECS, "Description": "new words"}),
+        );
+        event["OldResourceProperties"] = json!({"AWSServiceName": ECS, "Description": "old words"});
+
+        h.invoke(event).await.unwrap();
+
+        let answers = h.answers().await;
+        let a = answers.last().unwrap();
+        assert_eq!(a["Status"], "SUCCESS", "{a}");
+        assert_eq!(
+            a["Reason"],
+            "kept AWSServiceRoleForECS as it was: this resource adopted it, so its description is not changed"
+        );
+        assert_eq!(h.iam_actions().await, ["GetRole"], "{tags:?}");
     }
 }
 
@@ -500,6 +648,39 @@ async fn delete_waits_for_iam_and_reports_success() {
     let a = h.answer().await;
     assert_answer(&a, "SUCCESS", "deleted AWSServiceRoleForECS");
     assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
+}
+
+#[tokio::test]
+async fn a_role_deleted_between_the_look_and_the_deletion_is_already_gone() {
+    let h = Harness::new().await;
+    mount(
+        &h.iam,
+        "GetRole",
+        ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())),
+    )
+    .await;
+    mount(
+        &h.iam,
+        "DeleteServiceLinkedRole",
+        error(
+            404,
+            "NoSuchEntity",
+            "The role with name AWSServiceRoleForECS cannot be found.",
+        ),
+    )
+    .await;
+
+    h.invoke(delete_event(&h, "delete")).await.unwrap();
+
+    assert_answer(
+        &h.answer().await,
+        "SUCCESS",
+        "nothing to delete: AWSServiceRoleForECS was deleted meanwhile",
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["GetRole", "DeleteServiceLinkedRole"]
+    );
 }
 
 #[tokio::test]

@@ -62,31 +62,60 @@ function pickBuild(architecture: lambda.Architecture | undefined): BundledFuncti
   return found;
 }
 
-/** Service-linked roles of the stack's account, in the form both the SAM app and this package write. */
-const SERVICE_ROLES = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*';
+/** The tags by which the function marks a role as created by it (handler/role/work.rs). */
+const OWNERSHIP_TAG_KEYS = ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id'];
 
-/** The function's permissions, as the SAM app grants them: creation only for `allowed`. */
+/**
+ * The paths of the service-linked roles `services` may have: every one for `*`, else each
+ * service's own, written as template.yaml writes them (the partition and account are
+ * wildcards there, since a list parameter cannot be mapped; IAM acts only on the function's
+ * own account whatever the ARN says).
+ */
+function rolePaths(services: string[]): string[] {
+  return services.includes('*')
+    ? [Fn.sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*')]
+    : services.map((service) => `arn:*:iam::*:role/aws-service-role/${service}/*`);
+}
+
+/**
+ * The function's permissions, as the SAM app grants them: creation only for `allowed`, and
+ * change or deletion only of the roles it tagged as created.
+ */
 export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])): iam.PolicyStatement[] {
   const services = typeof allowed === 'function' ? Lazy.list({ produce: allowed }) : allowed;
+  const roles = typeof allowed === 'function' ? Lazy.list({ produce: () => rolePaths(allowed()) }) : rolePaths(allowed);
   return [
     new iam.PolicyStatement({
       sid: 'CreateAllowedServiceLinkedRoles',
       actions: ['iam:CreateServiceLinkedRole'],
-      resources: [Fn.sub(SERVICE_ROLES)],
+      resources: roles,
       conditions: { StringLike: { 'iam:AWSServiceName': services } },
     }),
     new iam.PolicyStatement({
-      sid: 'ManageServiceLinkedRoles',
-      actions: [
-        'iam:GetRole',
-        'iam:TagRole',
-        'iam:UpdateRoleDescription',
-        'iam:DeleteServiceLinkedRole',
-        'iam:GetServiceLinkedRoleDeletionStatus',
-      ],
-      resources: [Fn.sub(SERVICE_ROLES)],
+      sid: 'ReadServiceLinkedRoles',
+      actions: ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
+      resources: roles,
     }),
-    // Only when IAM's "has been taken" message does not name the role.
+    // CreateServiceLinkedRole takes no tags: the role is marked right after, never once marked.
+    new iam.PolicyStatement({
+      sid: 'MarkCreatedServiceLinkedRoles',
+      actions: ['iam:TagRole'],
+      resources: roles,
+      conditions: {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': OWNERSHIP_TAG_KEYS },
+        'Null': { 'aws:ResourceTag/upsert-slr:stack-id': 'true' },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeOwnServiceLinkedRoles',
+      actions: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
+      resources: roles,
+      conditions: {
+        StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub('arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*') },
+      },
+    }),
+    // When IAM's "has been taken" message does not name the role, or IAM refuses in other
+    // words: ListRoles cannot be limited to a path.
     new iam.PolicyStatement({ sid: 'FindExistingServiceLinkedRole', actions: ['iam:ListRoles'], resources: ['*'] }),
   ];
 }

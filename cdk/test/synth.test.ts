@@ -32,21 +32,42 @@ const assetKey = (architecture: string) => {
   const build = manifest.functions.find((f: { architecture: string }) => f.architecture === architecture);
   return `${crypto.createHash('sha256').update(build.sha256).digest('hex')}.zip`;
 };
-const serviceRoles = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*' };
+/** Each allowed service's role path, or every service-linked role for `*`. */
+const rolePaths = (services: string[]) =>
+  services.includes('*')
+    ? { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*' }
+    : services.map((service) => `arn:*:iam::*:role/aws-service-role/${service}/*`);
 /** The permissions of the SAM app's function role (template.yaml), for `services`. */
 const serviceLinkedRoleStatements = (services: string[]) => [
   {
     Sid: 'CreateAllowedServiceLinkedRoles',
     Effect: 'Allow',
     Action: 'iam:CreateServiceLinkedRole',
-    Resource: serviceRoles,
+    Resource: rolePaths(services),
     Condition: { StringLike: { 'iam:AWSServiceName': services } },
   },
   {
-    Sid: 'ManageServiceLinkedRoles',
+    Sid: 'ReadServiceLinkedRoles',
     Effect: 'Allow',
-    Action: ['iam:GetRole', 'iam:TagRole', 'iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
-    Resource: serviceRoles,
+    Action: ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
+    Resource: rolePaths(services),
+  },
+  {
+    Sid: 'MarkCreatedServiceLinkedRoles',
+    Effect: 'Allow',
+    Action: 'iam:TagRole',
+    Resource: rolePaths(services),
+    Condition: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id'] },
+      'Null': { 'aws:ResourceTag/upsert-slr:stack-id': 'true' },
+    },
+  },
+  {
+    Sid: 'ChangeOwnServiceLinkedRoles',
+    Effect: 'Allow',
+    Action: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
+    Resource: rolePaths(services),
+    Condition: { StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*' } } },
   },
   { Sid: 'FindExistingServiceLinkedRole', Effect: 'Allow', Action: 'iam:ListRoles', Resource: '*' },
 ];
@@ -223,7 +244,7 @@ test('both backings in one stack share one function', () => {
   assert.deepEqual(serviceTimeouts(template), { 'ecs.amazonaws.com': 550, 'elasticloadbalancing.amazonaws.com': 2100 });
 });
 
-test('the policy lets the function create roles only for the stack\'s services, and manage service-linked roles', () => {
+test('the policy lets the function create and read roles only of the stack\'s services, and change only those it created', () => {
   for (const backing of [Backing.PROVIDER, Backing.DIRECT]) {
     const { template } = ecsAndAutoScaling(backing);
     const ours = onlyId(template, 'AWS::Lambda::Function', { Handler: 'bootstrap' });

@@ -14,6 +14,7 @@ use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::{self, ProvideCredentials};
 use aws_smithy_runtime_api::client::http::{
@@ -33,6 +34,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
+        // The answer goes only where the ResponseURL check allowed; IAM does not redirect.
+        .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(tls_config())
         .build()
 }
@@ -79,6 +82,10 @@ pub async fn sdk_config(http: &reqwest::Client) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
         .timeout_config(timeouts)
+        // One attempt per call: the role work repeats a transient failure itself, for as long
+        // as the invocation has time and saying so (role::patience), where the SDK's standard
+        // three attempts gave up within seconds of a throttled burst.
+        .retry_config(RetryConfig::disabled())
         .credentials_provider(credentials)
         .load()
         .await

@@ -15,7 +15,23 @@ pub struct IamError {
     pub operation: &'static str,
     pub code: Option<String>,
     pub message: String,
+    /// Asking again may succeed: IAM throttled the call or failed on its side, or no answer
+    /// came (a timeout, a dropped connection).
+    pub transient: bool,
 }
+
+/// The codes with which IAM (and the AWS front door before it) asks callers to slow down or
+/// come back.
+const TRANSIENT_CODES: [&str; 8] = [
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceFailure",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "RequestTimeout",
+];
 
 impl IamError {
     fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
@@ -23,6 +39,20 @@ impl IamError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let code = err.code().map(String::from);
+        let transient = match &err {
+            SdkError::ServiceError(e) => {
+                let status = e.raw().status().as_u16();
+                status == 429
+                    || status >= 500
+                    || code
+                        .as_deref()
+                        .is_some_and(|c| TRANSIENT_CODES.contains(&c))
+            }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            _ => false,
+        };
         let message = match (err.message(), &err) {
             (Some(m), _) => m.to_string(),
             // An answer IAM did not word (a proxy, an outage page): its status says enough,
@@ -39,11 +69,30 @@ impl IamError {
             operation,
             code,
             message,
+            transient,
+        }
+    }
+
+    /// An error of this function's own making, not IAM's answer.
+    fn local(operation: &'static str, message: String) -> Self {
+        IamError {
+            operation,
+            code: None,
+            message,
+            transient: false,
         }
     }
 
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
+    }
+
+    /// IAM's code and message, without the operation.
+    pub fn answer(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -52,10 +101,7 @@ impl std::error::Error for IamError {}
 /// IAM's code and message first, so they survive when a Reason has to be shortened.
 impl fmt::Display for IamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{code}: {} (iam:{})", self.message, self.operation),
-            None => write!(f, "{} (iam:{})", self.message, self.operation),
-        }
+        write!(f, "{} (iam:{})", self.answer(), self.operation)
     }
 }
 
@@ -113,10 +159,14 @@ fn latest_creation(create_date: &DateTime) -> Option<SystemTime> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created(Role),
-    /// The role already exists. IAM names it in the message; `None` if the text changed.
+    /// The role already exists ("has been taken"). IAM names it in the message; `None` if
+    /// the name cannot be read from it.
     Taken {
         name: Option<String>,
     },
+    /// `InvalidInput` in other words: a refused suffix, say, or the role existing all the same
+    /// under a message IAM has reworded. Only a look at the account tells which.
+    Refused(IamError),
 }
 
 const TAKEN_PREFIX: &str = "Service role name ";
@@ -138,22 +188,21 @@ pub async fn create_service_linked_role(
     match sent {
         Ok(out) => match out.role() {
             Some(role) => Ok(CreateOutcome::Created(Role::from_sdk(role))),
-            None => Err(IamError {
-                operation: "CreateServiceLinkedRole",
-                code: None,
-                message: "IAM answered without the role".into(),
-            }),
+            None => Err(IamError::local(
+                "CreateServiceLinkedRole",
+                "IAM answered without the role".into(),
+            )),
         },
         Err(err) => {
             let err = IamError::from_sdk("CreateServiceLinkedRole", err);
-            // The only InvalidInput that means "exists"; every other one (e.g. "Custom suffix
-            // is not allowed") is a real failure.
-            if err.is("InvalidInput") && err.message.contains(TAKEN_MARK) {
+            if !err.is("InvalidInput") {
+                Err(err)
+            } else if err.message.contains(TAKEN_MARK) {
                 Ok(CreateOutcome::Taken {
                     name: taken_role_name(&err.message),
                 })
             } else {
-                Err(err)
+                Ok(CreateOutcome::Refused(err))
             }
         }
     }
@@ -226,11 +275,7 @@ pub async fn tag_role(iam: &Client, name: &str, tags: &[(&str, &str)]) -> Result
         .iter()
         .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IamError {
-            operation: "TagRole",
-            code: None,
-            message: e.to_string(),
-        })?;
+        .map_err(|e| IamError::local("TagRole", e.to_string()))?;
     iam.tag_role()
         .role_name(name)
         .set_tags(Some(tags))
@@ -254,15 +299,27 @@ pub async fn update_role_description(
         .map_err(|e| IamError::from_sdk("UpdateRoleDescription", e))
 }
 
-/// Starts the deletion and returns its task id.
-pub async fn delete_service_linked_role(iam: &Client, name: &str) -> Result<String, IamError> {
-    let out = iam
+/// Starts the deletion and returns its task id; `None` when the role is already gone.
+pub async fn delete_service_linked_role(
+    iam: &Client,
+    name: &str,
+) -> Result<Option<String>, IamError> {
+    match iam
         .delete_service_linked_role()
         .role_name(name)
         .send()
         .await
-        .map_err(|e| IamError::from_sdk("DeleteServiceLinkedRole", e))?;
-    Ok(out.deletion_task_id().to_string())
+    {
+        Ok(out) => Ok(Some(out.deletion_task_id().to_string())),
+        Err(err) => {
+            let err = IamError::from_sdk("DeleteServiceLinkedRole", err);
+            if err.is("NoSuchEntity") {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -374,6 +431,7 @@ mod tests {
             operation: "CreateServiceLinkedRole",
             code: Some("InvalidInput".into()),
             message: "Custom suffix is not allowed for ecs.amazonaws.com".into(),
+            transient: false,
         };
         assert_eq!(
             e.to_string(),

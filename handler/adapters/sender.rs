@@ -7,8 +7,8 @@
 //! The query string of a presigned URL is a credential: it never appears in a log line or an
 //! error message; `redact` is the only way a URL is shown.
 
+use crate::backoff::Backoff;
 use reqwest::{StatusCode, Url, header::CONTENT_TYPE};
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -40,13 +40,68 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A place besides S3's endpoints where answers may go (a local CloudFormation emulator):
+/// an origin, and a path prefix ending in `/`. Compared by parts, never as text, so that
+/// `http://127.0.0.1:4566` admits neither `http://127.0.0.1:45660/` nor
+/// `http://127.0.0.1:4566@elsewhere/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseUrlPrefix {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    path: String,
+}
+
+impl ResponseUrlPrefix {
+    /// A whole origin (`http://127.0.0.1:4566`) or a URL ending in `/`, without credentials,
+    /// query or fragment.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "{text:?} is not a ResponseURL prefix: {why} (give an origin such as \
+                 http://127.0.0.1:4566, or a URL ending in /)"
+            ))
+        };
+        let Ok(url) = Url::parse(text) else {
+            return refuse("not a URL");
+        };
+        let Some(host) = url.host_str() else {
+            return refuse("it has no host");
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return refuse("it carries credentials");
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return refuse("it has a query or fragment");
+        }
+        if !url.path().ends_with('/') {
+            return refuse("its path does not end in /");
+        }
+        Ok(ResponseUrlPrefix {
+            scheme: url.scheme().to_string(),
+            host: host.to_string(),
+            port: url.port_or_known_default(),
+            path: url.path().to_string(),
+        })
+    }
+
+    fn admits(&self, url: &Url) -> bool {
+        url.scheme() == self.scheme
+            && url.host_str() == Some(self.host.as_str())
+            && url.port_or_known_default() == self.port
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path().starts_with(&self.path)
+    }
+}
+
 /// Accepts the ResponseURL or says why not (without repeating its query string).
-pub fn check_response_url(url: &str, extra_prefixes: &[String]) -> Result<Url, String> {
+pub fn check_response_url(url: &str, extra_prefixes: &[ResponseUrlPrefix]) -> Result<Url, String> {
     let refuse = |why: &str| Err(format!("ResponseURL {} refused: {why}", redact(url)));
     let Ok(parsed) = Url::parse(url) else {
         return refuse("not a valid URL");
     };
-    if extra_prefixes.iter().any(|p| url.starts_with(p.as_str())) {
+    if extra_prefixes.iter().any(|p| p.admits(&parsed)) {
         return Ok(parsed);
     }
     if parsed.scheme() != "https" {
@@ -84,7 +139,8 @@ fn is_s3_host(host: &str) -> bool {
 
 /// PUTs `body` until S3 accepts it, retrying connection errors, 429 and 5xx with jittered
 /// backoff while time remains before `deadline`. Any other answer is final: an expired URL
-/// (403) does not get better by asking again.
+/// (403) does not get better by asking again, and a redirect is not followed, since only the
+/// URL checked above may receive the answer.
 pub async fn put(
     client: &reqwest::Client,
     url: &Url,
@@ -92,7 +148,7 @@ pub async fn put(
     deadline: Instant,
 ) -> Result<(), String> {
     let shown = redact(url.as_str());
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     let mut last_error = String::new();
     for attempt in 1..=MAX_ATTEMPTS {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -117,7 +173,11 @@ pub async fn put(
             Ok(resp) if resp.status().is_success() => return Ok(()),
             Ok(resp) => {
                 let status = resp.status();
-                let detail = s3_error_code(resp).await;
+                let detail = if status.is_redirection() {
+                    " (redirects are not followed)".to_string()
+                } else {
+                    s3_error_code(resp).await
+                };
                 last_error = format!("HTTP {status}{detail}");
                 status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
@@ -130,9 +190,10 @@ pub async fn put(
         if !retry {
             break;
         }
-        let pause = jitter(backoff).min(deadline.saturating_duration_since(Instant::now()));
+        let pause = backoff
+            .pause()
+            .min(deadline.saturating_duration_since(Instant::now()));
         tokio::time::sleep(pause).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     Err(format!(
         "the answer was not delivered to {shown}: {last_error}"
@@ -159,13 +220,6 @@ fn describe(err: reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// Between half and all of `base`, so that retries from many functions spread out.
-fn jitter(base: Duration) -> Duration {
-    let random = RandomState::new().hash_one(Instant::now());
-    let half = base / 2;
-    half + Duration::from_nanos(random % (half.as_nanos() as u64 + 1))
 }
 
 #[cfg(test)]
@@ -232,10 +286,53 @@ mod tests {
 
     #[test]
     fn extra_prefixes_allow_local_endpoints() {
-        let extra = vec!["http://127.0.0.1:4566/".to_string()];
-        assert!(check_response_url("http://127.0.0.1:4566/b/k?X-Amz-Signature=s", &extra).is_ok());
-        assert!(check_response_url("http://127.0.0.1:4567/b/k", &extra).is_err());
-        assert!(check_response_url("http://127.0.0.1:45660/b/k", &extra).is_err());
+        let prefixes = |list: &[&str]| -> Vec<ResponseUrlPrefix> {
+            list.iter()
+                .map(|p| ResponseUrlPrefix::parse(p).unwrap())
+                .collect()
+        };
+        for extra in [
+            prefixes(&["http://127.0.0.1:4566/"]),
+            prefixes(&["http://127.0.0.1:4566"]),
+        ] {
+            assert!(
+                check_response_url("http://127.0.0.1:4566/b/k?X-Amz-Signature=s", &extra).is_ok()
+            );
+            for refused in [
+                "http://127.0.0.1:4567/b/k",
+                "http://127.0.0.1:45660/b/k",
+                "https://127.0.0.1:4566/b/k",
+                "http://127.0.0.1:4566@other-host/b/k",
+                "http://user:pass@127.0.0.1:4566/b/k",
+                "http://127.0.0.10:4566/b/k",
+            ] {
+                assert!(check_response_url(refused, &extra).is_err(), "{refused}");
+            }
+        }
+        let bucket = prefixes(&["http://localhost:4566/bucket/"]);
+        assert!(check_response_url("http://LOCALHOST:4566/bucket/k", &bucket).is_ok());
+        assert!(check_response_url("http://localhost:4566/bucket2/k", &bucket).is_err());
+        assert!(check_response_url("http://localhost:4566/k", &bucket).is_err());
+    }
+
+    #[test]
+    fn a_prefix_is_a_whole_origin_or_ends_in_a_slash() {
+        for good in [
+            "http://127.0.0.1:4566",
+            "http://127.0.0.1:4566/",
+            "https://example.test/answers/",
+        ] {
+            assert!(ResponseUrlPrefix::parse(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("http://127.0.0.1:4566/buck", "does not end in /"),
+            ("http://u:p@127.0.0.1:4566/", "credentials"),
+            ("http://127.0.0.1:4566/?a=b", "query"),
+            ("127.0.0.1:4566", "not a URL"),
+        ] {
+            let err = ResponseUrlPrefix::parse(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -246,16 +343,5 @@ mod tests {
         );
         assert_eq!(redact("https://b/k#frag"), "https://b/k?<redacted>");
         assert_eq!(redact("https://b/k"), "https://b/k");
-    }
-
-    #[test]
-    fn jitter_stays_between_half_and_whole() {
-        for _ in 0..100 {
-            let d = jitter(Duration::from_millis(400));
-            assert!(
-                d >= Duration::from_millis(200) && d <= Duration::from_millis(400),
-                "{d:?}"
-            );
-        }
     }
 }

@@ -101,6 +101,11 @@ impl Answer {
         }
     }
 
+    /// The same answer, with another Reason.
+    pub fn because(self, reason: String) -> Self {
+        Answer { reason, ..self }
+    }
+
     pub fn retained(physical_id: &str, reason: String) -> Self {
         Self::without_data(Outcome::Retained, physical_id, reason)
     }

@@ -56,6 +56,14 @@ pub(crate) async fn decide(
             Ok(match work.update(physical_id, old.as_ref(), &new).await? {
                 Updated::Upserted(upserted) => upserted_step(upserted, &new),
                 Updated::Kept(role) => Step::Answered(Answer::updated(physical_id, role)),
+                Updated::Untouched(role) => {
+                    let reason = format!(
+                        "kept {} as it was: this resource adopted it, so its description is not \
+                         changed",
+                        role.name
+                    );
+                    Step::Answered(Answer::updated(physical_id, role).because(reason))
+                }
             })
         }
         Change::Delete {

@@ -8,6 +8,8 @@
 
 pub mod answer;
 pub(crate) mod decide;
+mod known_names;
+mod patience;
 pub mod progress;
 pub mod properties;
 pub mod waiting;

@@ -108,6 +108,13 @@ pub async fn finish(work: Work<'_>, step: Step, guard_at: Instant) -> Answer {
             tokio::time::sleep(wanted.min(allowed)).await;
             let secs = |d: Duration| d.as_secs_f64().round();
             if wanted > allowed {
+                // SUCCESS all the same (the role exists), but a role used this early may still
+                // be refused: the operator should hear of it.
+                tracing::warn!(
+                    waited_s = secs(allowed),
+                    wanted_s = secs(wanted),
+                    "propagation wait cut short by the Lambda deadline; raise the function's timeout"
+                );
                 answer.reason.push_str(&format!(
                     "; waited {} s of {} s for IAM propagation (cut short by the Lambda deadline)",
                     secs(allowed),

@@ -7,12 +7,11 @@
 //! redelivered Create recognise the role it made the first time and give the same answer.
 
 use super::Failure;
+pub use super::known_names::KnownNames;
 use super::progress::Progress;
 use super::properties::{RemovalPolicy, RoleProperties};
-use crate::adapters::iam::{self, CreateOutcome, DeletionStatus, Role};
+use crate::adapters::iam::{self, CreateOutcome, DeletionStatus, IamError, Role};
 use aws_sdk_iam::Client;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 pub const STACK_TAG: &str = "upsert-slr:stack-id";
@@ -57,34 +56,6 @@ pub struct Work<'a> {
     pub progress: &'a Progress,
 }
 
-/// Role names IAM reported, by service and suffix. IAM names a service-linked role from a
-/// template per service, so a name once seen holds for the life of the process: a warm
-/// function finds an existing role with one `GetRole` (which also gives its ARN and tags)
-/// instead of a refused `CreateServiceLinkedRole` followed by `GetRole`. Half the IAM calls on
-/// the common adopt path, and less of the account's IAM rate limit.
-#[derive(Clone, Debug, Default)]
-pub struct KnownNames(Arc<Mutex<HashMap<(String, String), String>>>);
-
-impl KnownNames {
-    fn key(props: &RoleProperties) -> (String, String) {
-        let suffix = props.suffix.as_deref().unwrap_or_default();
-        (
-            props.service.to_ascii_lowercase(),
-            suffix.to_ascii_lowercase(),
-        )
-    }
-
-    fn get(&self, props: &RoleProperties) -> Option<String> {
-        let names = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        names.get(&Self::key(props)).cloned()
-    }
-
-    fn remember(&self, props: &RoleProperties, role: &Role) {
-        let mut names = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        names.insert(Self::key(props), role.name.clone());
-    }
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum Upserted {
     Created(Role),
@@ -95,11 +66,9 @@ impl Work<'_> {
     /// Creates the role, or finds it when IAM says it already exists.
     pub async fn upsert(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
         if let Some(name) = self.known.get(props) {
-            self.progress
-                .doing(format!("calling iam:GetRole for {name}"));
             let path = iam::service_role_path(&props.service);
             // Gone since, or (an odd case) the name now belongs to another service: the full way.
-            if let Some(role) = iam::get_role(self.iam, &name).await?
+            if let Some(role) = self.get_role(&name).await?
                 && role.path.eq_ignore_ascii_case(&path)
             {
                 return Ok(self.existing(role));
@@ -121,17 +90,17 @@ impl Work<'_> {
     }
 
     async fn create_or_find(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
-        self.progress.doing(format!(
-            "calling iam:CreateServiceLinkedRole for {}",
-            props.service
-        ));
-        let outcome = iam::create_service_linked_role(
-            self.iam,
-            &props.service,
-            props.suffix.as_deref(),
-            props.description.as_deref(),
-        )
-        .await?;
+        let doing = format!("calling iam:CreateServiceLinkedRole for {}", props.service);
+        let outcome = self
+            .patiently(doing, || {
+                iam::create_service_linked_role(
+                    self.iam,
+                    &props.service,
+                    props.suffix.as_deref(),
+                    props.description.as_deref(),
+                )
+            })
+            .await?;
         match outcome {
             CreateOutcome::Created(role) => {
                 self.progress.created(&role.name);
@@ -142,6 +111,24 @@ impl Work<'_> {
                 let role = self.find_existing(props, name.as_deref()).await?;
                 Ok(self.existing(role))
             }
+            CreateOutcome::Refused(refusal) => match self.find_listed(props).await {
+                Ok(Some(role)) => {
+                    tracing::info!(role_name = %role.name, refusal = %refusal, "IAM refused the creation of a role that exists; adopted it");
+                    Ok(self.existing(role))
+                }
+                // Nothing to adopt, or no telling which: IAM's own words say what is wrong.
+                Ok(None) | Err(_) => Err(refusal.into()),
+            },
+        }
+    }
+
+    /// The role the service's path lists for the suffix, when exactly one matches and it can
+    /// be read.
+    async fn find_listed(&self, props: &RoleProperties) -> Result<Option<Role>, Failure> {
+        let names = self.list_role_names(&props.service).await?;
+        match pick_role(&names, props.suffix.as_deref())? {
+            Some(name) => Ok(self.get_role(&name).await?),
+            None => Ok(None),
         }
     }
 
@@ -150,14 +137,16 @@ impl Work<'_> {
         role: &Role,
         removal_policy: RemovalPolicy,
     ) -> Result<(), Failure> {
-        self.progress
-            .doing(format!("calling iam:TagRole for {}", role.name));
         let tags = [
             (STACK_TAG, self.owner.stack_id),
             (LOGICAL_ID_TAG, self.owner.logical_id),
             (REQUEST_TAG, self.owner.request_id),
         ];
-        match iam::tag_role(self.iam, &role.name, &tags).await {
+        let doing = format!("calling iam:TagRole for {}", role.name);
+        let tagged = self
+            .patiently(doing, || iam::tag_role(self.iam, &role.name, &tags))
+            .await;
+        match tagged {
             Ok(()) => Ok(()),
             // Without the tags a later Delete must retain the role: only fatal when the user
             // asked for it to be deleted.
@@ -181,21 +170,11 @@ impl Work<'_> {
     ) -> Result<Role, Failure> {
         let mut pauses = FIND_RETRY_PAUSES.iter();
         loop {
-            self.progress.doing(format!(
-                "looking up the existing role for {}",
-                props.service
-            ));
-            let name = match named {
-                Some(name) => Some(name.to_string()),
-                None => {
-                    let names =
-                        iam::list_service_linked_role_names(self.iam, &props.service).await?;
-                    pick_role(&names, props.suffix.as_deref())?
-                }
+            let role = match named {
+                Some(name) => self.get_role(name).await?,
+                None => self.find_listed(props).await?,
             };
-            if let Some(name) = &name
-                && let Some(role) = iam::get_role(self.iam, name).await?
-            {
+            if let Some(role) = role {
                 return Ok(role);
             }
             let Some(pause) = pauses.next() else {
@@ -208,6 +187,22 @@ impl Work<'_> {
             };
             tokio::time::sleep(*pause).await;
         }
+    }
+}
+
+impl Work<'_> {
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, IamError> {
+        let doing = format!("calling iam:GetRole for {name}");
+        self.patiently(doing, || iam::get_role(self.iam, name))
+            .await
+    }
+
+    async fn list_role_names(&self, service: &str) -> Result<Vec<String>, IamError> {
+        let doing = format!("calling iam:ListRoles for {service}'s roles");
+        self.patiently(doing, || {
+            iam::list_service_linked_role_names(self.iam, service)
+        })
+        .await
     }
 }
 
@@ -242,6 +237,9 @@ pub enum Updated {
     Upserted(Upserted),
     /// The same role, its description brought up to date.
     Kept(Role),
+    /// The same role, left as it was although the description changed: this resource adopted
+    /// it, and changes nothing on a role it did not create.
+    Untouched(Role),
 }
 
 impl Work<'_> {
@@ -258,25 +256,30 @@ impl Work<'_> {
         if !same_role {
             return self.upsert(new).await.map(Updated::Upserted);
         }
-        self.progress
-            .doing(format!("calling iam:GetRole for {physical_id}"));
-        let Some(role) = iam::get_role(self.iam, physical_id).await? else {
+        let Some(role) = self.get_role(physical_id).await? else {
             // Deleted behind the stack's back: bring it back.
             return self.upsert(new).await.map(Updated::Upserted);
         };
-        if old.and_then(|o| o.description.as_deref()) != new.description.as_deref() {
-            self.progress.doing(format!(
-                "calling iam:UpdateRoleDescription for {}",
-                role.name
-            ));
-            let description = new.description.as_deref().unwrap_or_default();
-            match iam::update_role_description(self.iam, &role.name, description).await {
-                Ok(()) => {}
-                Err(err) if err.is("UnmodifiableEntity") => {
-                    tracing::warn!(role_name = %role.name, error = %err, "description not changed: the role is protected");
-                }
-                Err(err) => return Err(err.into()),
+        if old.and_then(|o| o.description.as_deref()) == new.description.as_deref() {
+            return Ok(Updated::Kept(role));
+        }
+        // An adopted role belongs to whoever made it: its description is theirs.
+        if !self.owner.owns(&role) {
+            return Ok(Updated::Untouched(role));
+        }
+        let doing = format!("calling iam:UpdateRoleDescription for {}", role.name);
+        let description = new.description.as_deref().unwrap_or_default();
+        let updated = self
+            .patiently(doing, || {
+                iam::update_role_description(self.iam, &role.name, description)
+            })
+            .await;
+        match updated {
+            Ok(()) => {}
+            Err(err) if err.is("UnmodifiableEntity") => {
+                tracing::warn!(role_name = %role.name, error = %err, "description not changed: the role is protected");
             }
+            Err(err) => return Err(err.into()),
         }
         Ok(Updated::Kept(role))
     }
@@ -303,9 +306,7 @@ impl Work<'_> {
         if policy == RemovalPolicy::Retain {
             return Ok(Removal::Retained("RemovalPolicy is Retain".into()));
         }
-        self.progress
-            .doing(format!("calling iam:GetRole for {physical_id}"));
-        let Some(role) = iam::get_role(self.iam, physical_id).await? else {
+        let Some(role) = self.get_role(physical_id).await? else {
             return Ok(Removal::Gone(format!("{physical_id} does not exist")));
         };
         if !role.is_service_linked() {
@@ -320,28 +321,36 @@ impl Work<'_> {
                 role.name
             )));
         }
-        self.progress.doing(format!(
-            "calling iam:DeleteServiceLinkedRole for {}",
-            role.name
-        ));
-        let task_id = iam::delete_service_linked_role(self.iam, &role.name).await?;
-        Ok(Removal::Started {
-            role: role.name,
-            task_id,
+        let doing = format!("calling iam:DeleteServiceLinkedRole for {}", role.name);
+        let deletion = self
+            .patiently(doing, || {
+                iam::delete_service_linked_role(self.iam, &role.name)
+            })
+            .await?;
+        Ok(match deletion {
+            Some(task_id) => Removal::Started {
+                role: role.name,
+                task_id,
+            },
+            // Deleted by someone else between the look and the deletion.
+            None => Removal::Gone(format!("{} was deleted meanwhile", role.name)),
         })
     }
 
     /// Whether the deletion has finished: `Ok(true)` when the role is gone, `Ok(false)` while IAM
     /// is still working, a Failure naming what still uses the role when IAM gave up.
     pub async fn deletion_finished(&self, role: &str, task_id: &str) -> Result<bool, Failure> {
-        self.progress.doing(format!(
+        let doing = format!(
             "waiting for the deletion of {role} (iam:GetServiceLinkedRoleDeletionStatus {task_id})"
-        ));
-        match iam::deletion_status(self.iam, task_id).await? {
+        );
+        let status = self
+            .patiently(doing, || iam::deletion_status(self.iam, task_id))
+            .await?;
+        match status {
             DeletionStatus::Running => Ok(false),
             DeletionStatus::Succeeded => Ok(true),
             // The task expired, or IAM has not caught up with it: the role itself decides.
-            DeletionStatus::NotFound => match iam::get_role(self.iam, role).await? {
+            DeletionStatus::NotFound => match self.get_role(role).await? {
                 None => Ok(true),
                 Some(_) => {
                     self.progress.doing(format!(

@@ -51,6 +51,10 @@ def evaluate(node, values, conditions):
             sep, text = evaluate(arg, values, conditions)
             if isinstance(text, str):
                 return text.split(sep)
+        if key == "Fn::Join":
+            sep, parts = evaluate(arg, values, conditions)
+            if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+                return sep.join(parts)
         if key == "Fn::Equals":
             a, b = evaluate(arg, values, conditions)
             return a == b

@@ -18,8 +18,30 @@ import botocore.session
 from cfnlint.decode import cfn_yaml
 from release_template import CODE_PARAMETERS, translate
 
+from checks import policies
+
 ROOT = Path(__file__).resolve().parents[2]
-ROLE_PATH = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
+# Every service-linked role, or the allowed services' paths only.
+ROLE_PATHS = {
+    "Fn::If": [
+        "AllowsAnyService",
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"},
+        {"Fn::Split": [",", {"Fn::Join": ["", [
+            "arn:*:iam::*:role/aws-service-role/",
+            {"Fn::Join": ["/*,arn:*:iam::*:role/aws-service-role/", {"Fn::Split": [",", {"Ref": "AllowedServices"}]}]},
+            "/*",
+        ]]}]},
+    ]
+}
+# Calls that change a role that exists; each needs this tool's ownership tag on the role.
+CHANGING_ROLE_ACTIONS = {
+    "iam:UpdateRoleDescription", "iam:DeleteServiceLinkedRole", "iam:UpdateRole", "iam:DeleteRole",
+    "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+}
+# A list AllowedServices may hold, to lint the policy as a restricted deployment has it.
+RESTRICTED = {"AllowedServices": "ecs.amazonaws.com,*.application-autoscaling.amazonaws.com"}
 failures = []
 
 
@@ -54,6 +76,42 @@ def accepted_properties():
     return names | {"ServiceToken", "ServiceTimeout"}
 
 
+def ownership_tag_keys():
+    """The tags by which the handler marks a role as created (handler/role/work.rs)."""
+    source = (ROOT / "handler/role/work.rs").read_text()
+    keys = re.findall(r'pub const [A-Z_]+_TAG: &str = "([^"]+)";', source)
+    check(len(keys) == 3, f"could not read the ownership tags from work.rs: {keys}")
+    return keys
+
+
+def check_role_statement(s, tag_keys):
+    """One statement of the function's role: only the job, and no change to a role the tool
+    did not create."""
+    actions = set(as_list(s["Action"]))
+    condition = s.get("Condition", {})
+    stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
+    if s["Resource"] == "*":
+        check(actions == {"iam:ListRoles"}, f"only iam:ListRoles may be on *: {s}")
+    elif any(a.startswith("iam:") for a in actions):
+        check(s["Resource"] == ROLE_PATHS, f"IAM actions must be scoped to the allowed services' paths: {s}")
+    if "iam:CreateServiceLinkedRole" in actions:
+        check(
+            condition == {"StringLike": {"iam:AWSServiceName": {"Fn::Split": [",", {"Ref": "AllowedServices"}]}}},
+            f"CreateServiceLinkedRole must be conditioned on AllowedServices: {s}",
+        )
+    if "iam:TagRole" in actions:
+        check(
+            condition.get("ForAllValues:StringEquals", {}).get("aws:TagKeys") == tag_keys
+            and condition.get("Null", {}).get(stack_tag) == "true",
+            f"TagRole must be limited to the ownership tags, on roles not yet carrying them: {s}",
+        )
+    if actions & CHANGING_ROLE_ACTIONS:
+        check(
+            stack_tag in condition.get("StringLike", {}),
+            f"{sorted(actions & CHANGING_ROLE_ACTIONS)} must require the ownership tag {tag_keys[0]}: {s}",
+        )
+
+
 def check_sam_template(template):
     function = template["Resources"]["Function"]["Properties"]
     role = template["Resources"]["FunctionRole"]["Properties"]
@@ -61,20 +119,14 @@ def check_sam_template(template):
         s for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])
     ]
     granted = set()
+    tag_keys = ownership_tag_keys()
     for s in statements:
         check(s["Effect"] == "Allow", f"unexpected statement {s}")
-        actions = set(as_list(s["Action"]))
-        granted |= actions
-        if s["Resource"] == "*":
-            check(actions == {"iam:ListRoles"}, f"only iam:ListRoles may be on *: {s}")
-        elif any(a.startswith("iam:") for a in actions):
-            check(s["Resource"] == ROLE_PATH, f"IAM actions must be scoped to {ROLE_PATH}: {s}")
-        if "iam:CreateServiceLinkedRole" in actions:
-            check(
-                s.get("Condition")
-                == {"StringLike": {"iam:AWSServiceName": {"Fn::Split": [",", {"Ref": "AllowedServices"}]}}},
-                f"CreateServiceLinkedRole must be conditioned on AllowedServices: {s}",
-            )
+        granted |= set(as_list(s["Action"]))
+        check_role_statement(s, tag_keys)
+    for overrides in ({}, RESTRICTED):
+        for finding in policies.findings(template, overrides):
+            check(False, f"template.yaml with {overrides or 'its defaults'}: {finding}")
     needed = iam_actions_called_by_handler()
     check(len(needed) >= 5, f"found too few IAM calls in handler/adapters/iam.rs: {needed}")
     iam_granted = {a for a in granted if a.startswith("iam:")}
@@ -220,6 +272,9 @@ def main():
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)
     check_release_template(load(release_template), sam)
+    for path in [release_template, *sorted((ROOT / "examples/cloudformation").glob("*.yaml"))]:
+        for finding in policies.findings(load(path)):
+            check(False, f"{path.name}: {finding}")
     check_examples(sam["Parameters"]["ServiceTokenExportName"]["Default"], release_template)
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
