@@ -1,17 +1,17 @@
 //! The macro's transform, replayed: each file in `tests/macro/` is a macro event as
-//! CloudFormation sends it and the exact answer it must get; and every row of `slr-needs.json`
-//! gets its role from a template holding one resource of its type.
+//! CloudFormation sends it and the exact answer it must get; and docs/macro.md shows every row
+//! of `slr-needs.json` as the table has it. (Each row's cases are replayed in `tests/needs.rs`.)
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use upsert_slr::config::Settings;
 use upsert_slr::protocol::macro_event;
 use upsert_slr::template::Itself;
-use upsert_slr::template::needs;
+use upsert_slr::template::needs::{self, Clause, Test, Tier};
 use upsert_slr::transform;
 
 /// Invoked through an alias: the roles' ServiceToken is the function itself, unqualified.
 const INVOKED_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr:live";
-const TOKEN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
 
 fn settings() -> Settings {
     // As template.yaml sets it, from TimeoutSeconds' default.
@@ -35,7 +35,7 @@ fn replayed_events_get_their_recorded_answers() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 6, "{files:?}");
+    assert!(files.len() >= 8, "{files:?}");
     for path in files {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -50,247 +50,6 @@ fn replayed_events_get_their_recorded_answers() {
     }
 }
 
-/// Each row's resource type and service with the logical id its role must get, written out here
-/// rather than derived, so that a row added to the table needs a line here too.
-const EXPECTED: &[(&str, &str, &str)] = &[
-    ("AWS::ECS::Cluster", "ecs.amazonaws.com", "UpsertSlrECS"),
-    ("AWS::ECS::Service", "ecs.amazonaws.com", "UpsertSlrECS"),
-    (
-        "AWS::ECS::CapacityProvider",
-        "ecs.amazonaws.com",
-        "UpsertSlrECS",
-    ),
-    (
-        "AWS::ElasticLoadBalancing::LoadBalancer",
-        "elasticloadbalancing.amazonaws.com",
-        "UpsertSlrElasticLoadBalancing",
-    ),
-    (
-        "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        "elasticloadbalancing.amazonaws.com",
-        "UpsertSlrElasticLoadBalancing",
-    ),
-    (
-        "AWS::ElasticLoadBalancingV2::TargetGroup",
-        "elasticloadbalancing.amazonaws.com",
-        "UpsertSlrElasticLoadBalancing",
-    ),
-    (
-        "AWS::AutoScaling::AutoScalingGroup",
-        "autoscaling.amazonaws.com",
-        "UpsertSlrAutoScaling",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "ecs.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingECSService",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "dynamodb.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingDynamoDBTable",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "lambda.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingLambdaConcurrency",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "rds.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingRDSCluster",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "ec2.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingEC2SpotFleetRequest",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "elasticache.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingElastiCacheRG",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "kafka.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingKafkaCluster",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "neptune.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingNeptuneCluster",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "sagemaker.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingSageMakerEndpoint",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "appstream.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingAppStreamFleet",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "comprehend.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingComprehendEndpoint",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "cassandra.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingCassandraTable",
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "custom-resource.application-autoscaling.amazonaws.com",
-        "UpsertSlrApplicationAutoScalingCustomResource",
-    ),
-    ("AWS::RDS::DBInstance", "rds.amazonaws.com", "UpsertSlrRDS"),
-    ("AWS::RDS::DBCluster", "rds.amazonaws.com", "UpsertSlrRDS"),
-    (
-        "AWS::Neptune::DBCluster",
-        "rds.amazonaws.com",
-        "UpsertSlrRDS",
-    ),
-    (
-        "AWS::Neptune::DBInstance",
-        "rds.amazonaws.com",
-        "UpsertSlrRDS",
-    ),
-    (
-        "AWS::OpenSearchService::Domain",
-        "opensearchservice.amazonaws.com",
-        "UpsertSlrAmazonOpenSearchService",
-    ),
-    (
-        "AWS::Elasticsearch::Domain",
-        "opensearchservice.amazonaws.com",
-        "UpsertSlrAmazonOpenSearchService",
-    ),
-    (
-        "AWS::EKS::Cluster",
-        "eks.amazonaws.com",
-        "UpsertSlrAmazonEKS",
-    ),
-    (
-        "AWS::EKS::Nodegroup",
-        "eks-nodegroup.amazonaws.com",
-        "UpsertSlrAmazonEKSNodegroup",
-    ),
-    (
-        "AWS::EKS::FargateProfile",
-        "eks-fargate.amazonaws.com",
-        "UpsertSlrAmazonEKSForFargate",
-    ),
-    (
-        "AWS::EFS::MountTarget",
-        "elasticfilesystem.amazonaws.com",
-        "UpsertSlrAmazonElasticFileSystem",
-    ),
-    (
-        "AWS::Redshift::Cluster",
-        "redshift.amazonaws.com",
-        "UpsertSlrRedshift",
-    ),
-    (
-        "AWS::Redshift::EndpointAccess",
-        "redshift.amazonaws.com",
-        "UpsertSlrRedshift",
-    ),
-    ("AWS::MSK::Cluster", "kafka.amazonaws.com", "UpsertSlrKafka"),
-    (
-        "AWS::EC2::SpotFleet",
-        "spotfleet.amazonaws.com",
-        "UpsertSlrEC2SpotFleet",
-    ),
-    (
-        "AWS::ElastiCache::CacheCluster",
-        "elasticache.amazonaws.com",
-        "UpsertSlrElastiCache",
-    ),
-    (
-        "AWS::ElastiCache::ReplicationGroup",
-        "elasticache.amazonaws.com",
-        "UpsertSlrElastiCache",
-    ),
-    (
-        "AWS::Batch::ComputeEnvironment",
-        "batch.amazonaws.com",
-        "UpsertSlrBatch",
-    ),
-];
-
-/// Properties that meet every clause of `row`.
-fn meeting(row: &needs::Row) -> Value {
-    let mut properties = json!({"Name": "example"});
-    for clause in &row.when {
-        match (clause.is, &clause.one_of) {
-            (Some(needs::Presence::Present), _) => {
-                properties[&clause.property] = json!({"SubnetIds": ["subnet-1"]})
-            }
-            (Some(needs::Presence::Absent), _) => {}
-            (None, Some(values)) => properties[&clause.property] = json!(values[0]),
-            (None, None) => unreachable!("the table is checked"),
-        }
-    }
-    properties
-}
-
-#[test]
-fn every_row_of_the_table_adds_its_role() {
-    let rows = needs::table().unwrap();
-    let listed: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r.resource_type.as_str(), r.service.as_str()))
-        .collect();
-    let expected: Vec<(&str, &str)> = EXPECTED.iter().map(|(t, s, _)| (*t, *s)).collect();
-    assert_eq!(
-        listed, expected,
-        "the table and this test list different rows"
-    );
-
-    for (row, (_, _, id)) in rows.iter().zip(EXPECTED) {
-        let properties = meeting(row);
-        let event = json!({
-            "region": "us-east-1", "accountId": "123456789012",
-            "transformId": "123456789012::UpsertSlr", "requestId": "row",
-            "params": {}, "templateParameterValues": {},
-            "fragment": {"Resources": {"Needs": {"Type": row.resource_type, "Properties": properties}}},
-        });
-        let expected = json!({
-            "requestId": "row",
-            "status": "success",
-            "fragment": {"Resources": {
-                "Needs": {"Type": row.resource_type, "Properties": properties, "DependsOn": id},
-                *id: {
-                    "Type": "Custom::ServiceLinkedRole",
-                    "Properties": {"ServiceToken": TOKEN, "ServiceTimeout": 600, "AWSServiceName": row.service},
-                },
-            }},
-        });
-        assert_eq!(answer(&event), expected, "{row:?}");
-
-        // The same resource with its clauses unmet (when it has any) gets no role.
-        if !row.when.is_empty() {
-            let mut unmet = event.clone();
-            let props = &mut unmet["fragment"]["Resources"]["Needs"]["Properties"];
-            for clause in &row.when {
-                match clause.is {
-                    Some(needs::Presence::Present) => {
-                        props.as_object_mut().unwrap().remove(&clause.property);
-                    }
-                    Some(needs::Presence::Absent) => {
-                        props[&clause.property] = json!("arn:aws:iam::123456789012:role/mine")
-                    }
-                    None => props[&clause.property] = json!("workspaces"),
-                }
-            }
-            let got = answer(&unmet);
-            assert_eq!(got["fragment"], unmet["fragment"], "{row:?}");
-        }
-    }
-}
-
 #[test]
 fn a_sample_event_is_answered() {
     let path = format!("{}/events/macro.json", env!("CARGO_MANIFEST_DIR"));
@@ -301,37 +60,124 @@ fn a_sample_event_is_answered() {
     assert_eq!(got["requestId"], event["requestId"]);
 }
 
-/// The table as docs/macro.md shows it, between its two markers.
-fn rendered_table() -> String {
-    let mut out = String::from(
-        "| resource type | when | `AWSServiceName` | role | source |\n|---|---|---|---|---|\n",
-    );
-    for row in needs::table().unwrap() {
-        let when: Vec<String> = row
-            .when
+/// A condition as docs/macro.md writes it.
+fn clause_text(clause: &Clause) -> String {
+    let path = |p: &[String]| format!("`{}`", p.join("."));
+    let values = |v: &[String]| {
+        v.iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let joined = |clauses: &[Clause], with: &str| {
+        clauses
             .iter()
-            .map(|clause| match (clause.is, &clause.one_of) {
-                (Some(needs::Presence::Present), _) => format!("`{}` given", clause.property),
-                (Some(needs::Presence::Absent), _) => format!("no `{}`", clause.property),
-                (None, Some(values)) => {
-                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-                    format!("`{}` = {}", clause.property, values.join(" or "))
-                }
-                (None, None) => unreachable!("the table is checked"),
-            })
-            .collect();
-        let when = if when.is_empty() {
-            "always".to_string()
-        } else {
-            when.join(", ")
-        };
-        let page = row
-            .source
-            .trim_start_matches("https://docs.aws.amazon.com/");
+            .map(clause_text)
+            .collect::<Vec<_>>()
+            .join(with)
+    };
+    let (p, test) = match clause {
+        Clause::Any(clauses) => return format!("({})", joined(clauses, " or ")),
+        Clause::All(clauses) => return format!("({})", joined(clauses, " and ")),
+        Clause::At { path: p, test } => (path(p), test),
+    };
+    match test {
+        Test::Is(true) => format!("{p} given"),
+        Test::Is(false) => format!("no {p}"),
+        Test::OneOf(v) => format!("{p} = {}", values(v)),
+        Test::NotOneOf(v) => format!("{p} absent or not {}", values(v)),
+        Test::Prefix(prefix) => format!("{p} starts with `{prefix}`"),
+        Test::Contains(needle) => format!("{p} contains `{needle}`"),
+        Test::Some(clauses) => format!("some item of {p} with ({})", joined(clauses, ", ")),
+        Test::None(clauses) => format!("no item of {p} with ({})", joined(clauses, ", ")),
+    }
+}
+
+/// Text in a table cell: a `|` would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The table as docs/macro.md shows it, between its two markers: the counts, then the rows of
+/// each tier with every field of the row.
+fn rendered_table() -> String {
+    let rows = needs::table().unwrap();
+    let count = |tier: Tier| rows.iter().filter(|r| r.tier == tier).count();
+    let services: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r.service.to_ascii_lowercase())
+        .collect();
+    let mut out = format!(
+        "{} rows, {} services: {} must-exist, {} propagation.\n",
+        rows.len(),
+        services.len(),
+        count(Tier::MustExist),
+        count(Tier::Propagation)
+    );
+    for (tier, heading) in [
+        (Tier::MustExist, "The role must exist first: `must-exist`"),
+        (
+            Tier::Propagation,
+            "The service creates the role: `propagation`",
+        ),
+    ] {
         out += &format!(
-            "| `{}` | {when} | `{}` | `{}` | [{page}]({}) |\n",
-            row.resource_type, row.service, row.role_name, row.source
+            "\n### {heading}\n\n{} rows.\n\n\
+             | resource type | when | `AWSServiceName` | role | also waiting | source | evidence | reports |\n\
+             |---|---|---|---|---|---|---|---|\n",
+            count(tier)
         );
+        for row in rows.iter().filter(|r| r.tier == tier) {
+            let when = if row.when.is_empty() {
+                "always".to_string()
+            } else {
+                row.when
+                    .iter()
+                    .map(clause_text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut role = format!("`{}`", row.role_name);
+            for other in &row.satisfied_by {
+                role += &format!(
+                    ", or an existing `{}` (`{}`)",
+                    other.role_name, other.service
+                );
+            }
+            let waiting: Vec<String> = row.dependents.iter().map(|d| format!("`{d}`")).collect();
+            let page = row
+                .source
+                .trim_start_matches("https://docs.aws.amazon.com/");
+            let mut evidence = row.evidence.clone();
+            if let Some(principal) = &row.principal_source {
+                evidence += &format!(" Principal: {principal}");
+            }
+            if let Some(note) = &row.note {
+                evidence += &format!(" Note: {note}");
+            }
+            let reports: Vec<String> = row
+                .reports
+                .iter()
+                .map(|r| {
+                    let (repository, number) = r.reference.split_once('#').unwrap();
+                    format!(
+                        "[{}](https://github.com/{repository}/issues/{number}): {}",
+                        r.reference, r.summary
+                    )
+                })
+                .collect();
+            out += &format!(
+                "| `{}` | {} | `{}` | {} | {} | [{page}]({}) | {} | {} |\n",
+                row.resource_type,
+                cell(&when),
+                row.service,
+                role,
+                waiting.join(", "),
+                row.source,
+                cell(&evidence),
+                cell(&reports.join("; "))
+            );
+        }
     }
     out
 }

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Annotations, CfnCondition, CfnResource, Duration, IAspect, RemovalPolicy, Stack, Token, aws_lambda as lambda } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { Row, asciiLower, intrinsic, isPlainObject, rowDecision, rows } from './needs';
 import { Backing, ServiceLinkedRole } from './service-linked-role';
 
 /** Properties of {@link ServiceLinkedRoles}. */
@@ -45,40 +44,18 @@ export interface ServiceLinkedRolesProps {
   readonly serviceToken?: string;
 }
 
-/** One row of slr-needs.json: a resource type needs `service`'s role when every clause holds. */
-interface Row {
-  readonly resourceType: string;
-  readonly when?: Clause[];
-  readonly service: string;
-  readonly roleName: string;
-  readonly source: string;
-}
-
-interface Clause {
-  readonly property: string;
-  readonly is?: 'present' | 'absent';
-  readonly oneOf?: string[];
-}
-
-type Verdict = 'holds' | 'fails' | 'undecided';
-
 /** The types that declare a service-linked role, as the macro counts them. */
 const ROLE_TYPES = ['Custom::ServiceLinkedRole', 'AWS::CloudFormation::CustomResource', 'AWS::IAM::ServiceLinkedRole'];
 /** Annotations' id, for `Annotations.acknowledgeWarning`. */
 const UNDECIDED_WARNING = 'upsert-slr-cdk:undecidedCondition';
 
-let table: Row[] | undefined;
-
-/** The table this package carries (slr-needs.json, copied in by the build), read once. */
-function rows(): Row[] {
-  if (!table) {
-    const file = path.join(__dirname, '..', 'slr-needs.json');
-    if (!fs.existsSync(file)) {
-      throw new Error(`${file} is missing: this copy of upsert-slr-cdk carries no table of service-linked roles (build it with \`make cdk-lib\`)`);
-    }
-    table = (JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[] }).rows;
-  }
-  return table;
+/** A service whose role a stack needs. */
+interface Need {
+  /** The first row that applies: its service and role name. */
+  readonly row: Row;
+  readonly needers: CfnResource[];
+  /** The needers whose rows only the deployment decides, with the paths it must tell. */
+  readonly undecided: Map<CfnResource, string[]>;
 }
 
 /**
@@ -118,31 +95,37 @@ export class ServiceLinkedRoles implements IAspect {
       if (service !== undefined && !declared.has(service)) declared.set(service, resource);
     }
 
-    // By service (in the order of the services' names), its first row and the resources needing it.
-    const needs = new Map<string, { row: Row; needers: CfnResource[]; undecided: CfnResource[] }>();
+    // By service (in the order of the services' names), what needs its role.
+    const needs = new Map<string, Need>();
     for (const resource of resources) {
-      for (const row of rows().filter((r) => r.resourceType === resource.cfnResourceType)) {
-        const service = row.service.toLowerCase();
-        if (!this.wanted(service)) continue;
-        const verdict = rowVerdict(row, resource);
-        if (verdict === 'fails') continue;
-        const entry = needs.get(service) ?? { row, needers: [], undecided: [] };
-        needs.set(service, entry);
-        if (!entry.needers.includes(resource)) entry.needers.push(resource);
-        if (verdict === 'undecided' && !entry.undecided.includes(resource)) entry.undecided.push(resource);
+      const applying = rows().filter((r) => r.resourceType === resource.cfnResourceType && this.wanted(asciiLower(r.service)));
+      if (applying.length === 0) continue;
+      const properties = renderedProperties(resource);
+      for (const row of applying) {
+        const service = asciiLower(row.service);
+        const decision = rowDecision(row, properties);
+        if (decision.verdict === 'fails') continue;
+        const need: Need = needs.get(service) ?? { row, needers: [], undecided: new Map() };
+        needs.set(service, need);
+        if (!need.needers.includes(resource)) need.needers.push(resource);
+        if (decision.verdict === 'undecided') need.undecided.set(resource, [...new Set(decision.unknown)]);
       }
     }
 
     for (const service of [...needs.keys()].sort()) {
       const { row, needers, undecided } = needs.get(service)!;
-      for (const resource of undecided) {
+      for (const [resource, paths] of undecided) {
         Annotations.of(resource).addWarningV2(
           UNDECIDED_WARNING,
           `${resource.cfnResourceType} ${resource.node.path}: whether it needs the role of ${row.service} is known only at deployment ` +
-            `(${(row.when ?? []).map((c) => c.property).join(', ')} is a token); the role is added. ` +
+            `(${paths.join(', ')} ${paths.length === 1 ? 'is a token' : 'are tokens'}); the role is added. ` +
             `Leave it out with new ServiceLinkedRoles({ exclude: ['${row.service}'] }) if it is not needed.`,
         );
       }
+      // The resources of the service's dependent types wait for the role too.
+      const dependentTypes = new Set(rows().filter((r) => asciiLower(r.service) === service).flatMap((r) => r.dependents));
+      const dependents = resources.filter((r) => dependentTypes.has(r.cfnResourceType) && !needers.includes(r));
+      const waiting = [...needers, ...dependents];
       let target = declared.get(service);
       if (target?.cfnOptions.condition !== undefined) {
         // A dependency on a resource that its condition may leave out fails the deployment.
@@ -154,15 +137,16 @@ export class ServiceLinkedRoles implements IAspect {
       if (target === undefined) {
         const role = new ServiceLinkedRole(stack, freeId(stack, row.roleName), { ...this.roleProps(), awsServiceName: row.service });
         target = role.resource.node.defaultChild as CfnResource;
-        const condition = sharedCondition(needers);
+        const condition = sharedCondition(waiting);
         if (condition) target.cfnOptions.condition = condition;
         declared.set(service, target);
-        Annotations.of(stack).addInfo(`upsert-slr-cdk: added ${role.node.path}, the role of ${row.service}, needed by ${pathsOf(needers)}`);
+        const also = dependents.length ? `; ${pathsOf(dependents)} wait for it too` : '';
+        Annotations.of(stack).addInfo(`upsert-slr-cdk: added ${role.node.path}, the role of ${row.service}, needed by ${pathsOf(needers)}${also}`);
       }
-      for (const needer of needers) {
+      for (const resource of waiting) {
         // That role waits for this resource: the user chose the order.
-        if (target.obtainDependencies().includes(needer)) continue;
-        dependOn(needer, target);
+        if (target.obtainDependencies().includes(resource)) continue;
+        dependOn(resource, target);
       }
     }
   }
@@ -189,54 +173,46 @@ function servicesNamed(names: string[] | undefined, option: string): string[] {
 /** The lowercased service a role resource declares, when it is one and names a plain string. */
 function declaredService(resource: CfnResource): string | undefined {
   if (!ROLE_TYPES.includes(resource.cfnResourceType)) return undefined;
-  const value = property(resource, 'AWSServiceName');
-  return typeof value === 'string' && !Token.isUnresolved(value) ? value.trim().toLowerCase() : undefined;
+  const properties = renderedProperties(resource);
+  const key = Object.keys(properties).find((k) => asciiLower(k) === 'awsservicename');
+  const value = key === undefined ? undefined : properties[key];
+  return typeof value === 'string' ? asciiLower(value.trim()) : undefined;
 }
 
 /**
- * A top-level property as the template will carry it: the construct's properties (an L1's
- * camelCase, a plain CfnResource's own) with its property overrides, matched without case.
+ * A resource's Properties as the template will carry them: its properties resolved and rendered
+ * (an L1's camelCase becomes CloudFormation's names), with its property overrides merged in, as
+ * CfnResource does at synthesis.
  */
-function property(resource: CfnResource, name: string): unknown {
-  const overrides = (resource as unknown as { rawOverrides?: { Properties?: Record<string, unknown> } }).rawOverrides?.Properties;
-  const overridden = overrides && Object.keys(overrides).find((k) => k.toLowerCase() === name.toLowerCase());
-  if (overridden !== undefined) return overrides![overridden];
-  const properties = (resource as unknown as { cfnProperties?: Record<string, unknown> }).cfnProperties ?? {};
-  const key = Object.keys(properties).find((k) => k.toLowerCase() === name.toLowerCase());
-  return key === undefined ? undefined : properties[key];
+function renderedProperties(resource: CfnResource): Record<string, unknown> {
+  const stack = Stack.of(resource);
+  const internals = resource as unknown as {
+    cfnProperties?: unknown;
+    renderProperties?: (properties: unknown) => unknown;
+    rawOverrides?: { Properties?: unknown };
+  };
+  const resolved = stack.resolve(internals.cfnProperties ?? {}) ?? {};
+  const rendered = typeof internals.renderProperties === 'function' ? internals.renderProperties.call(resource, resolved) : resolved;
+  const properties = isPlainObject(rendered) ? (JSON.parse(JSON.stringify(rendered)) as Record<string, unknown>) : {};
+  mergeOverrides(properties, internals.rawOverrides?.Properties, stack);
+  return properties;
 }
 
-/** Whether `row` applies to `resource`, as the macro decides it (slr-needs.json's `$comment`). */
-function rowVerdict(row: Row, resource: CfnResource): Verdict {
-  let verdict: Verdict = 'holds';
-  for (const clause of row.when ?? []) {
-    const seen = clauseVerdict(clause, Stack.of(resource).resolve(property(resource, clause.property)));
-    if (seen === 'fails') return 'fails';
-    if (seen === 'undecided') verdict = 'undecided';
+/** CfnResource's deep merge of overrides: an intrinsic replaces what it overrides, `undefined` deletes. */
+function mergeOverrides(target: Record<string, unknown>, overrides: unknown, stack: Stack): void {
+  if (!isPlainObject(overrides) || Token.isUnresolved(overrides)) return;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) {
+      delete target[key];
+    } else if (isPlainObject(value) && !Token.isUnresolved(value) && intrinsic(value) === undefined) {
+      if (!isPlainObject(target[key]) || intrinsic(target[key]) !== undefined) target[key] = {};
+      const merged = target[key] as Record<string, unknown>;
+      mergeOverrides(merged, value, stack);
+      if (Object.keys(merged).length === 0) delete target[key];
+    } else {
+      target[key] = stack.resolve(value);
+    }
   }
-  return verdict;
-}
-
-function clauseVerdict(clause: Clause, value: unknown): Verdict {
-  let absent = value === undefined || value === null;
-  const fn = intrinsic(value);
-  if (fn === 'Ref' && (value as { Ref: unknown }).Ref === 'AWS::NoValue') absent = true;
-  else if (fn !== undefined) return 'undecided';
-  let holds: boolean;
-  if (clause.is !== undefined) {
-    // An empty string asks the service for its default, as an omitted value does.
-    holds = (clause.is === 'absent') === (absent || value === '');
-  } else {
-    holds = typeof value === 'string' && (clause.oneOf ?? []).includes(value);
-  }
-  return holds ? 'holds' : 'fails';
-}
-
-/** `Ref` or `Fn::X` when `value` is an intrinsic function. */
-function intrinsic(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const keys = Object.keys(value);
-  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::')) ? keys[0] : undefined;
 }
 
 /** `UpsertSlrECS` for AWSServiceRoleForECS; a number is added when the stack has that id. */
@@ -248,10 +224,10 @@ function freeId(stack: Stack, roleName: string): string {
   }
 }
 
-/** The condition every needing resource has, if they all have the same one: the role is then made only when they are. */
-function sharedCondition(needers: CfnResource[]): CfnCondition | undefined {
-  const first = needers[0]?.cfnOptions.condition;
-  return first !== undefined && needers.every((n) => n.cfnOptions.condition === first) ? first : undefined;
+/** The condition every resource waiting for the role has, if they all have the same one: the role is then made only when they are. */
+function sharedCondition(waiting: CfnResource[]): CfnCondition | undefined {
+  const first = waiting[0]?.cfnOptions.condition;
+  return first !== undefined && waiting.every((n) => n.cfnOptions.condition === first) ? first : undefined;
 }
 
 /** `needer` DependsOn `target`, through the method the installed aws-cdk-lib has not deprecated. */

@@ -14,38 +14,43 @@ import {
   Fn,
   RemovalPolicy,
   Stack,
+  aws_ec2 as ec2,
+  aws_elasticache as elasticache,
   aws_iam as iam,
   aws_opensearchservice as opensearch,
 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Backing, ServiceLinkedRole, ServiceLinkedRoles, ServiceLinkedRolesProps } from '../lib';
+import { rowDecision, rows as table } from '../lib/needs';
 
-interface Clause {
-  property: string;
-  is?: 'present' | 'absent';
-  oneOf?: string[];
-}
 interface Row {
   resourceType: string;
-  when?: Clause[];
   service: string;
   roleName: string;
+  when?: unknown[];
+  tier: string;
+}
+
+/** A case of the repository's tests/needs-cases.json, which the macro's tests (tests/needs.rs) run too. */
+interface Case {
+  resourceType: string;
+  properties: Record<string, unknown> | null;
+  parameters?: Record<string, unknown>;
+  expect: string[];
+  undecided?: string[];
+  note: string;
 }
 
 const PACKAGE = path.join(__dirname, '..');
 const rows: Row[] = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'slr-needs.json'), 'utf8')).rows;
 const ROLE = 'Custom::ServiceLinkedRole';
-
-/** Properties meeting every clause of `row`, or (`broken`) all but clause number `broken`. */
-function propertiesFor(row: Row, broken?: number): Record<string, unknown> {
-  const properties: Record<string, unknown> = {};
-  (row.when ?? []).forEach((clause, i) => {
-    const meet = i !== broken;
-    if (clause.oneOf) properties[clause.property] = meet ? clause.oneOf[0] : 'none-of-them';
-    else if ((clause.is === 'present') === meet) properties[clause.property] = { SubnetIds: ['subnet-1'] };
-  });
-  return properties;
-}
+const TOKEN = 'arn:aws:lambda:us-east-1:123456789012:function:upsert-slr';
+// The shared cases live in the repository, not in the package: an installed copy of the package
+// (make cdk-test runs these tests there too) has none, a checkout must.
+const IN_REPOSITORY = fs.existsSync(path.join(PACKAGE, 'src', 'aspect.ts'));
+const CASES_FILE = path.join(PACKAGE, '..', 'tests', 'needs-cases.json');
+const cases: Case[] = IN_REPOSITORY ? JSON.parse(fs.readFileSync(CASES_FILE, 'utf8')).cases : [];
+const inRepository = IN_REPOSITORY ? {} : { skip: 'the shared cases are in the repository, not in the installed package' };
 
 /** A stack (`Test`, in a new app with the aspect) after `build`; its template. */
 function synth(build: (stack: Stack) => void, props?: ServiceLinkedRolesProps) {
@@ -73,28 +78,71 @@ function logicalId(stack: Stack, constructId: string): string {
   return stack.resolve(((CfnResource.isCfnResource(child) ? child : child.node.defaultChild) as CfnResource).logicalId);
 }
 
-for (const [index, row] of rows.entries()) {
-  const name = `${row.resourceType}${row.when ? ` (${JSON.stringify(propertiesFor(row))})` : ''}`;
-  test(`row ${index}: ${name} gets the role of ${row.service}, and depends on it`, () => {
-    const { stack, template } = synth((s) => {
-      new CfnResource(s, 'Needer', { type: row.resourceType, properties: propertiesFor(row) });
-    });
+const sorted = (items: Iterable<string>) => [...items].sort();
+
+/** The services whose rows apply to a case, and those undecided, as the reader decides them. */
+function decided(c: Case): { apply: string[]; undecided: string[] } {
+  const apply: string[] = [];
+  const undecided: string[] = [];
+  for (const row of table().filter((r) => r.resourceType === c.resourceType)) {
+    const { verdict } = rowDecision(row, c.properties, c.parameters);
+    if (verdict !== 'fails') apply.push(row.service);
+    if (verdict === 'undecided') undecided.push(row.service);
+  }
+  return { apply: sorted(apply), undecided: sorted(undecided) };
+}
+
+test('every shared case is decided as the macro decides it', inRepository, () => {
+  assert.ok(cases.length >= 100, String(cases.length));
+  for (const c of cases) {
+    assert.deepEqual(decided(c), { apply: sorted(c.expect), undecided: sorted(c.undecided ?? []) }, `${c.resourceType} ${JSON.stringify(c.properties)} (${c.note})`);
+  }
+});
+
+// The aspect knows no parameter values: a case that gives some is decided by the reader alone.
+const synthesized = cases.filter((c) => c.parameters === undefined);
+
+test('every row has a synthesized case that meets it and, with a condition, one that does not', inRepository, () => {
+  for (const row of table()) {
+    const verdicts = synthesized.filter((c) => c.resourceType === row.resourceType).map((c) => rowDecision(row, c.properties).verdict);
+    assert.ok(verdicts.includes('holds'), `no case meets ${row.resourceType} ${row.service} (${row.tier})`);
+    assert.ok(row.when.length === 0 || verdicts.includes('fails'), `no case leaves ${row.resourceType} ${row.service} unmet`);
+  }
+});
+
+for (const [index, c] of synthesized.entries()) {
+  test(`case ${index}: ${c.resourceType} ${JSON.stringify(c.properties)} gets the roles of [${c.expect.join(', ')}] (${c.note})`, () => {
+    const { stack, template } = synth(
+      (s) => {
+        new CfnResource(s, 'Needer', { type: c.resourceType, ...(c.properties === null ? {} : { properties: c.properties }) });
+      },
+      { serviceToken: TOKEN },
+    );
     const added = roles(template);
-    assert.deepEqual(Object.values(added), [row.service], JSON.stringify(added));
-    const [roleId] = Object.keys(added);
-    assert.deepEqual(dependsOn(template, logicalId(stack, 'Needer')), [roleId]);
-    assert.ok(roleId.startsWith(`UpsertSlr${row.roleName.replace('AWSServiceRoleFor', '').replace(/[^A-Za-z0-9]/g, '')}`), roleId);
-    Annotations.fromStack(stack).hasInfo('/Test', Match.stringLikeRegexp(`the role of ${row.service}, needed by Test/Needer$`));
-  });
-  (row.when ?? []).forEach((clause, broken) => {
-    test(`row ${index}: ${row.resourceType} with ${clause.property} not ${clause.is ?? `one of ${clause.oneOf}`} gets no role`, () => {
-      const { template } = synth((s) => {
-        new CfnResource(s, 'Needer', { type: row.resourceType, properties: propertiesFor(row, broken) });
-      });
-      assert.deepEqual(roles(template), {});
-    });
+    assert.deepEqual(sorted(Object.values(added)), sorted(c.expect), JSON.stringify(added));
+    assert.deepEqual(sorted(dependsOn(template, logicalId(stack, 'Needer'))), sorted(Object.keys(added)));
+    const warnings = Annotations.fromStack(stack).findWarning('/Test/Needer', Match.anyValue()).map((w) => String(w.entry.data));
+    const warned = c.expect.filter((service) => warnings.some((w) => w.includes(`the role of ${service} is known only at deployment`)));
+    assert.deepEqual(sorted(warned), sorted(c.undecided ?? []), JSON.stringify(warnings));
   });
 }
+
+test('each row adds its role under the logical id its role name gives', inRepository, () => {
+  for (const row of table()) {
+    const met = synthesized.find((c) => c.resourceType === row.resourceType && rowDecision(row, c.properties).verdict === 'holds')!;
+    const { template } = synth((s) => {
+      new CfnResource(s, 'Needer', { type: met.resourceType, ...(met.properties === null ? {} : { properties: met.properties }) });
+    }, { serviceToken: TOKEN });
+    const ids = Object.entries(roles(template)).filter(([, service]) => service === row.service).map(([id]) => id);
+    const stem = `UpsertSlr${row.roleName.replace('AWSServiceRoleFor', '').replace(/[^A-Za-z0-9]/g, '')}`;
+    // The logical id is the construct's id and the hash CDK appends.
+    assert.ok(ids.length === 1 && new RegExp(`^${stem}[0-9A-F]{8}$`).test(ids[0]), `${row.service}: ${ids}`);
+  }
+});
+
+test('the package reads the table it carries as the reader does', () => {
+  assert.deepEqual(table().map((r) => [r.resourceType, r.service, r.tier]), rows.map((r) => [r.resourceType, r.service, r.tier]));
+});
 
 test('an OpenSearch domain (the L1) gets the role in a VPC only', () => {
   const bare = synth((s) => {
@@ -268,4 +316,63 @@ test('behind the Provider, the roles added are served by the stack\'s Provider',
   const [role] = Object.values(template.findResources(ROLE));
   assert.deepEqual(Object.keys(role.Properties.ServiceToken), ['Fn::GetAtt'], JSON.stringify(role.Properties.ServiceToken));
   assert.match(role.Properties.ServiceToken['Fn::GetAtt'][0], /Provider/);
+});
+
+test('a stack with an ElastiCache subnet group gets the role before the subnet group, and its parameter group waits too', () => {
+  const { stack, template } = synth((s) => {
+    const subnets = new elasticache.CfnSubnetGroup(s, 'Subnets', { description: 'cache', subnetIds: ['subnet-1', 'subnet-2'] });
+    const parameters = new elasticache.CfnParameterGroup(s, 'Parameters', { cacheParameterGroupFamily: 'redis7', description: 'cache' });
+    new elasticache.CfnReplicationGroup(s, 'Cache', {
+      replicationGroupDescription: 'cache',
+      engine: 'redis',
+      cacheNodeType: 'cache.t4g.micro',
+      numCacheClusters: 1,
+      cacheSubnetGroupName: subnets.ref,
+      cacheParameterGroupName: parameters.ref,
+    });
+  });
+  const added = roles(template);
+  assert.deepEqual(Object.values(added), ['elasticache.amazonaws.com']);
+  const [role] = Object.keys(added);
+  for (const id of ['Subnets', 'Parameters', 'Cache']) assert.deepEqual(dependsOn(template, logicalId(stack, id)), [role], id);
+  Annotations.fromStack(stack).hasInfo('/Test', Match.stringLikeRegexp('needed by Test/Subnets, Test/Cache; Test/Parameters wait for it too$'));
+  // A parameter group alone needs no role.
+  const alone = synth((s) => new elasticache.CfnParameterGroup(s, 'Parameters', { cacheParameterGroupFamily: 'redis7', description: 'cache' }));
+  assert.deepEqual(roles(alone.template), {});
+});
+
+test('the role takes a condition only when every resource waiting for it, dependents too, has it', () => {
+  const { stack, template } = synth((s) => {
+    const prod = new CfnCondition(s, 'Prod', { expression: Fn.conditionEquals(Aws.REGION, 'us-east-1') });
+    new CfnResource(s, 'Database', { type: 'AWS::RDS::DBInstance', properties: { Engine: 'postgres' } }).cfnOptions.condition = prod;
+    new CfnResource(s, 'GraphSubnets', { type: 'AWS::Neptune::DBSubnetGroup', properties: { DBSubnetGroupDescription: 'graph' } });
+    new CfnResource(s, 'Cache', { type: 'AWS::ElastiCache::CacheCluster' }).cfnOptions.condition = prod;
+    new CfnResource(s, 'CacheParameters', { type: 'AWS::ElastiCache::ParameterGroup' }).cfnOptions.condition = prod;
+  });
+  const resources = template.toJSON().Resources;
+  const roleOf = (service: string) => Object.entries(roles(template)).find(([, s]) => s === service)![0];
+  assert.equal(resources[roleOf('rds.amazonaws.com')].Condition, undefined);
+  assert.equal(resources[roleOf('elasticache.amazonaws.com')].Condition, 'Prod');
+  for (const [id, service] of [['Database', 'rds'], ['GraphSubnets', 'rds'], ['Cache', 'elasticache'], ['CacheParameters', 'elasticache']]) {
+    assert.deepEqual(dependsOn(template, logicalId(stack, id)), [roleOf(`${service}.amazonaws.com`)], id);
+  }
+});
+
+test('a nested path is read from the L1 as the template renders it, overrides included', () => {
+  const spot = { launchTemplateData: { instanceMarketOptions: { marketType: 'spot' } } };
+  const l1 = synth((s) => new ec2.CfnLaunchTemplate(s, 'Template', spot));
+  assert.deepEqual(Object.values(roles(l1.template)), ['spot.amazonaws.com']);
+  const onDemand = synth((s) => new ec2.CfnLaunchTemplate(s, 'Template', { launchTemplateData: { instanceType: 't3.micro' } }));
+  assert.deepEqual(roles(onDemand.template), {});
+  const overridden = synth((s) => {
+    new ec2.CfnLaunchTemplate(s, 'Template', { launchTemplateData: { instanceType: 't3.micro' } }).addPropertyOverride(
+      'LaunchTemplateData.InstanceMarketOptions.MarketType',
+      'spot',
+    );
+  });
+  assert.deepEqual(Object.values(roles(overridden.template)), ['spot.amazonaws.com']);
+  const removed = synth((s) => {
+    new ec2.CfnLaunchTemplate(s, 'Template', spot).addPropertyDeletionOverride('LaunchTemplateData.InstanceMarketOptions');
+  });
+  assert.deepEqual(roles(removed.template), {});
 });

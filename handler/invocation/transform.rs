@@ -153,9 +153,9 @@ mod tests {
                 .iter()
                 .filter(|id| id.starts_with("UpsertSlrApplicationAutoScaling"))
                 .count(),
-            13
+            14
         );
-        assert_eq!(r["T"]["DependsOn"].as_array().unwrap().len(), 13);
+        assert_eq!(r["T"]["DependsOn"].as_array().unwrap().len(), 14);
         assert_eq!(done.wired, vec!["A", "T"]);
         assert_eq!(ok(&e), done, "same input, same output");
     }

@@ -1,7 +1,8 @@
 //! What the macro does to a template, pure: for each service whose role the template's
 //! resources need (the `needs` table), a `Custom::ServiceLinkedRole` served by this same
-//! function is added, unless the template declares one, and each needing resource is made to
-//! `DependsOn` it. No AWS call: the same fragment always gives the same template.
+//! function is added, unless the template declares one, and each
+//! needing resource, and each resource of the table's dependent types, is made to `DependsOn`
+//! it. No AWS call: the same fragment always gives the same template.
 //!
 //! `plan` reads the template, `options` what it asks of the macro, `wiring` writes the roles
 //! and the dependencies.
@@ -103,7 +104,7 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
     let plan = plan(resources, rows, &input.parameters, &options.exclude, prefix)?;
     let not_allowed: Vec<&str> = plan
         .iter()
-        .map(|(row, _)| row.service.as_str())
+        .map(|need| need.row.service.as_str())
         .filter(|service| !itself.settings.allows_service(service))
         .collect();
     if !not_allowed.is_empty() {
@@ -120,14 +121,16 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
         added: Vec::new(),
         wired: Vec::new(),
     };
-    for (row, needers) in &plan {
-        let target = match existing.get(&row.service.to_ascii_lowercase()) {
+    for need in &plan {
+        let waiting: Vec<&String> = need.needers.iter().chain(&need.dependents).collect();
+        let target = match existing.get(&need.row.service.to_ascii_lowercase()) {
             Some(declared) => match resources[declared].get("Condition") {
                 // A DependsOn on a resource that its condition may leave out is an error.
                 Some(_) => continue,
                 None => declared.clone(),
             },
             None => {
+                let row = need.row;
                 let id = free_logical_id(resources, &row.role_name);
                 let mut role = json!({
                     "Type": "Custom::ServiceLinkedRole",
@@ -140,7 +143,7 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
                 if let Some(wait) = options.wait {
                     role["Properties"]["PropagationWaitSeconds"] = json!(wait);
                 }
-                if let Some(condition) = shared_condition(resources, needers) {
+                if let Some(condition) = shared_condition(resources, &waiting) {
                     role["Condition"] = condition;
                 }
                 resources.insert(id.clone(), role);
@@ -148,7 +151,7 @@ pub fn add_roles(mut input: Fragment<'_>, itself: Itself<'_>) -> Result<Transfor
                 id
             }
         };
-        for needer in needers {
+        for needer in waiting {
             if depends_on(&resources[&target]).contains(&needer.as_str()) {
                 continue; // that role waits for this resource: the user chose the order
             }

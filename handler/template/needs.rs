@@ -1,12 +1,17 @@
 //! The table of which CloudFormation resources need which service-linked role
-//! (`slr-needs.json` at the repository's root, built into the binary), and the reading of a
-//! row's condition against one resource's properties.
+//! (`slr-needs.json` at the repository's root, built into the binary): its rows, checked as
+//! they are read, and whether a row applies to one resource (`condition`).
 //!
-//! The table is data, not code, so that other consumers (the CDK library) read the same rows;
-//! its `$comment` states the condition language, which this module implements.
+//! The table is data, not code, so that the CDK library's aspect reads the same rows; both
+//! refuse a table that breaks the rules `parse_table` checks.
 
+mod condition;
+mod text;
+
+pub use condition::{Clause, Test, Verdict, intrinsic};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// The table as shipped.
@@ -17,47 +22,90 @@ pub const TABLE_JSON: &str = include_str!("../../slr-needs.json");
 struct TableFile {
     #[serde(rename = "$comment")]
     _comment: String,
-    rows: Vec<Row>,
+    rows: Vec<RowFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RowFile {
+    resource_type: String,
+    service: String,
+    role_name: String,
+    #[serde(default)]
+    when: Vec<Value>,
+    tier: Tier,
+    source: String,
+    #[serde(default)]
+    principal_source: Option<String>,
+    evidence: String,
+    #[serde(default)]
+    reports: Vec<Report>,
+    #[serde(default)]
+    dependents: Vec<String>,
+    #[serde(default)]
+    satisfied_by: Vec<Alternative>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// One row: a resource type needs `service`'s role when every clause of `when` holds.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     pub resource_type: String,
-    #[serde(default)]
-    pub when: Vec<Clause>,
     pub service: String,
     pub role_name: String,
-    /// The AWS documentation page the row comes from.
+    pub when: Vec<Clause>,
+    pub tier: Tier,
+    /// The AWS documentation page the row rests on.
     pub source: String,
+    /// Where the service principal comes from, when `source` does not print it.
+    pub principal_source: Option<String>,
+    pub evidence: String,
+    /// Failures reported without the role.
+    pub reports: Vec<Report>,
+    /// Resource types made to wait for the role whenever it is added for the service.
+    pub dependents: Vec<String>,
+    /// Other roles that serve instead of this one.
+    pub satisfied_by: Vec<Alternative>,
+    pub note: Option<String>,
 }
 
-/// A condition on one top-level property: `is` present/absent, or `oneOf` some strings.
+/// Why a row is in the table.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// The role must exist before the resource is created: a page says so, or a report shows
+    /// a first deployment failing without it.
+    MustExist,
+    /// The service creates the role itself; the row guards against its use before IAM has
+    /// propagated it.
+    Propagation,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::MustExist => "must-exist",
+            Tier::Propagation => "propagation",
+        }
+    }
+}
+
+/// A public report of the failure: `owner/repo#N` and one line.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Clause {
-    pub property: String,
-    #[serde(default)]
-    pub is: Option<Presence>,
-    #[serde(default, rename = "oneOf")]
-    pub one_of: Option<Vec<String>>,
+pub struct Report {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub summary: String,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Presence {
-    Present,
-    Absent,
-}
-
-/// What a condition says about one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Holds,
-    Fails,
-    /// The value is an intrinsic function whose result only the deployment knows.
-    Undecided,
+/// A role that serves instead of a row's own.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Alternative {
+    pub service: String,
+    pub role_name: String,
 }
 
 /// The rows, or why the shipped file cannot be read (a unit test keeps that from shipping).
@@ -66,20 +114,116 @@ pub fn table() -> Result<&'static [Row], &'static str> {
     TABLE.as_deref().map_err(String::as_str)
 }
 
+/// Reads the table, refusing a row that breaks its rules.
 pub fn parse_table(text: &str) -> Result<Vec<Row>, String> {
     let file: TableFile =
         serde_json::from_str(text).map_err(|e| format!("slr-needs.json is unreadable: {e}"))?;
-    for row in &file.rows {
-        for clause in &row.when {
-            if clause.is.is_some() == clause.one_of.is_some() {
-                return Err(format!(
-                    "slr-needs.json: a clause of {} on {} needs exactly one of `is` and `oneOf`",
-                    row.resource_type, clause.property
-                ));
-            }
+    let mut rows = Vec::with_capacity(file.rows.len());
+    for (i, raw) in file.rows.into_iter().enumerate() {
+        let at = format!(
+            "slr-needs.json: row {i} ({} {})",
+            raw.resource_type, raw.service
+        );
+        let when = raw
+            .when
+            .iter()
+            .map(Clause::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{at}: {e}"))?;
+        let row = Row {
+            resource_type: raw.resource_type,
+            service: raw.service,
+            role_name: raw.role_name,
+            when,
+            tier: raw.tier,
+            source: raw.source,
+            principal_source: raw.principal_source,
+            evidence: raw.evidence,
+            reports: raw.reports,
+            dependents: raw.dependents,
+            satisfied_by: raw.satisfied_by,
+            note: raw.note,
+        };
+        check_row(&row).map_err(|e| format!("{at}: {e}"))?;
+        rows.push(row);
+    }
+    check_table(&rows)?;
+    Ok(rows)
+}
+
+fn check_row(row: &Row) -> Result<(), String> {
+    let named = |what: &str, service: &str, role: &str| -> Result<(), String> {
+        if !service.ends_with(".amazonaws.com") || service.len() <= ".amazonaws.com".len() {
+            return Err(format!("{what} {service:?} is not a service principal"));
+        }
+        if !role.starts_with("AWSServiceRoleFor") {
+            return Err(format!(
+                "{what}'s role {role:?} is not a service-linked role's name"
+            ));
+        }
+        Ok(())
+    };
+    if !row.resource_type.starts_with("AWS::") {
+        return Err("resourceType is not an AWS:: type".into());
+    }
+    named("service", &row.service, &row.role_name)?;
+    if !row.source.starts_with("https://docs.aws.amazon.com/") {
+        return Err(format!(
+            "source {:?} is not an AWS documentation page",
+            row.source
+        ));
+    }
+    if row.evidence.trim().is_empty() {
+        return Err("evidence is empty".into());
+    }
+    for report in &row.reports {
+        let (repository, number) = report.reference.split_once('#').unwrap_or_default();
+        let repository_ok = repository.split('/').count() == 2
+            && repository.split('/').all(|part| !part.is_empty());
+        if !repository_ok || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("report {:?} is not owner/repo#N", report.reference));
+        }
+        if report.summary.trim().is_empty() {
+            return Err(format!("report {} has no summary", report.reference));
         }
     }
-    Ok(file.rows)
+    if let Some(bad) = row.dependents.iter().find(|d| !d.starts_with("AWS::")) {
+        return Err(format!("dependent {bad:?} is not an AWS:: type"));
+    }
+    for alternative in &row.satisfied_by {
+        named("satisfiedBy", &alternative.service, &alternative.role_name)?;
+        if alternative.service.eq_ignore_ascii_case(&row.service) {
+            return Err("satisfiedBy names the row's own service".into());
+        }
+    }
+    Ok(())
+}
+
+/// Across rows: a resource type lists a service once, and a service has one role name (so that
+/// `Exclude` and the added role's logical id mean one role).
+fn check_table(rows: &[Row]) -> Result<(), String> {
+    let mut pairs = BTreeMap::new();
+    let mut names: BTreeMap<String, &str> = BTreeMap::new();
+    for row in rows {
+        let service = row.service.to_ascii_lowercase();
+        if pairs
+            .insert((row.resource_type.as_str(), service.clone()), ())
+            .is_some()
+        {
+            return Err(format!(
+                "slr-needs.json: {} lists {} twice",
+                row.resource_type, row.service
+            ));
+        }
+        let name = names.entry(service).or_insert(row.role_name.as_str());
+        if *name != row.role_name {
+            return Err(format!(
+                "slr-needs.json: {} is named {name} and {} in different rows",
+                row.service, row.role_name
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Row {
@@ -90,250 +234,125 @@ impl Row {
         properties: Option<&Map<String, Value>>,
         parameters: &Map<String, Value>,
     ) -> Verdict {
-        let mut verdict = Verdict::Holds;
-        for clause in &self.when {
-            match clause.verdict(properties, parameters) {
-                Verdict::Fails => return Verdict::Fails,
-                Verdict::Undecided => verdict = Verdict::Undecided,
-                Verdict::Holds => {}
-            }
-        }
-        verdict
-    }
-}
-
-/// A property's value as far as the template alone tells it.
-enum Seen<'a> {
-    Absent,
-    Known(&'a Value),
-    Unknown,
-}
-
-fn look<'a>(
-    properties: Option<&'a Map<String, Value>>,
-    name: &str,
-    parameters: &'a Map<String, Value>,
-) -> Seen<'a> {
-    let Some(value) = properties.and_then(|p| p.get(name)) else {
-        return Seen::Absent;
-    };
-    match intrinsic(value) {
-        None if value.is_null() => Seen::Absent,
-        None => Seen::Known(value),
-        Some(("Ref", Value::String(target))) if target == "AWS::NoValue" => Seen::Absent,
-        Some(("Ref", Value::String(target))) => {
-            parameters.get(target).map_or(Seen::Unknown, Seen::Known)
-        }
-        Some(_) => Seen::Unknown,
-    }
-}
-
-/// `{"Ref": ..}` or `{"Fn::X": ..}`: the function's name and argument.
-pub fn intrinsic(value: &Value) -> Option<(&str, &Value)> {
-    let object = value.as_object().filter(|o| o.len() == 1)?;
-    let (key, argument) = object.iter().next()?;
-    (key == "Ref" || key.starts_with("Fn::")).then_some((key.as_str(), argument))
-}
-
-impl Clause {
-    fn verdict(
-        &self,
-        properties: Option<&Map<String, Value>>,
-        parameters: &Map<String, Value>,
-    ) -> Verdict {
-        let seen = look(properties, &self.property, parameters);
-        let holds = match (&seen, self.is, &self.one_of) {
-            (Seen::Unknown, _, _) => return Verdict::Undecided,
-            (Seen::Absent, Some(presence), _) => presence == Presence::Absent,
-            (Seen::Known(value), Some(presence), _) => {
-                // An empty string asks the service for its default, as an omitted value does.
-                let empty = value.as_str() == Some("");
-                (presence == Presence::Absent) == empty
-            }
-            (Seen::Known(Value::String(given)), None, Some(allowed)) => allowed.contains(given),
-            (_, None, _) => false,
-        };
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Fails
-        }
+        Verdict::all(self.when.iter().map(|c| c.verdict(properties, parameters)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn row(resource_type: &str) -> &'static Row {
-        table()
-            .unwrap()
-            .iter()
-            .find(|r| r.resource_type == resource_type)
-            .unwrap()
+    fn table_with(row: &str) -> Result<Vec<Row>, String> {
+        parse_table(&format!(r#"{{"$comment": "", "rows": [{row}]}}"#))
     }
 
-    fn verdict(row: &Row, properties: Value, parameters: Value) -> Verdict {
-        row.verdict(properties.as_object(), parameters.as_object().unwrap())
+    fn row_with(extra: &str) -> String {
+        format!(
+            r#"{{"resourceType": "AWS::X::Y", "service": "x.amazonaws.com", "roleName": "AWSServiceRoleForX",
+                "tier": "propagation", "source": "https://docs.aws.amazon.com/x.html", "evidence": "e"{extra}}}"#
+        )
     }
 
     #[test]
-    fn the_shipped_table_reads_and_every_row_is_sourced() {
+    fn the_shipped_table_reads() {
         let rows = table().unwrap();
-        assert!(rows.len() >= 30, "{}", rows.len());
-        for row in rows {
-            assert!(
-                row.source.starts_with("https://docs.aws.amazon.com/"),
-                "{row:?}"
-            );
-            assert!(row.role_name.starts_with("AWSServiceRoleFor"), "{row:?}");
-            assert!(row.service.ends_with(".amazonaws.com"), "{row:?}");
-            assert!(row.resource_type.starts_with("AWS::"), "{row:?}");
-        }
-        let mut pairs: Vec<_> = rows
-            .iter()
-            .map(|r| (&r.resource_type, &r.service))
-            .collect();
-        let count = pairs.len();
-        pairs.dedup();
-        assert_eq!(
-            pairs.len(),
-            count,
-            "a resource type lists one service twice"
-        );
+        assert!(rows.len() >= 70, "{}", rows.len());
+        assert!(rows.iter().any(|r| r.tier == Tier::MustExist));
+        assert!(rows.iter().any(|r| !r.dependents.is_empty()));
+        assert!(rows.iter().any(|r| !r.satisfied_by.is_empty()));
     }
 
     #[test]
-    fn a_clause_with_both_or_neither_test_is_refused() {
-        let text = |clause: &str| {
-            format!(
-                r#"{{"$comment": "", "rows": [{{"resourceType": "AWS::X::Y", "when": [{clause}],
-              "service": "x.amazonaws.com", "roleName": "AWSServiceRoleForX", "source": "s"}}]}}"#
-            )
-        };
-        assert!(parse_table(&text(r#"{"property": "P", "is": "present"}"#)).is_ok());
-        for bad in [
-            r#"{"property": "P"}"#,
-            r#"{"property": "P", "is": "absent", "oneOf": []}"#,
+    fn a_malformed_clause_is_refused_with_its_row() {
+        assert!(table_with(&row_with(r#", "when": [{"path": "P", "is": "present"}]"#)).is_ok());
+        for (clause, says) in [
+            (r#"{"path": "P"}"#, "exactly one"),
+            (
+                r#"{"path": "P", "is": "absent", "oneOf": ["a"]}"#,
+                "exactly one",
+            ),
+            (r#"{"path": "P", "is": "maybe"}"#, "present or absent"),
+            (r#"{"path": "P", "oneOf": []}"#, "non-empty list of strings"),
+            (
+                r#"{"path": "P", "oneOf": [1]}"#,
+                "non-empty list of strings",
+            ),
+            (r#"{"path": "P", "prefix": ""}"#, "non-empty string"),
+            (r#"{"path": "P..Q", "is": "present"}"#, "empty step"),
+            (r#"{"is": "present"}"#, "needs a path"),
+            (r#"{"property": "P", "is": "present"}"#, "unknown key"),
+            (
+                r#"{"path": "P", "any": [{"path": "Q", "is": "absent"}]}"#,
+                "takes no path",
+            ),
+            (r#"{"all": []}"#, "non-empty list of clauses"),
+            (
+                r#"{"path": "L", "some": [{"path": "Q", "oneOf": "x"}]}"#,
+                "list of strings",
+            ),
         ] {
+            let error = table_with(&row_with(&format!(r#", "when": [{clause}]"#))).unwrap_err();
             assert!(
-                parse_table(&text(bad)).unwrap_err().contains("exactly one"),
-                "{bad}"
+                error.contains(says) && error.contains("row 0 (AWS::X::Y"),
+                "{clause}: {error}"
             );
         }
-        assert!(parse_table(&text(r#"{"property": "P", "is": "maybe"}"#)).is_err());
-        assert!(parse_table(r#"{"$comment": "", "rows": [], "extra": 1}"#).is_err());
     }
 
     #[test]
-    fn presence_reads_no_value_null_and_empty_strings_as_absent() {
-        let domain = row("AWS::OpenSearchService::Domain");
-        let none = json!({});
-        assert_eq!(
-            verdict(
-                domain,
-                json!({"VPCOptions": {"SubnetIds": ["s"]}}),
-                none.clone()
+    fn a_row_breaking_the_rules_is_refused() {
+        for (extra, says) in [
+            (r#", "reports": [{"ref": "o/r#12", "summary": "s"}]"#, ""),
+            (
+                r#", "reports": [{"ref": "o/r", "summary": "s"}]"#,
+                "owner/repo#N",
             ),
-            Verdict::Holds
-        );
-        assert_eq!(
-            verdict(
-                domain,
-                json!({"EngineVersion": "OpenSearch_2.11"}),
-                none.clone()
+            (
+                r#", "reports": [{"ref": "o/r#1", "summary": " "}]"#,
+                "no summary",
             ),
-            Verdict::Fails
-        );
-        assert_eq!(
-            domain.verdict(None, none.as_object().unwrap()),
-            Verdict::Fails
-        );
-        assert_eq!(
-            verdict(domain, json!({"VPCOptions": null}), none.clone()),
-            Verdict::Fails
-        );
-        assert_eq!(
-            verdict(
-                domain,
-                json!({"VPCOptions": {"Ref": "AWS::NoValue"}}),
-                none.clone()
+            (r#", "dependents": ["Custom::X"]"#, "not an AWS:: type"),
+            (
+                r#", "satisfiedBy": [{"service": "y.amazonaws.com"}]"#,
+                "missing field",
             ),
-            Verdict::Fails
-        );
-        let conditional = json!({"VPCOptions": {"Fn::If": ["InVpc", {"SubnetIds": ["s"]}, {"Ref": "AWS::NoValue"}]}});
-        assert_eq!(verdict(domain, conditional, none), Verdict::Undecided);
-    }
-
-    #[test]
-    fn batch_needs_managed_and_no_service_role() {
-        let batch = row("AWS::Batch::ComputeEnvironment");
-        let none = json!({});
-        assert_eq!(
-            verdict(batch, json!({"Type": "MANAGED"}), none.clone()),
-            Verdict::Holds
-        );
-        assert_eq!(
-            verdict(
-                batch,
-                json!({"Type": "MANAGED", "ServiceRole": ""}),
-                none.clone()
+            (
+                r#", "satisfiedBy": [{"service": "x.amazonaws.com", "roleName": "AWSServiceRoleForX"}]"#,
+                "own service",
             ),
-            Verdict::Holds
+            (r#", "extra": 1"#, "unknown field"),
+        ] {
+            match table_with(&row_with(extra)) {
+                Ok(_) => assert!(says.is_empty(), "{extra} was accepted"),
+                Err(error) => assert!(!says.is_empty() && error.contains(says), "{extra}: {error}"),
+            }
+        }
+        let bad_tier = row_with("").replace("propagation", "sometimes");
+        assert!(table_with(&bad_tier).is_err());
+        let bad_source =
+            row_with("").replace("https://docs.aws.amazon.com/", "https://example.com/");
+        assert!(
+            table_with(&bad_source)
+                .unwrap_err()
+                .contains("documentation page")
         );
-        assert_eq!(
-            verdict(
-                batch,
-                json!({"Type": "MANAGED", "ServiceRole": "arn:aws:iam::1:role/b"}),
-                none.clone()
-            ),
-            Verdict::Fails
+        let twice = format!("{},{}", row_with(""), row_with(""));
+        assert!(
+            table_with(&twice)
+                .unwrap_err()
+                .contains("lists x.amazonaws.com twice")
         );
-        assert_eq!(
-            verdict(batch, json!({"Type": "UNMANAGED"}), none.clone()),
-            Verdict::Fails
+        let renamed = format!(
+            "{},{}",
+            row_with(""),
+            row_with("")
+                .replace("AWS::X::Y", "AWS::X::Z")
+                .replace("RoleForX", "RoleForZ")
         );
-        assert_eq!(
-            verdict(
-                batch,
-                json!({"Type": "MANAGED", "ServiceRole": {"Fn::GetAtt": ["R", "Arn"]}}),
-                none.clone()
-            ),
-            Verdict::Undecided
+        assert!(
+            table_with(&renamed)
+                .unwrap_err()
+                .contains("in different rows")
         );
-        // One failing clause decides, even beside an undecided one.
-        assert_eq!(
-            verdict(
-                batch,
-                json!({"Type": "UNMANAGED", "ServiceRole": {"Ref": "Role"}}),
-                none
-            ),
-            Verdict::Fails
-        );
-    }
-
-    #[test]
-    fn one_of_reads_template_parameters_through_ref() {
-        let ecs = table()
-            .unwrap()
-            .iter()
-            .find(|r| r.service == "ecs.application-autoscaling.amazonaws.com")
-            .unwrap();
-        let props = json!({"ServiceNamespace": {"Ref": "Namespace"}});
-        assert_eq!(
-            verdict(ecs, props.clone(), json!({"Namespace": "ecs"})),
-            Verdict::Holds
-        );
-        assert_eq!(
-            verdict(ecs, props.clone(), json!({"Namespace": "dynamodb"})),
-            Verdict::Fails
-        );
-        assert_eq!(verdict(ecs, props, json!({})), Verdict::Undecided);
-        assert_eq!(
-            verdict(ecs, json!({"ServiceNamespace": 7}), json!({})),
-            Verdict::Fails
-        );
-        assert_eq!(verdict(ecs, json!({}), json!({})), Verdict::Fails);
     }
 }

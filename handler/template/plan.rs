@@ -14,18 +14,31 @@ const ROLE_TYPES: [&str; 3] = [
     "AWS::IAM::ServiceLinkedRole",
 ];
 
-/// For each service whose role is needed (in the order of the services' names), its first
-/// row and the resources that need it (in the order of their logical ids).
+/// A service whose role the template needs.
+#[derive(Debug)]
+pub(crate) struct Need<'r> {
+    /// The first row that applies: its service and role name.
+    pub(crate) row: &'r Row,
+    /// The resources that need the role (in the order of their logical ids).
+    pub(crate) needers: Vec<String>,
+    /// The resources of the service's `dependents` types that are not needers: they wait for
+    /// the role too.
+    pub(crate) dependents: Vec<String>,
+}
+
+/// For each service whose role is needed (in the order of the services' names), what needs it.
 pub(crate) fn plan<'r>(
     resources: &Map<String, Value>,
     rows: &'r [Row],
     parameters: &Map<String, Value>,
     exclude: &BTreeSet<String>,
     prefix: &str,
-) -> Result<Vec<(&'r Row, Vec<String>)>, String> {
-    let mut by_service: BTreeMap<String, (&'r Row, Vec<String>)> = BTreeMap::new();
+) -> Result<Vec<Need<'r>>, String> {
+    let mut by_service: BTreeMap<String, Need<'r>> = BTreeMap::new();
+    let mut kinds = BTreeMap::new();
     for (id, resource) in resources {
         let (kind, properties) = resource_parts(id, resource, prefix)?;
+        kinds.insert(id.as_str(), kind);
         for row in rows.iter().filter(|r| r.resource_type == kind) {
             let service = row.service.to_ascii_lowercase();
             if exclude.contains(&service) {
@@ -36,11 +49,27 @@ pub(crate) fn plan<'r>(
             if row.verdict(properties, parameters) == Verdict::Fails {
                 continue;
             }
-            let entry = by_service.entry(service).or_insert((row, Vec::new()));
-            if !entry.1.contains(id) {
-                entry.1.push(id.clone());
+            let need = by_service.entry(service).or_insert_with(|| Need {
+                row,
+                needers: Vec::new(),
+                dependents: Vec::new(),
+            });
+            if !need.needers.contains(id) {
+                need.needers.push(id.clone());
             }
         }
+    }
+    for (service, need) in &mut by_service {
+        let waiting: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.service.eq_ignore_ascii_case(service))
+            .flat_map(|r| r.dependents.iter().map(String::as_str))
+            .collect();
+        need.dependents = kinds
+            .iter()
+            .filter(|(id, kind)| waiting.contains(*kind) && !need.needers.iter().any(|n| n == *id))
+            .map(|(id, _)| id.to_string())
+            .collect();
     }
     Ok(by_service.into_values().collect())
 }

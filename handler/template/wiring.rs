@@ -24,13 +24,15 @@ pub(crate) fn free_logical_id(resources: &Map<String, Value>, role_name: &str) -
         .unwrap_or(base)
 }
 
-/// The `Condition` every needing resource has, if they all have the same one: the role is then
-/// made only when they are.
+/// The `Condition` every resource waiting for the role has, if they all have the same one: the
+/// role is then made only when they are.
 pub(crate) fn shared_condition(
     resources: &Map<String, Value>,
-    needers: &[String],
+    waiting: &[&String],
 ) -> Option<Value> {
-    let mut conditions = needers.iter().map(|id| resources[id].get("Condition"));
+    let mut conditions = waiting
+        .iter()
+        .map(|id| resources[id.as_str()].get("Condition"));
     let first = conditions.next()??;
     conditions
         .all(|c| c == Some(first))
