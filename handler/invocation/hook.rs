@@ -5,8 +5,8 @@
 //!
 //! The limits are CloudFormation's: an invocation gets 30 s, and a hook may answer
 //! IN_PROGRESS three times for one target. A wait is spent in callbackDelaySeconds, which
-//! costs no Lambda time, not in the function; only a wait short enough to end within this
-//! invocation is slept here. On the fourth invocation no IN_PROGRESS is left: the function
+//! costs no Lambda time, not in the function; only the last couple of seconds (less than a
+//! callback would round up to) are slept here. On the fourth invocation no IN_PROGRESS is left: the function
 //! waits what the invocation allows and answers SUCCESS, saying the wait was cut short (the role
 //! exists; a service may still refuse it for a few seconds). CloudFormation re-invokes after
 //! the delay it was given, so that only happens when it re-invokes early.
@@ -28,6 +28,10 @@ use tokio::time::Instant;
 const INVOCATION_LIMIT: Duration = Duration::from_secs(30);
 /// Kept back from that limit for the answer to reach CloudFormation.
 const ANSWER_MARGIN: Duration = Duration::from_secs(3);
+
+/// A wait this short is slept rather than answered IN_PROGRESS: callbackDelaySeconds is whole
+/// seconds, and each IN_PROGRESS spends one of three.
+const SLEEP_AT_MOST: Duration = Duration::from_secs(2);
 
 /// The logical id a role created by the hook is tagged with: no resource can have it.
 const OWNER_PREFIX: &str = "hook:";
@@ -155,8 +159,8 @@ async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated
     }
 }
 
-/// SUCCESS once `until` has passed: at once, after a wait that ends within this invocation,
-/// or after IN_PROGRESS answers while some are left.
+/// SUCCESS once `until` has passed: at once, after a short wait, or after IN_PROGRESS answers
+/// while some are left.
 async fn wait(
     event: &HookEvent,
     roles: Vec<String>,
@@ -176,7 +180,7 @@ async fn wait(
         let message = format!("{subject}; {} may proceed", event.target_name);
         return (HookStatus::Success, message, roles);
     }
-    if left <= allowed {
+    if left <= SLEEP_AT_MOST.min(allowed) {
         tokio::time::sleep(left).await;
         let message = format!(
             "{subject}; waited {} s for IAM propagation; {} may proceed",
