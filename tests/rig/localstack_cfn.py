@@ -63,6 +63,7 @@ class LocalCloud:
         self.logs = session.client("logs", endpoint_url=self.endpoint, config=cfg)
         self.sfn = session.client("stepfunctions", endpoint_url=self.endpoint, config=cfg)
         self.ssm = session.client("ssm", endpoint_url=self.endpoint, config=cfg)
+        self.redshift = session.client("redshift", endpoint_url=self.endpoint, config=cfg)
 
     # The function's code, as `sam package` would upload it.
 
