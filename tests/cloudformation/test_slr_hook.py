@@ -55,12 +55,32 @@ def hook_events(cloud, stack):
     return [e for e in events if e.get("HookType")]
 
 
+def hook_log_lines(cloud, function, count, timeout=30):
+    """The function's `hook answered` lines (their JSON fields), once there are `count`: its
+    log reaches CloudWatch Logs a little after it answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for page in cloud.logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function}"):
+            for event in page["events"]:
+                for line in event["message"].splitlines():
+                    try:
+                        fields = json.loads(line).get("fields", {})
+                    except (ValueError, AttributeError):
+                        continue
+                    if fields.get("message") == "hook answered":
+                        found.append(fields)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def redshift_roles(cloud):
     return [r["RoleName"] for r in cloud.iam.list_roles(PathPrefix=REDSHIFT_PATH)["Roles"]]
 
 
 def test_a_plain_template_deploys_with_its_role_made_and_propagated_first(new_cloud, bootstrap):
-    cloud, _ = with_hook(new_cloud, bootstrap)
+    cloud, app = with_hook(new_cloud, bootstrap)
     started = time.time()
     stack = cloud.deploy("warehouse", warehouse())
     assert stack.status == "CREATE_COMPLETE", stack
@@ -87,7 +107,14 @@ def test_a_plain_template_deploys_with_its_role_made_and_propagated_first(new_cl
     assert succeeded.timestamp() - role["CreateDate"].timestamp() >= WAIT - 1, (role["CreateDate"], succeeded)
     assert role["CreateDate"].timestamp() >= started - 1
 
-    # An untargeted stack is not hooked; a second cluster finds the role old enough at once.
+    # One log line per invocation names the target, the role and the outcome.
+    lines = hook_log_lines(cloud, app.outputs["FunctionName"], 2)
+    assert [(f["target"], f["role_name"], f["outcome"]) for f in lines] == [
+        ("AWS::Redshift::Cluster Warehouse", REDSHIFT, "IN_PROGRESS"),
+        ("AWS::Redshift::Cluster Warehouse", REDSHIFT, "SUCCESS"),
+    ], lines
+
+    # A second cluster finds the role old enough at once.
     again = cloud.deploy("warehouse-2", warehouse())
     assert again.status == "CREATE_COMPLETE", again
     [event] = hook_events(cloud, "warehouse-2")
