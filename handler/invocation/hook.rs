@@ -29,6 +29,10 @@ const INVOCATION_LIMIT: Duration = Duration::from_secs(30);
 /// Kept back from that limit for the answer to reach CloudFormation.
 const ANSWER_MARGIN: Duration = Duration::from_secs(3);
 
+/// The outer guard, which only a panic or a hang past the inner one reaches, comes this long
+/// after the inner one, still within the answer margin.
+const PANIC_MARGIN: Duration = Duration::from_secs(1);
+
 /// A wait this short is slept rather than answered IN_PROGRESS: callbackDelaySeconds is whole
 /// seconds, and each IN_PROGRESS spends one of three.
 const SLEEP_AT_MOST: Duration = Duration::from_secs(2);
@@ -55,7 +59,19 @@ pub(super) async fn run(
         ),
         Ok(event) => {
             let target = format!("{} {}", event.target_name, event.target_logical_id);
-            let (status, message, roles) = evaluate(deps, event, guard_at).await;
+            // In a task of its own, so that a panic (a bug) is still answered with the token.
+            let task = {
+                let deps = deps.clone();
+                async move { evaluate(&deps, event, guard_at).await }
+            };
+            let (status, message, roles) = match guarded(task, guard_at + PANIC_MARGIN).await {
+                Ok(evaluated) => evaluated,
+                Err(interruption) => (
+                    HookStatus::Failed(ErrorCode::InternalFailure),
+                    format!("upsert-slr could not evaluate {target}: {interruption}"),
+                    Vec::new(),
+                ),
+            };
             (status, message, target, roles)
         }
     };
@@ -109,8 +125,11 @@ async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated
     // Asked again after an IN_PROGRESS: the roles exist, only the wait is left. A context can
     // never make the wait longer than the setting from now.
     if let Some(waiting) = &event.context {
-        let until = (UNIX_EPOCH + Duration::from_secs(waiting.propagated_at))
-            .min(now + deps.settings.hook_wait);
+        let longest = now + deps.settings.hook_wait;
+        // checked: the context is input, and a time past SystemTime's range must not panic.
+        let until = UNIX_EPOCH
+            .checked_add(Duration::from_secs(waiting.propagated_at))
+            .map_or(longest, |at| at.min(longest));
         return wait(&event, waiting.roles.clone(), until, "", guard_at).await;
     }
     let progress = Progress::default();
