@@ -2,7 +2,8 @@
 rig's emulation of hooks (localstack-plugins: hooks.py): a plain template that names neither
 a role nor a transform deploys in an account without the role, and the role exists, old enough,
 before its resource is created; check mode reports the missing role, blocking with FAIL and not
-with WARN; a stack that declares the role as well ends with exactly one.
+with WARN; a stack that declares the role as well (a Custom::ServiceLinkedRole, or through
+the macro) ends with exactly one.
 
 A hook applies to every stack of its account and region, so each case has an account of its own."""
 
@@ -142,21 +143,30 @@ def test_check_mode_reports_the_missing_role(new_cloud, bootstrap, mode):
     assert cloud.role(REDSHIFT) is None, "check mode created the role"
 
 
-def test_a_stack_that_declares_the_role_too_gets_exactly_one(new_cloud, bootstrap):
+@pytest.mark.parametrize("declared_by", ["Custom::ServiceLinkedRole", "Transform: UpsertSlr"])
+def test_a_stack_that_declares_the_role_too_gets_exactly_one(new_cloud, bootstrap, declared_by):
     cloud, deployment = with_hook(new_cloud, bootstrap)
-    role = {
-        "Type": "Custom::ServiceLinkedRole",
-        "Properties": {
-            "ServiceToken": deployment.outputs["ServiceToken"],
-            "AWSServiceName": "redshift.amazonaws.com",
-            "PropagationWaitSeconds": 1,
-        },
-    }
-    body = json.loads(warehouse(Role=role))
-    body["Resources"]["Warehouse"]["DependsOn"] = "Role"
+    if declared_by == "Custom::ServiceLinkedRole":
+        role = {
+            "Type": "Custom::ServiceLinkedRole",
+            "Properties": {
+                "ServiceToken": deployment.outputs["ServiceToken"],
+                "AWSServiceName": "redshift.amazonaws.com",
+                "PropagationWaitSeconds": 1,
+            },
+        }
+        body = json.loads(warehouse(Role=role))
+        body["Resources"]["Warehouse"]["DependsOn"] = "Role"
+        role_id = "Role"
+    else:
+        # The app's macro adds the role (UpsertSlrRedshift) and the cluster's DependsOn.
+        body = json.loads(warehouse())
+        body["Transform"] = "UpsertSlr"
+        body["Metadata"] = {"UpsertSlr": {"PropagationWaitSeconds": 1}}
+        role_id = "UpsertSlrRedshift"
     stack = cloud.deploy("warehouse", json.dumps(body))
     assert stack.status == "CREATE_COMPLETE", stack
-    assert stack.resource("Role").status == "CREATE_COMPLETE"
+    assert stack.resource(role_id).status == "CREATE_COMPLETE"
     assert redshift_roles(cloud) == [REDSHIFT]
     # The custom resource is no hook target; the cluster's hook found the role it made.
     events = hook_events(cloud, "warehouse")
