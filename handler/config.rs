@@ -5,6 +5,8 @@
 //! `problem` and every event is answered FAILED with it.
 
 use crate::adapters::sender::ResponseUrlPrefix;
+use crate::role::properties::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
+use std::time::Duration;
 
 /// How the answer reaches CloudFormation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +34,17 @@ pub enum WaitSetting {
     IsComplete,
 }
 
+/// `UPSERT_SLR_HOOK_MODE`: what the function does as a CloudFormation Lambda Hook when a
+/// targeted resource needs a role that does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookMode {
+    /// Create (or adopt) the role, and let the resource proceed once it has propagated.
+    Create,
+    /// Create nothing: answer FAILED/NonCompliant naming the missing role. With the hook's
+    /// FailureMode WARN this reports without blocking.
+    Check,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub mode: ModeSetting,
@@ -43,6 +56,10 @@ pub struct Settings {
     /// The function's own timeout, which Lambda does not tell it: the macro gives the roles it
     /// adds a ServiceTimeout above it.
     pub function_timeout_seconds: Option<u64>,
+    /// As a Lambda Hook: create the roles targets need, or only report them missing.
+    pub hook_mode: HookMode,
+    /// As a Lambda Hook: how old a role must be before the target may use it.
+    pub hook_wait: Duration,
     /// Set when a variable above had a value that could not be used.
     pub problem: Option<String>,
 }
@@ -52,6 +69,8 @@ pub const WAIT_VAR: &str = "UPSERT_SLR_WAIT";
 pub const EXTRA_PREFIXES_VAR: &str = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES";
 pub const ALLOWED_SERVICES_VAR: &str = "UPSERT_SLR_ALLOWED_SERVICES";
 pub const FUNCTION_TIMEOUT_VAR: &str = "UPSERT_SLR_FUNCTION_TIMEOUT";
+pub const HOOK_MODE_VAR: &str = "UPSERT_SLR_HOOK_MODE";
+pub const HOOK_WAIT_VAR: &str = "UPSERT_SLR_HOOK_WAIT_SECONDS";
 
 impl Settings {
     pub fn from_env() -> Self {
@@ -98,6 +117,28 @@ impl Settings {
                 }
             },
         };
+        let hook_mode = match var(HOOK_MODE_VAR).as_deref().map(str::trim) {
+            None | Some("") => HookMode::Create,
+            Some(v) if v.eq_ignore_ascii_case("create") => HookMode::Create,
+            Some(v) if v.eq_ignore_ascii_case("check") => HookMode::Check,
+            Some(v) => {
+                problems.push(format!("{HOOK_MODE_VAR}={v:?} is not one of create, check"));
+                HookMode::Create
+            }
+        };
+        // The same default and bounds as a custom resource's PropagationWaitSeconds.
+        let hook_wait = match var(HOOK_WAIT_VAR).as_deref().map(str::trim) {
+            None | Some("") => Duration::from_secs(DEFAULT_WAIT_SECONDS),
+            Some(v) => match v.parse::<u64>() {
+                Ok(seconds @ 0..=MAX_WAIT_SECONDS) => Duration::from_secs(seconds),
+                _ => {
+                    problems.push(format!(
+                        "{HOOK_WAIT_VAR}={v:?} is not a number of seconds from 0 to {MAX_WAIT_SECONDS}"
+                    ));
+                    Duration::from_secs(DEFAULT_WAIT_SECONDS)
+                }
+            },
+        };
         let extra_response_url_prefixes = list(var(EXTRA_PREFIXES_VAR))
             .iter()
             .filter_map(|prefix| {
@@ -112,6 +153,8 @@ impl Settings {
             extra_response_url_prefixes,
             allowed_services: (!allowed.is_empty()).then_some(allowed),
             function_timeout_seconds,
+            hook_mode,
+            hook_wait,
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
         }
     }
@@ -378,5 +421,28 @@ mod tests {
         assert!(!wildcard_match("a*bc", "abc-bd"));
         assert!(!wildcard_match("ab*ba", "aba"));
         assert!(wildcard_match("**", ""));
+    }
+
+    #[test]
+    fn the_hook_settings_default_to_create_after_60_s_and_refuse_other_values() {
+        let default = settings(&[]);
+        assert_eq!(default.hook_mode, HookMode::Create);
+        assert_eq!(default.hook_wait, Duration::from_secs(60));
+        let set = settings(&[(HOOK_MODE_VAR, " Check "), (HOOK_WAIT_VAR, "0")]);
+        assert_eq!(
+            (set.hook_mode, set.hook_wait),
+            (HookMode::Check, Duration::ZERO)
+        );
+        assert!(set.problem.is_none(), "{:?}", set.problem);
+        let bad = settings(&[(HOOK_MODE_VAR, "enforce"), (HOOK_WAIT_VAR, "901")]);
+        let problem = bad.problem.unwrap();
+        assert!(
+            problem.contains("UPSERT_SLR_HOOK_MODE=\"enforce\" is not one of create, check"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("UPSERT_SLR_HOOK_WAIT_SECONDS=\"901\""),
+            "{problem}"
+        );
     }
 }

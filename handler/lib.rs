@@ -1,5 +1,6 @@
 //! upsert-slr: a CloudFormation custom resource that creates an IAM service-linked role, or
-//! adopts it when it already exists, and a macro that adds such roles to templates.
+//! adopts it when it already exists, a macro that adds such roles to templates, and a Lambda
+//! Hook that creates them before any stack's resource that needs one.
 //!
 //! The crate in layers, each a folder; a layer uses only those below it:
 //!
@@ -9,10 +10,11 @@
 //! - `protocol`: every wire format the function is invoked with, and nothing else (no IAM
 //!   call, no waiting): the custom resource request and response (`custom_resource`), the CDK
 //!   Provider framework's onEvent results and isComplete events (`provider`), the macro's event
-//!   and answer (`macro_event`).
+//!   and answer (`macro_event`), a CloudFormation Lambda Hook's input and answer (`hook`).
 //! - `role`: what a custom resource request does to a role: `decide` reads the `properties`,
 //!   does the `work` on IAM, and comes to a `waiting::Step`: an `answer`, or one still waiting
-//!   for IAM; `progress` tells the guard what was being done when time ran out.
+//!   for IAM; `progress` tells the guard what was being done when time ran out; `ensure` does
+//!   the same work for a Lambda Hook's target, whose roles come from the `needs` table.
 //! - `template`: what the macro does to a template, pure: the roles its resources need (the
 //!   `needs` table in `slr-needs.json`), the ones it declares, the options, the wiring. `role`
 //!   reads that table too, for the roles that serve instead of a service's own.

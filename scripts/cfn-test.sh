@@ -3,8 +3,8 @@
 # the local-process executor's failure modes, the custom-resource bridge against
 # CloudFormation's contract, the SAM app and stacks using it, the baseline through
 # Fn::ImportValue, the release template with the release zip as a user without Rust deploys
-# them, and the CDK example app (with the construct library and its bundled release function)
-# with cdklocal. Then LocalStack is stopped and no function process may outlive it.
+# them, the emulated CloudFormation Lambda Hooks, and the CDK example app (with the construct
+# library and its bundled release function) with cdklocal. Then LocalStack is stopped and no function process may outlive it.
 #
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
@@ -24,6 +24,11 @@ cargo build --quiet --bin upsert-slr
 strip -o "$work/bootstrap" target/debug/upsert-slr
 # The CDK example app installs the construct library from cdk/, with the release function in it.
 scripts/cdk-lib.sh
+# That function is arm64 by default, as users deploy it: on an x86_64 host the executor runs it
+# under qemu-user, installed here when the arm64 build found rustup's target and did not need it.
+if [ "$(uname -m)" = x86_64 ]; then
+    qemu_aarch64 >/dev/null
+fi
 # The release as `make dist` writes it, for a user without Rust: the template and this host's zip.
 use_tools
 version=$(node -p 'require("./cdk/package.json").version')

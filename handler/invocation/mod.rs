@@ -1,11 +1,12 @@
-//! One invocation from start to finish. The payload says which protocol it speaks: a macro
-//! event (`transform`), an isComplete check from CDK's Provider framework, or a custom resource
+//! One invocation from start to finish. The payload says which protocol it speaks: a Lambda
+//! Hook's input (`hook`), a macro event (`transform`), an isComplete check from CDK's Provider framework, or a custom resource
 //! request (`custom_resource`), sent by CloudFormation or passed on by the framework. Each ends
 //! in an answer and one log line (`logline`); `guard` keeps the role work from outliving the
 //! time to answer.
 
 mod custom_resource;
 mod guard;
+mod hook;
 mod logline;
 mod transform;
 
@@ -15,7 +16,7 @@ use crate::adapters::clients;
 use crate::config::{self, ResponseMode, Settings};
 use crate::error::InvocationError;
 use crate::protocol::custom_resource::{Request, parse_request};
-use crate::protocol::{macro_event, provider};
+use crate::protocol::{self, macro_event, provider};
 use crate::role::progress::Progress;
 use crate::role::work::{KnownNames, Owner, Work};
 use crate::template::Itself;
@@ -68,6 +69,10 @@ impl Deps {
 pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let started = Instant::now();
     let (payload, lambda) = invocation.into_parts();
+    if protocol::hook::is_hook_event(&payload) {
+        let deadline = guard::deadline_instant(lambda.deadline);
+        return Ok(hook::run(&deps, &payload, deadline, started).await);
+    }
     if macro_event::is_macro_event(&payload) {
         let itself = Itself {
             function_arn: &lambda.invoked_function_arn,

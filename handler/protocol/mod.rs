@@ -7,7 +7,10 @@
 //! - `provider`: CDK's `custom_resources.Provider` framework: onEvent's result, and the
 //!   isComplete invocations that follow it.
 //! - `macro_event`: a CloudFormation macro's event (a template fragment) and its answer.
+//! - `hook`: a CloudFormation Lambda Hook's input for a resource about to be provisioned, and
+//!   its answer (SUCCESS, FAILED or IN_PROGRESS).
 
 pub mod custom_resource;
+pub mod hook;
 pub mod macro_event;
 pub mod provider;

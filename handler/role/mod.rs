@@ -4,10 +4,13 @@
 //!
 //! `decide` reads the `properties`, does the `work` on IAM and comes to a `waiting::Step`; the
 //! step is carried to its `answer` by `waiting`, in the invocation or across isComplete checks.
-//! `progress` is what the deadline guard reads when time runs out.
+//! `progress` is what the deadline guard reads when time runs out. `ensure` is the same work
+//! for a Lambda Hook: the roles a resource about to be created needs, created or adopted (or,
+//! in check mode, only looked for), and when they will have propagated.
 
 pub mod answer;
 pub(crate) mod decide;
+pub mod ensure;
 mod known_names;
 mod patience;
 pub mod progress;

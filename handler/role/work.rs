@@ -226,6 +226,11 @@ impl Work<'_> {
 }
 
 impl Work<'_> {
+    /// The role named `name`, if it exists: what a check that creates nothing asks.
+    pub async fn find(&self, name: &str) -> Result<Option<Role>, Failure> {
+        Ok(self.get_role(name).await?)
+    }
+
     async fn get_role(&self, name: &str) -> Result<Option<Role>, IamError> {
         let doing = format!("calling iam:GetRole for {name}");
         self.patiently(doing, || iam::get_role(self.iam, name))

@@ -259,6 +259,57 @@ impl Row {
     }
 }
 
+/// A role one resource needs, as a Lambda Hook sees the resource: its properties resolved,
+/// so a condition is decided (one that is not, which resolved properties should never give,
+/// counts as needing the role, as in the macro).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NeededRole {
+    pub service: String,
+    pub role_name: String,
+}
+
+/// The roles a resource of `resource_type` with `properties` needs, in the order of their
+/// services: the rows of its type that apply, and the role of every row that lists the type
+/// among its `dependents` (created before that type, since its creation can need the role too).
+pub fn roles_needed_by(
+    rows: &[Row],
+    resource_type: &str,
+    properties: Option<&Map<String, Value>>,
+) -> Vec<NeededRole> {
+    let no_parameters = Map::new();
+    let mut needed: Vec<NeededRole> = Vec::new();
+    let applying = rows.iter().filter(|row| {
+        (row.resource_type == resource_type
+            && row.verdict(properties, &no_parameters) != Verdict::Fails)
+            || row.dependents.iter().any(|d| d == resource_type)
+    });
+    for row in applying {
+        if !needed
+            .iter()
+            .any(|n| n.service.eq_ignore_ascii_case(&row.service))
+        {
+            needed.push(NeededRole {
+                service: row.service.clone(),
+                role_name: row.role_name.clone(),
+            });
+        }
+    }
+    needed.sort_by_key(|n| n.service.to_ascii_lowercase());
+    needed
+}
+
+/// Every resource type for which `roles_needed_by` can name a role: what a hook targets.
+pub fn hook_target_types(rows: &[Row]) -> Vec<String> {
+    let mut types: Vec<String> = rows
+        .iter()
+        .flat_map(|row| std::iter::once(&row.resource_type).chain(&row.dependents))
+        .cloned()
+        .collect();
+    types.sort();
+    types.dedup();
+    types
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +323,31 @@ mod tests {
             r#"{{"resourceType": "AWS::X::Y", "service": "x.amazonaws.com", "roleName": "AWSServiceRoleForX",
                 "tier": "propagation", "source": "https://docs.aws.amazon.com/x.html", "evidence": "e"{extra}}}"#
         )
+    }
+
+    #[test]
+    fn a_hook_target_needs_its_rows_roles_and_those_it_is_a_dependent_of() {
+        let rows = table().unwrap();
+        let redshift = roles_needed_by(rows, "AWS::Redshift::Cluster", Some(&Map::new()));
+        assert_eq!(
+            redshift,
+            vec![NeededRole {
+                service: "redshift.amazonaws.com".into(),
+                role_name: "AWSServiceRoleForRedshift".into()
+            }]
+        );
+        assert!(roles_needed_by(rows, "AWS::SNS::Topic", None).is_empty());
+        let dependent = rows
+            .iter()
+            .find(|r| !r.dependents.is_empty())
+            .expect("a row with dependents");
+        let needed = roles_needed_by(rows, &dependent.dependents[0], None);
+        assert!(
+            needed.iter().any(|n| n.service == dependent.service),
+            "{needed:?}"
+        );
+        let types = hook_target_types(rows);
+        assert!(types.contains(&dependent.dependents[0]));
     }
 
     #[test]

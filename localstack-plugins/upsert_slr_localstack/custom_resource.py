@@ -38,6 +38,8 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
+from .gateway import gateway_url
+
 LOG = logging.getLogger(__name__)
 BRIDGE_KEY = "CustomResourceBridge"
 DEFAULT_SERVICE_TIMEOUT = 3600
@@ -168,12 +170,6 @@ def as_strings(value):
     return str(value)
 
 
-def _gateway_url() -> str:
-    listen = config.GATEWAY_LISTEN[0]
-    host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
-    return f"http://{host}:{listen.port}"
-
-
 def _bucket(region: str) -> str:
     return f"cloudformation-custom-resource-response-{region.replace('-', '')}"
 
@@ -185,7 +181,7 @@ def _s3(request):
         aws_access_key_id=request.account_id,
         aws_secret_access_key="test",
         region_name=request.region_name,
-        endpoint_url=_gateway_url(),
+        endpoint_url=gateway_url(),
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     ).s3
 
@@ -266,11 +262,9 @@ def _validate(body: bytes, sent: dict, request_type: str) -> dict:
     if len(body) > MAX_RESPONSE_BYTES:
         raise BridgeError("Response object is too long.")
     try:
-        response = json.loads(body)
-    except ValueError:
-        raise BridgeError(f"Invalid response object: not JSON ({body[:200]!r})") from None
-    if not isinstance(response, dict):
-        raise BridgeError("Invalid response object: not a JSON object")
+        response = json_object(body)
+    except ValueError as e:
+        raise BridgeError(f"Invalid response object: {e}") from None
     for field in ("StackId", "RequestId", "LogicalResourceId"):
         if response.get(field) != sent[field]:
             raise BridgeError(
@@ -287,3 +281,14 @@ def _validate(body: bytes, sent: dict, request_type: str) -> dict:
     if data is not None and not isinstance(data, dict):
         raise BridgeError("Invalid response object: Data is not a JSON object")
     return response
+
+
+def json_object(body: bytes) -> dict:
+    """The JSON object a function answered, or ValueError saying what the answer is instead."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise ValueError(f"not JSON ({body[:200]!r})") from None
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value

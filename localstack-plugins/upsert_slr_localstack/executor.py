@@ -1,11 +1,17 @@
 """A LocalStack Lambda runtime executor that runs a function's code as a local process.
 
-provided.* runtimes run the code's `bootstrap`; nodejs* runtimes run the handler through the
-small Runtime API loop in node/runtime.js. Each execution environment serves the Runtime API
+provided.* runtimes run the code's `bootstrap` (an arm64 one on an x86_64 host under
+qemu-user, where it is installed); nodejs* runtimes run the handler through the small Runtime
+API loop in node/runtime.js. Each execution environment serves the Runtime API
 itself on a loopback port. As in Lambda: the function's timeout is enforced (a hang becomes a
 timeout error and the process group is killed), a process that dies is reported as a runtime
 error, the next invocation after either starts a fresh process, and the output goes to
 CloudWatch Logs with START/END/REPORT lines.
+
+A provided.* function may answer CloudFormation itself by PUTting to a ResponseURL, which here
+is on LocalStack's gateway (plain HTTP) rather than on AWS's S3: upsert-slr refuses such a URL
+unless UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES names it, so the executor adds the gateway's
+origin to that variable for every provided.* function it runs. Deployments to AWS never see it.
 """
 
 import ctypes
@@ -23,7 +29,6 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import (
@@ -31,6 +36,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from .gateway import gateway_host, gateway_url
 from .runtime_api import Invocation, RuntimeApi
 
 LOG = logging.getLogger(__name__)
@@ -41,6 +47,11 @@ HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", 
     platform.machine().lower()
 )
 MAX_LOG_BYTES = 1 << 20
+# qemu-user and the aarch64 C library as Debian installs them (qemu-user-static,
+# libc6-arm64-cross): what runs an arm64 bootstrap on an x86_64 host.
+QEMU_AARCH64 = "qemu-aarch64-static"
+AARCH64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+RESPONSE_URL_PREFIXES_VAR = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES"
 
 
 class LocalProcessExecutor(RuntimeExecutor):
@@ -65,10 +76,16 @@ class LocalProcessExecutor(RuntimeExecutor):
         runtime = str(cfg.runtime or "")
         if not runtime.startswith(("provided", "nodejs")):
             raise LambdaRuntimeException(f"the local-process executor does not run {runtime}")
-        architecture = str(cfg.architectures[0]) if cfg.architectures else "x86_64"
-        if architecture != HOST_ARCHITECTURE:
+        architecture = _architecture(function_version)
+        if architecture != HOST_ARCHITECTURE and _emulator(function_version) is None:
+            hint = ""
+            if architecture == "arm64" and runtime.startswith("provided") and HOST_ARCHITECTURE == "x86_64":
+                hint = (
+                    f" (arm64 bootstraps run under qemu-user once {QEMU_AARCH64} is on PATH and the "
+                    f"aarch64 C library is in {AARCH64_SYSROOT}: Debian's qemu-user-static and libc6-arm64-cross)"
+                )
             raise LambdaRuntimeException(
-                f"the function is built for {architecture}; this host runs {HOST_ARCHITECTURE} only"
+                f"the function is built for {architecture}; this host runs {HOST_ARCHITECTURE} only{hint}"
             )
         if runtime.startswith("nodejs") and not shutil.which("node"):
             raise LambdaRuntimeException(f"{runtime} needs `node` on PATH")
@@ -84,8 +101,7 @@ class LocalProcessExecutor(RuntimeExecutor):
         return "127.0.0.1"
 
     def get_endpoint_from_executor(self) -> str:
-        host = config.GATEWAY_LISTEN[0].host
-        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return gateway_host()
 
     def get_runtime_endpoint(self) -> str:
         return f"http://{self._api.address}" if self._api else ""
@@ -166,7 +182,7 @@ class LocalProcessExecutor(RuntimeExecutor):
         runtime = str(self.function_version.config.runtime)
         if runtime.startswith("nodejs"):
             return ["node", "--require", str(NODE_DIR / "https-to-localstack.js"), str(NODE_DIR / "runtime.js")]
-        return [str(self._code_dir() / "bootstrap")]
+        return [*(_emulator(self.function_version) or []), str(self._code_dir() / "bootstrap")]
 
     def _code_dir(self) -> Path:
         return Path(self.function_version.config.code.get_unzipped_code_location())
@@ -184,6 +200,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             env["PATH"] = os.path.dirname(shutil.which("node")) + ":" + env["PATH"]
             if node_path := os.environ.get(NODE_PATH_VAR):
                 env["NODE_PATH"] = node_path
+        else:
+            env[RESPONSE_URL_PREFIXES_VAR] = with_prefix(env.get(RESPONSE_URL_PREFIXES_VAR, ""), gateway_url() + "/")
         return env
 
     def _launch(self, deadline: float | None, request_id: str = "") -> bytes | None:
@@ -191,10 +209,11 @@ class LocalProcessExecutor(RuntimeExecutor):
         payload Lambda would report if it failed instead."""
         self._api.reset()
         command = self._command()
-        if not os.access(command[0], os.X_OK) and command[0] != "node":
+        entrypoint = command[-1]
+        if command[0] != "node" and not os.access(entrypoint, os.X_OK):
             return _error(
                 "Runtime.InvalidEntrypoint",
-                f"RequestId: {request_id} Error: Couldn't find valid bootstrap(s): [{command[0]}]",
+                f"RequestId: {request_id} Error: Couldn't find valid bootstrap(s): [{entrypoint}]",
             )
         try:
             self._proc = _spawn(command, cwd=str(self._code_dir()), env=self._env)
@@ -287,6 +306,31 @@ class LocalProcessExecutor(RuntimeExecutor):
             LOG.warning("function process %s did not exit after SIGKILL", proc.pid)
         self._drain()
         proc.stdout.close()
+
+
+def _architecture(function_version: FunctionVersion) -> str:
+    cfg = function_version.config
+    return str(cfg.architectures[0]) if cfg.architectures else "x86_64"
+
+
+def _emulator(function_version: FunctionVersion) -> list[str] | None:
+    """The command that runs the function's bootstrap when it is built for another architecture
+    than this host's: qemu-user for an arm64 provided.* function on x86_64, when installed."""
+    if (
+        _architecture(function_version) == "arm64"
+        and HOST_ARCHITECTURE == "x86_64"
+        and str(function_version.config.runtime or "").startswith("provided")
+        and (qemu := shutil.which(QEMU_AARCH64))
+        and AARCH64_SYSROOT.is_dir()
+    ):
+        return [qemu, "-L", str(AARCH64_SYSROOT)]
+    return None
+
+
+def with_prefix(prefixes: str, prefix: str) -> str:
+    """A comma-separated list of prefixes with `prefix` appended, unless it is there already."""
+    listed = [p for p in (part.strip() for part in prefixes.split(",")) if p]
+    return ",".join(listed if prefix in listed else [*listed, prefix])
 
 
 def _error(error_type: str, message: str) -> bytes:

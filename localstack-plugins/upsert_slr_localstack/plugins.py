@@ -1,7 +1,7 @@
 """plux plugins, registered through this distribution's entry points (pyproject.toml).
 
-Both load only under the LocalStack release they were written against: its executor and
-resource-provider interfaces are internal and change between releases.
+Each loads only under the LocalStack release it was written against: its executor,
+resource-provider and engine interfaces are internal and change between releases.
 """
 
 from importlib.metadata import version
@@ -43,3 +43,21 @@ class CustomResourceProviderPlugin(CloudFormationResourceProviderPlugin):
         from .custom_resource import CustomResourceProvider
 
         self.factory = CustomResourceProvider
+
+
+class LambdaHookProviderPlugin(CloudFormationResourceProviderPlugin):
+    """Loaded when a stack first deploys an AWS::CloudFormation::LambdaHook: only then can a
+    hook exist, so only then does the engine need its hook point."""
+
+    name = "AWS::CloudFormation::LambdaHook"
+
+    def __init__(self):
+        self.factory = None
+
+    def load(self):
+        _check_version()
+        from .hook_point import install
+        from .lambda_hook import LambdaHookProvider
+
+        install()
+        self.factory = LambdaHookProvider

@@ -27,6 +27,7 @@ NO_VALUE = object()
 ARN_FORMS = {
     "AWS::Logs::LogGroup": "arn:aws:logs:us-east-1:123456789012:log-group:{id}:*",
     "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:{id}",
+    "AWS::Serverless::Function": "arn:aws:lambda:us-east-1:123456789012:function:{id}",
     "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{id}",
     "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{id}",
     "AWS::KMS::Key": "arn:aws:kms:us-east-1:123456789012:key/{id}",

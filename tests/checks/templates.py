@@ -153,6 +153,7 @@ def check_sam_template(template):
     )
     timeout = template["Parameters"]["TimeoutSeconds"]
     check(int(timeout["MaxValue"]) <= 900, "Lambda's timeout is at most 900 s")
+    check_hook(template, env)
 
     version = template["Metadata"]["AWS::ServerlessRepo::Application"]["SemanticVersion"]
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
@@ -160,6 +161,39 @@ def check_sam_template(template):
     for key in ("LicenseUrl", "ReadmeUrl"):
         path = template["Metadata"]["AWS::ServerlessRepo::Application"][key]
         check((ROOT / path).is_file(), f"{key} {path} does not exist")
+
+
+def check_hook(template, env):
+    """The Lambda Hook: off by default, its targets the table's, its execution role able to
+    invoke this function and nothing else, its settings reaching the function."""
+    from hook_targets import target_names
+
+    resources = template["Resources"]
+    hook = resources.get("Hook", {})
+    check(hook.get("Type") == "AWS::CloudFormation::LambdaHook", "template.yaml must declare the Hook")
+    check(template["Parameters"]["RegisterHook"]["Default"] == "false", "the hook must be off by default")
+    check(hook.get("Condition") == "HasHook", "the Hook must be conditional on RegisterHook")
+    props = hook.get("Properties", {})
+    check(props.get("LambdaFunction") == {"Fn::GetAtt": ["Function", "Arn"]}, "the Hook must invoke the function itself")
+    check(template["Parameters"]["HookFailureMode"]["Default"] == "WARN", "FailureMode must default to WARN")
+    table = json.loads((ROOT / "slr-needs.json").read_text())
+    check(
+        props.get("TargetFilters", {}).get("TargetNames") == target_names(table),
+        "the Hook's TargetNames are not slr-needs.json's types: run python3 scripts/hook_targets.py --write",
+    )
+    role = resources.get("HookExecutionRole", {}).get("Properties", {})
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    check(
+        statements == [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Function", "Arn"]}}],
+        f"the hook's execution role may only invoke the function: {statements}",
+    )
+    principals = [s["Principal"] for s in role.get("AssumeRolePolicyDocument", {}).get("Statement", [])]
+    check(principals == [{"Service": "hooks.cloudformation.amazonaws.com"}], f"the hook's execution role trusts {principals}")
+    check(env.get("UPSERT_SLR_HOOK_MODE") == {"Ref": "HookMode"}, "UPSERT_SLR_HOOK_MODE must be HookMode")
+    check(
+        env.get("UPSERT_SLR_HOOK_WAIT_SECONDS") == {"Ref": "HookWaitSeconds"},
+        "UPSERT_SLR_HOOK_WAIT_SECONDS must be HookWaitSeconds",
+    )
 
 
 def check_release_template(release, sam):

@@ -3,9 +3,10 @@ it, with the release function bundled in the package. The functions run under th
 executor; LocalStack's Step Functions runs the Provider's waiter state machine. Needs LocalStack
 on Python 3.13 and `make cdk-lib`.
 
-The app is deployed through cdk/local-app.js, which builds the example's stacks for this host's
-architecture and lets the functions that answer CloudFormation themselves PUT to LocalStack's
-ResponseURL (they accept only AWS's S3 endpoints otherwise). The shared-function stack's
+The app is deployed through cdk/local-app.js: the example's stacks with the package's defaults,
+as a user deploys them (an arm64 function, which the rig runs under qemu-user on an x86_64
+host, answering CloudFormation itself at LocalStack's ResponseURL, which the rig's executor
+lets it PUT to), plus outputs naming the roles the aspect adds. The shared-function stack's
 synthesized template is deployed with plain CreateStack: in the account of the
 ServiceLinkedRoleFunction cdklocal deployed, and in an account never bootstrapped that has the
 SAM app."""
@@ -43,7 +44,6 @@ def assembly(tmp_path_factory):
         "CDK_OUTDIR": str(out),
         "NODE_PATH": str(APP / "node_modules"),
         "UPSERT_SLR_EXAMPLE_APP": str(APP / "dist/bin/app.js"),
-        "LOCALSTACK_RESPONSE_URL_PREFIX": f"{os.environ['LOCALSTACK_CFN_ENDPOINT']}/",
     }
     done = subprocess.run(["node", str(LOCAL_APP)], cwd=APP, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"the example app does not synthesize:\n{done.stdout}\n{done.stderr}"
@@ -72,7 +72,6 @@ def cdklocal(new_cloud, assembly):
         # For local-app.js, which is outside the example app.
         "NODE_PATH": str(APP / "node_modules"),
         "UPSERT_SLR_EXAMPLE_APP": str(APP / "dist/bin/app.js"),
-        "LOCALSTACK_RESPONSE_URL_PREFIX": f"{cloud.endpoint}/",
     }
 
     def run(*args):
@@ -202,7 +201,11 @@ def test_function_construct_then_a_shared_stack_with_plain_cloudformation(cdkloc
     arn = exports[EXPORT]
     config = cloud.lambda_.get_function_configuration(FunctionName=arn)
     assert (config["Runtime"], config["Handler"], config["MemorySize"], config["Timeout"]) == ("provided.al2023", "bootstrap", 128, 300)
+    # The package's default architecture, and no ResponseURL prefix of the stack's own: the rig
+    # runs it under qemu-user and lets it answer LocalStack's ResponseURLs.
+    assert config["Architectures"] == ["arm64"], config["Architectures"]
     assert config["Environment"]["Variables"]["UPSERT_SLR_ALLOWED_SERVICES"] == "elasticloadbalancing.amazonaws.com"
+    assert "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES" not in config["Environment"]["Variables"], config
     assert config["LoggingConfig"]["LogFormat"] == "JSON", config["LoggingConfig"]
     role = config["Role"].split("/")[-1]
     assert sorted(cloud.iam.list_role_policies(RoleName=role)["PolicyNames"]) == ["logs", "service-linked-roles"]

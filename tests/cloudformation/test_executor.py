@@ -8,7 +8,12 @@ import os
 import time
 
 import pytest
-from rig.scripted_runtime import create_scripted_function
+from rig.localstack_cfn import ROOT
+from rig.scripted_runtime import create_scripted_function, create_zip_function
+
+PREFIXES = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES"
+# The release build for arm64, as `make cdk-lib` (run by scripts/cfn-test.sh) bundles it.
+ARM64_ZIP = ROOT / "cdk/lambda/arm64/bootstrap.zip"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,8 @@ def test_answer_and_environment(cloud, scripted):
     assert payload["env"]["AWS_ENDPOINT_URL"] == os.environ["LOCALSTACK_CFN_ENDPOINT"]
     assert payload["env"]["_HANDLER"] == "bootstrap"
     assert os.path.isfile(os.path.join(payload["env"]["LAMBDA_TASK_ROOT"], "bootstrap"))
+    # LocalStack's ResponseURLs are on its gateway: a provided.* function may PUT there.
+    assert payload["env"][PREFIXES] == f"{os.environ['LOCALSTACK_CFN_ENDPOINT']}/"
     assert "START RequestId:" in log and "END RequestId:" in log and "REPORT RequestId:" in log
 
 
@@ -98,3 +105,26 @@ def test_logs_reach_cloudwatch(cloud, scripted):
             return
         time.sleep(0.2)
     pytest.fail(f"the function's output did not reach {group}: {messages[-2000:]}")
+
+
+def test_the_gateway_is_added_to_the_functions_own_response_url_prefixes(cloud):
+    own = "https://a.example/,http://b.example:8080/"
+    name = create_scripted_function(cloud, "own-prefixes", env={PREFIXES: own})
+    error, payload, _, _ = invoke(cloud, name, {"do": "echo"})
+    assert error is None, payload
+    assert payload["env"][PREFIXES] == f"{own},{os.environ['LOCALSTACK_CFN_ENDPOINT']}/"
+    config = cloud.lambda_.get_function_configuration(FunctionName=name)
+    assert config["Environment"]["Variables"][PREFIXES] == own, "only the process sees the gateway"
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="arm64 runs natively on an arm64 host")
+def test_an_arm64_bootstrap_runs_under_qemu(cloud):
+    """The release function for arm64 (the construct's default) answers a macro event here."""
+    if not ARM64_ZIP.is_file():
+        pytest.fail(f"{ARM64_ZIP} is missing: run scripts/cfn-test.sh, which builds it (make cdk-lib)")
+    name = create_zip_function(cloud, "arm64", ARM64_ZIP.read_bytes(), architecture="arm64", timeout=10)
+    event = json.loads((ROOT / "events/macro.json").read_text())
+    error, payload, log, _ = invoke(cloud, name, event)
+    assert error is None, payload
+    assert (payload["requestId"], payload["status"]) == (event["requestId"], "success"), payload
+    assert "REPORT RequestId:" in log

@@ -62,6 +62,8 @@ class LocalCloud:
         self.lambda_ = session.client("lambda", endpoint_url=self.endpoint, config=cfg)
         self.logs = session.client("logs", endpoint_url=self.endpoint, config=cfg)
         self.sfn = session.client("stepfunctions", endpoint_url=self.endpoint, config=cfg)
+        self.ssm = session.client("ssm", endpoint_url=self.endpoint, config=cfg)
+        self.redshift = session.client("redshift", endpoint_url=self.endpoint, config=cfg)
 
     # The function's code, as `sam package` would upload it.
 

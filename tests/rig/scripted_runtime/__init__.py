@@ -22,15 +22,28 @@ def scripted_zip() -> bytes:
 
 
 def create_scripted_function(cloud: LocalCloud, name: str, timeout: int = 3, env: dict | None = None) -> str:
+    return create_zip_function(cloud, name, scripted_zip(), timeout=timeout, env=env)
+
+
+def create_zip_function(
+    cloud: LocalCloud,
+    name: str,
+    code: bytes,
+    architecture: str | None = None,
+    timeout: int = 3,
+    env: dict | None = None,
+) -> str:
+    """A provided.al2023 function of the zip `code`, for this host's architecture unless told;
+    returns its ARN once it is active."""
     role = cloud.iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     arn = cloud.lambda_.create_function(
         FunctionName=name,
         Runtime="provided.al2023",
         Role=role,
         Handler="bootstrap",
-        Code={"ZipFile": scripted_zip()},
+        Code={"ZipFile": code},
         Timeout=timeout,
-        Architectures=[{"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]],
+        Architectures=[architecture or {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]],
         Environment={"Variables": env or {}},
     )["FunctionArn"]
     cloud.lambda_.get_waiter("function_active_v2").wait(FunctionName=name)

@@ -1,0 +1,269 @@
+//! A Lambda Hook's invocation from start to finish: read the target, find the roles its type
+//! and properties need (`slr-needs.json`), create or adopt them under the deadline guard, then
+//! answer SUCCESS once the youngest has had the propagation wait, IN_PROGRESS to be asked again
+//! when it has not, FAILED when a role is missing and is not created here. One log line.
+//!
+//! The limits are CloudFormation's: an invocation gets 30 s, and a hook may answer
+//! IN_PROGRESS three times for one target. A wait is spent in callbackDelaySeconds, which
+//! costs no Lambda time, not in the function; only the last couple of seconds (less than a
+//! callback would round up to) are slept here. On the fourth invocation no IN_PROGRESS is left: the function
+//! waits what the invocation allows and answers SUCCESS, saying the wait was cut short (the role
+//! exists; a service may still refuse it for a few seconds). CloudFormation re-invokes after
+//! the delay it was given, so that only happens when it re-invokes early.
+
+use super::Deps;
+use super::guard::{self, guarded};
+use crate::protocol::hook::{
+    self, ErrorCode, HookAnswer, HookEvent, HookStatus, MAX_IN_PROGRESS, Waiting,
+};
+use crate::role::ensure::{Ensured, ensure};
+use crate::role::progress::Progress;
+use crate::role::work::{Owner, Work};
+use crate::template::needs;
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// CloudFormation waits at most this long for one invocation.
+const INVOCATION_LIMIT: Duration = Duration::from_secs(30);
+/// Kept back from that limit for the answer to reach CloudFormation.
+const ANSWER_MARGIN: Duration = Duration::from_secs(3);
+
+/// The outer guard, which only a panic or a hang past the inner one reaches, comes this long
+/// after the inner one, still within the answer margin.
+const PANIC_MARGIN: Duration = Duration::from_secs(1);
+
+/// A wait this short is slept rather than answered IN_PROGRESS: callbackDelaySeconds is whole
+/// seconds, and each IN_PROGRESS spends one of three.
+const SLEEP_AT_MOST: Duration = Duration::from_secs(2);
+
+/// The logical id a role created by the hook is tagged with: no resource can have it.
+const OWNER_PREFIX: &str = "hook:";
+
+/// One hook invocation: always an answer, echoing the token.
+pub(super) async fn run(
+    deps: &Deps,
+    payload: &Value,
+    deadline: Instant,
+    started: Instant,
+) -> Value {
+    let token = hook::token(payload);
+    let cloud_control = hook::is_cloud_control(payload);
+    let guard_at = guard::guard_time(deadline).min(started + INVOCATION_LIMIT - ANSWER_MARGIN);
+    let (status, message, target, roles) = match hook::parse(payload) {
+        Err(why) => (
+            HookStatus::Failed(ErrorCode::InternalFailure),
+            format!("upsert-slr cannot read the hook's input: {why}"),
+            String::new(),
+            Vec::new(),
+        ),
+        Ok(event) => {
+            let target = format!("{} {}", event.target_name, event.target_logical_id);
+            // In a task of its own, so that a panic (a bug) is still answered with the token.
+            let task = {
+                let deps = deps.clone();
+                async move { evaluate(&deps, event, guard_at).await }
+            };
+            let (status, message, roles) = match guarded(task, guard_at + PANIC_MARGIN).await {
+                Ok(evaluated) => evaluated,
+                Err(interruption) => (
+                    HookStatus::Failed(ErrorCode::InternalFailure),
+                    format!("upsert-slr could not evaluate {target}: {interruption}"),
+                    Vec::new(),
+                ),
+            };
+            (status, message, target, roles)
+        }
+    };
+    let answer = HookAnswer {
+        token,
+        status,
+        message,
+        cloud_control,
+    };
+    log(&answer, &target, &roles, started);
+    answer.to_json()
+}
+
+type Evaluated = (HookStatus, String, Vec<String>);
+
+async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated {
+    let internal = |message: String| {
+        (
+            HookStatus::Failed(ErrorCode::InternalFailure),
+            message,
+            Vec::new(),
+        )
+    };
+    if let Some(problem) = &deps.settings.problem {
+        return internal(format!("upsert-slr is misconfigured: {problem}"));
+    }
+    // A delete needs no role: nothing is created.
+    if event.action == hook::Action::Delete {
+        return (
+            HookStatus::Success,
+            format!(
+                "{}: a delete needs no service-linked role",
+                event.target_name
+            ),
+            Vec::new(),
+        );
+    }
+    let rows = match needs::table() {
+        Ok(rows) => rows,
+        Err(why) => return internal(format!("upsert-slr's table cannot be read: {why}")),
+    };
+    let needed = needs::roles_needed_by(rows, &event.target_name, Some(&event.properties));
+    if needed.is_empty() {
+        return (
+            HookStatus::Success,
+            format!("{} needs no service-linked role here", event.target_name),
+            Vec::new(),
+        );
+    }
+    let now = SystemTime::now();
+    // Asked again after an IN_PROGRESS: the roles exist, only the wait is left. A context can
+    // never make the wait longer than the setting from now.
+    if let Some(waiting) = &event.context {
+        let longest = now + deps.settings.hook_wait;
+        // checked: the context is input, and a time past SystemTime's range must not panic.
+        let until = UNIX_EPOCH
+            .checked_add(Duration::from_secs(waiting.propagated_at))
+            .map_or(longest, |at| at.min(longest));
+        return wait(&event, waiting.roles.clone(), until, "", guard_at).await;
+    }
+    let progress = Progress::default();
+    let task = {
+        let (deps, event, progress) = (deps.clone(), event.clone(), progress.clone());
+        async move {
+            let owner_id = format!("{OWNER_PREFIX}{}", event.target_logical_id);
+            let work = Work {
+                iam: &deps.iam,
+                known: &deps.known_names,
+                owner: Owner {
+                    stack_id: &event.stack_id,
+                    logical_id: &owner_id,
+                    request_id: &event.token,
+                },
+                progress: &progress,
+            };
+            ensure(&deps.settings, &needed, &event.target_name, work).await
+        }
+    };
+    let ensured = match guarded(task, guard_at).await {
+        Ok(Ok(ensured)) => ensured,
+        Ok(Err(failure)) => return internal(failure.into_reason()),
+        Err(interruption) => return internal(interruption.failure(&progress).into_reason()),
+    };
+    match ensured {
+        Ensured::Missing { roles, message } => {
+            (HookStatus::Failed(ErrorCode::NonCompliant), message, roles)
+        }
+        Ensured::Ready {
+            roles,
+            created,
+            propagated_at,
+        } => {
+            let how = if created.is_empty() {
+                format!(
+                    "{} exist{}",
+                    roles.join(", "),
+                    if roles.len() == 1 { "s" } else { "" }
+                )
+            } else {
+                format!("created {}", created.join(", "))
+            };
+            wait(&event, roles, propagated_at, &how, guard_at).await
+        }
+    }
+}
+
+/// SUCCESS once `until` has passed: at once, after a short wait, or after IN_PROGRESS answers
+/// while some are left.
+async fn wait(
+    event: &HookEvent,
+    roles: Vec<String>,
+    until: SystemTime,
+    done: &str,
+    guard_at: Instant,
+) -> Evaluated {
+    let subject = if done.is_empty() {
+        roles.join(", ")
+    } else {
+        done.to_string()
+    };
+    let left = until.duration_since(SystemTime::now()).unwrap_or_default();
+    let allowed = guard_at.saturating_duration_since(Instant::now());
+    let secs = |d: Duration| d.as_secs_f64().ceil() as u64;
+    if left.is_zero() {
+        let message = format!("{subject}; {} may proceed", event.target_name);
+        return (HookStatus::Success, message, roles);
+    }
+    if left <= SLEEP_AT_MOST.min(allowed) {
+        tokio::time::sleep(left).await;
+        let message = format!(
+            "{subject}; waited {} s for IAM propagation; {} may proceed",
+            secs(left),
+            event.target_name
+        );
+        return (HookStatus::Success, message, roles);
+    }
+    if event.invocation <= MAX_IN_PROGRESS {
+        let propagated_at = until
+            .duration_since(UNIX_EPOCH)
+            .map(secs)
+            .unwrap_or_default();
+        let message = format!(
+            "{subject}; {} waits {} s more for IAM propagation",
+            event.target_name,
+            secs(left)
+        );
+        let status = HookStatus::InProgress {
+            delay_seconds: secs(left),
+            context: Waiting {
+                propagated_at,
+                roles: roles.clone(),
+            },
+        };
+        return (status, message, roles);
+    }
+    // No IN_PROGRESS left: the role exists, so the target proceeds, told the wait fell short.
+    tokio::time::sleep(allowed).await;
+    tracing::warn!(
+        waited_s = secs(allowed),
+        left_s = secs(left),
+        "the hook's propagation wait did not fit in the invocations CloudFormation allows"
+    );
+    let message = format!(
+        "{subject}; {} may proceed, {} s before the propagation wait is over: CloudFormation \
+         allows {} IN_PROGRESS answers and they are spent",
+        event.target_name,
+        secs(left.saturating_sub(allowed)),
+        MAX_IN_PROGRESS
+    );
+    (HookStatus::Success, message, roles)
+}
+
+fn log(answer: &HookAnswer, target: &str, roles: &[String], started: Instant) {
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let outcome = answer.status.as_str();
+    let roles = roles.join(",");
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                client_request_token = %answer.token,
+                target = %target,
+                role_name = %roles,
+                outcome,
+                elapsed_ms,
+                reason = %answer.message,
+                "hook answered"
+            )
+        };
+    }
+    if matches!(answer.status, HookStatus::Failed(_)) {
+        line!(warn);
+    } else {
+        line!(info);
+    }
+}

@@ -1,0 +1,422 @@
+//! The Lambda Hook protocol against IAM's wire answers replayed by wiremock: the documented
+//! input for a resource's create and update, a target needing no role, the re-invocation with
+//! the callbackContext this function gave, check mode, AllowedServices and malformed input.
+//! Every answer is the invocation's result, echoing clientRequestToken.
+
+#[path = "support/iam_wire.rs"]
+mod iam_wire;
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use iam_wire::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use upsert_slr::KnownNames;
+use upsert_slr::adapters::clients::SdkHttpClient;
+use upsert_slr::config::Settings;
+use upsert_slr::{Deps, handle};
+use wiremock::MockServer;
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/warehouse/1";
+const REDSHIFT: &str = "redshift.amazonaws.com";
+const REDSHIFT_ROLE: &str = "AWSServiceRoleForRedshift";
+const TOKEN: &str = "4b90a7e4-b790-456b-a937-0cfdfa211dfe";
+
+struct Harness {
+    iam: MockServer,
+    settings: Vec<(&'static str, &'static str)>,
+}
+
+impl Harness {
+    async fn new(settings: &[(&'static str, &'static str)]) -> Self {
+        Harness {
+            iam: MockServer::start().await,
+            settings: settings.to_vec(),
+        }
+    }
+
+    fn deps(&self) -> Deps {
+        let http = upsert_slr::adapters::clients::http_client().unwrap();
+        let iam = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(SdkHttpClient::new(http.clone()))
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(self.iam.uri())
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let vars = self.settings.clone();
+        Deps {
+            iam: aws_sdk_iam::Client::from_conf(iam),
+            http,
+            settings: Arc::new(Settings::from_lookup(|k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })),
+            known_names: KnownNames::default(),
+        }
+    }
+
+    async fn invoke(&self, event: Value) -> Value {
+        let mut ctx = Context::default();
+        ctx.invoked_function_arn = FUNCTION_ARN.into();
+        ctx.deadline = (SystemTime::now() + Duration::from_secs(300))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        handle(self.deps(), LambdaEvent::new(event, ctx))
+            .await
+            .expect("a hook is always answered with a result, never a function error")
+    }
+
+    async fn iam_actions(&self) -> Vec<String> {
+        bodies(&self.iam)
+            .await
+            .iter()
+            .filter_map(|b| action_of(b).map(String::from))
+            .collect()
+    }
+}
+
+/// The input CloudFormation sends for a resource target, as the Hooks User Guide documents it.
+fn hook_event(point: &str, target: &str, properties: Value) -> Value {
+    json!({
+        "clientRequestToken": TOKEN,
+        "awsAccountId": ACCOUNT,
+        "stackId": STACK,
+        "changeSetId": null,
+        "hookTypeName": "UpsertSlr::IAM::ServiceLinkedRoles",
+        "hookTypeVersion": "00000001",
+        "hookModel": {"LambdaFunction": FUNCTION_ARN},
+        "actionInvocationPoint": point,
+        "requestData": {
+            "targetName": target,
+            "targetType": target,
+            "targetLogicalId": "Warehouse",
+            "targetModel": {"resourceProperties": properties}
+        },
+        "requestContext": {"invocation": 1, "callbackContext": null}
+    })
+}
+
+/// `events/hook-create.json`: a Redshift cluster about to be created.
+fn redshift_create() -> Value {
+    let path = format!("{}/events/hook-create.json", env!("CARGO_MANIFEST_DIR"));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(event["clientRequestToken"], TOKEN);
+    event
+}
+
+fn assert_status(answer: &Value, status: &str) {
+    assert_eq!(answer["clientRequestToken"], TOKEN, "{answer}");
+    assert_eq!(answer["hookStatus"], status, "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().len() <= 4096,
+        "{answer}"
+    );
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_create_creates_the_role_and_asks_to_be_called_back_after_the_wait() {
+    let h = Harness::new(&[]).await;
+    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", &role),
+    )
+    .await;
+    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "IN_PROGRESS");
+    let delay = answer["callbackDelaySeconds"].as_u64().unwrap();
+    assert!(
+        (59..=60).contains(&delay),
+        "the default 60 s wait: {answer}"
+    );
+    let context = &answer["callbackContext"]["upsertSlr"];
+    assert_eq!(context["roles"], json!([REDSHIFT_ROLE]));
+    let at = context["propagatedAt"].as_u64().unwrap();
+    assert!(at.abs_diff(now_s() + 60) <= 2, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("created AWSServiceRoleForRedshift"),
+        "{message}"
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "TagRole"]
+    );
+    let create = &bodies(&h.iam).await[0];
+    assert!(
+        create.contains("AWSServiceName=redshift.amazonaws.com"),
+        "{create}"
+    );
+}
+
+#[tokio::test]
+async fn the_re_invocation_with_its_context_waits_out_the_rest_without_iam() {
+    let h = Harness::new(&[]).await;
+    let mut event = redshift_create();
+    event["requestContext"] = json!({"invocation": 2, "callbackContext":
+        {"upsertSlr": {"propagatedAt": now_s() + 2, "roles": [REDSHIFT_ROLE]}}});
+    let started = std::time::Instant::now();
+    let answer = h.invoke(event.clone()).await;
+    assert_status(&answer, "SUCCESS");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the rest was waited in the function"
+    );
+    assert!(answer.get("callbackContext").is_none(), "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("AWS::Redshift::Cluster may proceed")
+    );
+
+    // A context cannot make the wait longer than the setting from now, even past the clock's range.
+    for far in [now_s() + 100_000, u64::MAX] {
+        event["requestContext"]["callbackContext"]["upsertSlr"]["propagatedAt"] = json!(far);
+        let answer = h.invoke(event.clone()).await;
+        assert_status(&answer, "IN_PROGRESS");
+        assert!(
+            answer["callbackDelaySeconds"].as_u64().unwrap() <= 60,
+            "{answer}"
+        );
+    }
+    assert!(
+        h.iam_actions().await.is_empty(),
+        "no IAM call on a re-invocation"
+    );
+}
+
+#[tokio::test]
+async fn the_last_invocation_answers_success_when_the_wait_cannot_fit() {
+    let h = Harness::new(&[]).await;
+    let mut event = redshift_create();
+    // The fourth invocation: no IN_PROGRESS is left, and 40 s do not fit in one invocation.
+    event["requestContext"] = json!({"invocation": 4, "callbackContext":
+        {"upsertSlr": {"propagatedAt": now_s() + 40, "roles": [REDSHIFT_ROLE]}}});
+    tokio::time::pause();
+    let answer = h.invoke(event).await;
+    assert_status(&answer, "SUCCESS");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("before the propagation wait is over"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_old_role_is_adopted_and_the_target_proceeds_at_once() {
+    let h = Harness::new(&[]).await;
+    mount(&h.iam, "CreateServiceLinkedRole", taken(REDSHIFT_ROLE)).await;
+    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "SUCCESS");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("AWSServiceRoleForRedshift exists")
+    );
+    assert_eq!(
+        h.iam_actions().await,
+        ["CreateServiceLinkedRole", "GetRole"]
+    );
+}
+
+#[tokio::test]
+async fn an_update_is_evaluated_on_the_new_properties() {
+    let h = Harness::new(&[]).await;
+    mount(&h.iam, "CreateServiceLinkedRole", taken(REDSHIFT_ROLE)).await;
+    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+    let mut event = redshift_create();
+    event["actionInvocationPoint"] = json!("UPDATE_PRE_PROVISION");
+    event["requestData"]["targetModel"]["previousResourceProperties"] =
+        json!({"NodeType": "dc2.large"});
+    let answer = h.invoke(event).await;
+    assert_status(&answer, "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_target_needing_no_role_succeeds_with_no_iam_call() {
+    let h = Harness::new(&[]).await;
+    for event in [
+        hook_event("CREATE_PRE_PROVISION", "AWS::SNS::Topic", json!({})),
+        hook_event("DELETE_PRE_PROVISION", "AWS::Redshift::Cluster", json!({})),
+    ] {
+        let answer = h.invoke(event).await;
+        assert_status(&answer, "SUCCESS");
+    }
+    assert!(h.iam_actions().await.is_empty());
+}
+
+#[tokio::test]
+async fn check_mode_names_the_missing_role_and_how_to_create_it() {
+    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+    mount(
+        &h.iam,
+        "GetRole",
+        error(
+            404,
+            "NoSuchEntity",
+            "The role with name AWSServiceRoleForRedshift cannot be found.",
+        ),
+    )
+    .await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "FAILED");
+    assert_eq!(answer["errorCode"], "NonCompliant");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("AWSServiceRoleForRedshift (redshift.amazonaws.com)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "aws iam create-service-linked-role --aws-service-name redshift.amazonaws.com"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("UPSERT_SLR_HOOK_MODE=check"), "{message}");
+    assert_eq!(
+        h.iam_actions().await,
+        ["GetRole"],
+        "check mode creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn check_mode_lets_a_target_whose_role_exists_proceed() {
+    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "SUCCESS");
+    assert_eq!(h.iam_actions().await, ["GetRole"]);
+}
+
+#[tokio::test]
+async fn allowed_services_still_bound_what_the_hook_creates() {
+    let h = Harness::new(&[("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com")]).await;
+    mount(
+        &h.iam,
+        "GetRole",
+        error(
+            404,
+            "NoSuchEntity",
+            "The role with name AWSServiceRoleForRedshift cannot be found.",
+        ),
+    )
+    .await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "FAILED");
+    assert_eq!(answer["errorCode"], "NonCompliant");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("UPSERT_SLR_ALLOWED_SERVICES does not let it create"),
+        "{message}"
+    );
+    assert_eq!(h.iam_actions().await, ["GetRole"]);
+}
+
+#[tokio::test]
+async fn an_iam_refusal_is_an_internal_failure() {
+    let h = Harness::new(&[]).await;
+    mount(
+        &h.iam,
+        "CreateServiceLinkedRole",
+        error(
+            403,
+            "AccessDenied",
+            "not authorized to perform iam:CreateServiceLinkedRole",
+        ),
+    )
+    .await;
+    mount(
+        &h.iam,
+        "ListRoles",
+        error(
+            403,
+            "AccessDenied",
+            "not authorized to perform iam:ListRoles",
+        ),
+    )
+    .await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "FAILED");
+    assert_eq!(answer["errorCode"], "InternalFailure");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("iam:CreateServiceLinkedRole"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_is_an_internal_failure_that_echoes_the_token() {
+    let h = Harness::new(&[]).await;
+    for (event, says) in [
+        (
+            json!({"clientRequestToken": TOKEN}),
+            "actionInvocationPoint is missing",
+        ),
+        (
+            json!({"clientRequestToken": TOKEN, "actionInvocationPoint": "CREATE_PRE_PROVISION", "requestData": 7}),
+            "requestData is a number",
+        ),
+        (
+            {
+                let mut e = redshift_create();
+                e["requestContext"]["callbackContext"] = json!({"someone": "else"});
+                e
+            },
+            "not one this function answered",
+        ),
+    ] {
+        let answer = h.invoke(event.clone()).await;
+        assert_status(&answer, "FAILED");
+        assert_eq!(answer["errorCode"], "InternalFailure");
+        assert!(
+            answer["message"].as_str().unwrap().contains(says),
+            "{event}: {answer}"
+        );
+    }
+    assert!(h.iam_actions().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_misconfigured_function_says_so_to_every_target() {
+    let h = Harness::new(&[("UPSERT_SLR_HOOK_WAIT_SECONDS", "soon")]).await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "FAILED");
+    assert_eq!(answer["errorCode"], "InternalFailure");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("UPSERT_SLR_HOOK_WAIT_SECONDS")
+    );
+}
