@@ -1249,8 +1249,10 @@ async fn a_role_adopted_two_seconds_after_its_creation_waits_out_the_rest() {
     assert_eq!(a["Status"], "SUCCESS", "{a}");
     assert_eq!(a["Data"]["Created"], "false", "adopted, not created");
     let (age, waited) = adopted_young(a["Reason"].as_str().unwrap());
-    assert_eq!(age, 1, "{a}");
-    assert!((3..=4).contains(&waited), "{a}");
+    // Stamped 2 s back, read as the end of its second: 1 s old, or 2 when the machine is so
+    // busy that a second passed before the function read it; the age and the wait make 5.
+    assert!((1..=2).contains(&age), "{a}");
+    assert!((4..=5).contains(&(age + waited)), "{a}");
     assert!(
         elapsed >= Duration::from_secs(2),
         "answered after {elapsed:?}"
