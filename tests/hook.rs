@@ -17,6 +17,7 @@ use upsert_slr::adapters::clients::SdkHttpClient;
 use upsert_slr::config::Settings;
 use upsert_slr::{Deps, handle};
 use wiremock::MockServer;
+use wiremock::matchers::body_string_contains;
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/warehouse/1";
@@ -314,6 +315,39 @@ async fn check_mode_lets_a_target_whose_role_exists_proceed() {
     let answer = h.invoke(redshift_create()).await;
     assert_status(&answer, "SUCCESS");
     assert_eq!(h.iam_actions().await, ["GetRole"]);
+}
+
+#[tokio::test]
+async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_domain() {
+    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+    let legacy = "AWSServiceRoleForAmazonElasticsearchService";
+    action("GetRole")
+        .and(body_string_contains(format!("RoleName={legacy}")))
+        .respond_with(ok("GetRole", &role_xml("es.amazonaws.com", legacy, &[])))
+        .mount(&h.iam)
+        .await;
+    action("GetRole")
+        .respond_with(error(404, "NoSuchEntity", "The role cannot be found."))
+        .mount(&h.iam)
+        .await;
+    let domain = json!({"VPCOptions": {"SubnetIds": ["subnet-0a1b2c3d"]}});
+    let answer = h
+        .invoke(hook_event(
+            "CREATE_PRE_PROVISION",
+            "AWS::OpenSearchService::Domain",
+            domain,
+        ))
+        .await;
+    assert_status(&answer, "SUCCESS");
+    assert!(
+        answer["message"].as_str().unwrap().contains(legacy),
+        "{answer}"
+    );
+    assert!(
+        !h.iam_actions()
+            .await
+            .contains(&"CreateServiceLinkedRole".to_string())
+    );
 }
 
 #[tokio::test]

@@ -42,10 +42,18 @@ pub async fn ensure(
     let mut missing = Vec::new();
     let mut propagated_at = now;
     for need in needed {
+        let props = RoleProperties {
+            service: need.service.clone(),
+            suffix: None,
+            description: None,
+            propagation_wait: settings.hook_wait,
+            // Tags are only evidence for a Delete, which no hook sends: an untagged role is fine.
+            removal_policy: RemovalPolicy::Retain,
+        };
         let may_create =
             settings.hook_mode == HookMode::Create && settings.allows_service(&need.service);
         if !may_create {
-            match work.find(&need.role_name).await? {
+            match work.find_or_serving(&props, &need.role_name).await? {
                 Some(role) => {
                     // Made by someone else, maybe a moment ago: it needs its wait too.
                     propagated_at = propagated_at.max(waiting::propagated_at(
@@ -59,14 +67,6 @@ pub async fn ensure(
             }
             continue;
         }
-        let props = RoleProperties {
-            service: need.service.clone(),
-            suffix: None,
-            description: None,
-            propagation_wait: settings.hook_wait,
-            // Tags are only evidence for a Delete, which no hook sends: an untagged role is fine.
-            removal_policy: RemovalPolicy::Retain,
-        };
         let until = match work.upsert(&props).await? {
             Upserted::Created(role) => {
                 let until = now + settings.hook_wait;

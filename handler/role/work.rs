@@ -115,6 +115,19 @@ impl Work<'_> {
         Ok(None)
     }
 
+    /// The role `props` asks for, named `name`, or one serving instead of it, when it exists;
+    /// nothing is created.
+    pub(super) async fn find_or_serving(
+        &self,
+        props: &RoleProperties,
+        name: &str,
+    ) -> Result<Option<Role>, Failure> {
+        match self.find_serving(props).await? {
+            Some(role) => Ok(Some(role)),
+            None => self.find(name).await,
+        }
+    }
+
     /// An existing role: created by this very request (a redelivery) or adopted.
     fn existing(&self, role: Role) -> Upserted {
         if self.owner.created_in_this_request(&role) {
