@@ -16,9 +16,10 @@ from pathlib import Path
 
 import botocore.session
 from cfnlint.decode import cfn_yaml
-from release_template import CODE_PARAMETERS, translate
+from release_template import CODE_PARAMETERS, SAM_BUILD_METADATA, translate
 
 from checks import policies
+from checks.policies import Resolver, inline_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every service-linked role, or the allowed services' paths only.
@@ -40,6 +41,11 @@ CHANGING_ROLE_ACTIONS = {
     "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary",
 }
+# Calls that can be granted only on "*": the fallback lookup, and Lambda's own X-Ray calls
+# when the function is actively traced.
+STAR_ACTIONS = ({"iam:ListRoles"}, {"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+# The optional parameters: with their defaults the stack is what it was without them.
+OPTIONAL_PARAMETERS = {"PermissionsBoundary": "", "RoleArn": "", "LogKmsKeyArn": "", "Tracing": "PassThrough"}
 # A list AllowedServices may hold, to lint the policy as a restricted deployment has it.
 RESTRICTED = {"AllowedServices": "ecs.amazonaws.com,*.application-autoscaling.amazonaws.com"}
 failures = []
@@ -91,7 +97,7 @@ def check_role_statement(s, tag_keys):
     condition = s.get("Condition", {})
     stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
     if s["Resource"] == "*":
-        check(actions == {"iam:ListRoles"}, f"only iam:ListRoles may be on *: {s}")
+        check(actions in STAR_ACTIONS, f"only {STAR_ACTIONS} may be on *: {s}")
     elif any(a.startswith("iam:") for a in actions):
         check(s["Resource"] == ROLE_PATHS, f"IAM actions must be scoped to the allowed services' paths: {s}")
     if "iam:CreateServiceLinkedRole" in actions:
@@ -116,7 +122,7 @@ def check_sam_template(template):
     function = template["Resources"]["Function"]["Properties"]
     role = template["Resources"]["FunctionRole"]["Properties"]
     statements = [
-        s for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])
+        s for p in inline_policies(role) for s in as_list(p["PolicyDocument"]["Statement"])
     ]
     granted = set()
     tag_keys = ownership_tag_keys()
@@ -124,7 +130,8 @@ def check_sam_template(template):
         check(s["Effect"] == "Allow", f"unexpected statement {s}")
         granted |= set(as_list(s["Action"]))
         check_role_statement(s, tag_keys)
-    for overrides in ({}, RESTRICTED):
+    check_options(template)
+    for overrides in ({}, RESTRICTED, CHOSEN):
         for finding in policies.findings(template, overrides):
             check(False, f"template.yaml with {overrides or 'its defaults'}: {finding}")
     needed = iam_actions_called_by_handler()
@@ -162,6 +169,59 @@ def check_sam_template(template):
         check((ROOT / path).is_file(), f"{key} {path} does not exist")
 
 
+# Every option chosen, to lint the policies as such a deployment has them.
+CHOSEN = {
+    "PermissionsBoundary": "arn:aws:iam::123456789012:policy/boundary",
+    "LogKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "Tracing": "Active",
+}
+
+
+def resolved(template, overrides):
+    """The template's resources as CloudFormation would create them with these parameters."""
+    resolve = Resolver(template, overrides)
+    return {
+        name: resolve(r)
+        for name, r in template["Resources"].items()
+        if "Condition" not in r or resolve.conditions[r["Condition"]]
+    }
+
+
+def check_options(template):
+    """Permissions boundary, bring-your-own role, log key and tracing: each reaches what it
+    names, and with the defaults nothing is added."""
+    for name, default in OPTIONAL_PARAMETERS.items():
+        check(template["Parameters"].get(name, {}).get("Default") == default,
+              f"parameter {name} must exist with the default {default!r}")
+    defaults = resolved(template, {})
+    check(sorted(defaults) == ["Function", "FunctionRole", "LogGroup", "Macro"],
+          f"the default stack's resources changed: {sorted(defaults)}")
+    check("PermissionsBoundary" not in defaults["FunctionRole"]["Properties"],
+          "the default role has a permissions boundary")
+    check("KmsKeyId" not in defaults["LogGroup"]["Properties"], "the default log group names a key")
+    check([p["PolicyName"] for p in defaults["FunctionRole"]["Properties"]["Policies"]]
+          == ["logs", "service-linked-roles"], "the default role's policies changed")
+    check(defaults["Function"]["Properties"].get("Tracing", "PassThrough") == "PassThrough",
+          "the default function is actively traced")
+
+    chosen = resolved(template, CHOSEN)
+    role = chosen["FunctionRole"]["Properties"]
+    check(role.get("PermissionsBoundary") == CHOSEN["PermissionsBoundary"],
+          f"PermissionsBoundary does not reach the function's role: {role.get('PermissionsBoundary')}")
+    check(chosen["LogGroup"]["Properties"].get("KmsKeyId") == CHOSEN["LogKmsKeyArn"],
+          "LogKmsKeyArn does not reach the log group")
+    check(chosen["Function"]["Properties"].get("Tracing") == "Active", "Tracing does not reach the function")
+    check("xray" in [p["PolicyName"] for p in role["Policies"]],
+          "an actively traced function's role cannot send its traces")
+
+    own = "arn:aws:iam::123456789012:role/platform/upsert-slr"
+    brought = resolved(template, {"RoleArn": own})
+    check("FunctionRole" not in brought, "with RoleArn the stack still creates a role")
+    check(brought["Function"]["Properties"]["Role"] == own, "with RoleArn the function does not use it")
+    check(not [r for r in brought.values() if r["Type"] == "AWS::IAM::Role"],
+          "with RoleArn the stack creates an IAM role")
+
+
 def check_release_template(release, sam):
     """The release template deploys what the SAM app deploys: the same parameters (plus the
     code's), resources, role policy, conditions and outputs; only where the code comes from
@@ -185,8 +245,12 @@ def check_release_template(release, sam):
         mine = copy.deepcopy(release["Resources"].get(name, {}))
         theirs = copy.deepcopy(resource)
         if name == "Function":
+            # Only sam build's keys are dropped: the suppressions must travel.
+            for key in SAM_BUILD_METADATA:
+                theirs.get("Metadata", {}).pop(key, None)
+            if not theirs.get("Metadata", True):
+                del theirs["Metadata"]
             for side in (mine, theirs):
-                side.pop("Metadata", None)
                 side.get("Properties", {}).pop("Code", None)
                 side.get("Properties", {}).pop("Tags", None)
         check(mine == theirs, f"release template resource {name} differs from the SAM app's")
@@ -194,6 +258,12 @@ def check_release_template(release, sam):
         release["Resources"]["FunctionRole"]["Properties"]["Policies"]
         == sam["Resources"]["FunctionRole"]["Properties"]["Policies"],
         "the release template's role policy differs from the SAM app's",
+    )
+    # The translator must leave this Ref for the stack (scripts/release_template.py).
+    role = release["Resources"]["Function"]["Properties"]["Role"]
+    check(
+        role == {"Fn::If": ["CreatesRole", {"Fn::GetAtt": ["FunctionRole", "Arn"]}, {"Ref": "RoleArn"}]},
+        f"the release template's function does not take RoleArn: {role}",
     )
     code = release["Resources"]["Function"]["Properties"]["Code"]
     check(code.get("S3Bucket") == {"Ref": "CodeS3Bucket"}, f"the function's code is not in CodeS3Bucket: {code}")
