@@ -46,6 +46,10 @@ CHANGING_ROLE_ACTIONS = {
 STAR_ACTIONS = ({"iam:ListRoles"}, {"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 # The optional parameters: with their defaults the stack is what it was without them.
 OPTIONAL_PARAMETERS = {"PermissionsBoundary": "", "RoleArn": "", "LogKmsKeyArn": "", "Tracing": "PassThrough"}
+# Each resource's suppressions (the scanners' ids), which must come with a reason.
+SUPPRESSIONS = {
+    "Function": {"checkov": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}},
+}
 # A list AllowedServices may hold, to lint the policy as a restricted deployment has it.
 RESTRICTED = {"AllowedServices": "ecs.amazonaws.com,*.application-autoscaling.amazonaws.com"}
 failures = []
@@ -222,6 +226,23 @@ def check_options(template):
           "with RoleArn the stack creates an IAM role")
 
 
+def check_suppressions(where, resources):
+    """The scanner suppressions are the reviewed ones, and each gives a reason a reviewer can
+    weigh: a new skip, or one dropped from the release template, fails here."""
+    for name, resource in resources.items():
+        metadata = resource.get("Metadata", {})
+        skips = metadata.get("checkov", {}).get("skip", [])
+        ids = {s.get("id") for s in skips}
+        expected = SUPPRESSIONS.get(name, {}).get("checkov", set())
+        check(ids == expected, f"{where}: {name}'s checkov skips {sorted(ids)}, expected {sorted(expected)}")
+        for skip in skips:
+            check(len(skip.get("comment", "")) >= 40, f"{where}: {name}'s skip of {skip.get('id')} gives no reason")
+        for rule in metadata.get("cfn_nag", {}).get("rules_to_suppress", []):
+            check(len(rule.get("reason", "")) >= 40, f"{where}: {name}'s cfn_nag {rule.get('id')} gives no reason")
+        for rule in metadata.get("guard", {}).get("SuppressedRules", []):
+            check(isinstance(rule, str) and rule.isupper(), f"{where}: {name}'s guard rule {rule!r} is not a rule name")
+
+
 def check_release_template(release, sam):
     """The release template deploys what the SAM app deploys: the same parameters (plus the
     code's), resources, role policy, conditions and outputs; only where the code comes from
@@ -342,6 +363,8 @@ def main():
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)
     check_release_template(load(release_template), sam)
+    check_suppressions("template.yaml", sam["Resources"])
+    check_suppressions(release_template.name, load(release_template)["Resources"])
     for path in [release_template, *sorted((ROOT / "examples/cloudformation").glob("*.yaml"))]:
         for finding in policies.findings(load(path)):
             check(False, f"{path.name}: {finding}")
