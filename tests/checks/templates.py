@@ -217,6 +217,14 @@ def check_options(template):
     check(chosen["Function"]["Properties"].get("Tracing") == "Active", "Tracing does not reach the function")
     check("xray" in [p["PolicyName"] for p in role["Policies"]],
           "an actively traced function's role cannot send its traces")
+    # A name stands for the policy of that name in the stack's account (a StackSet's case).
+    named = resolved(template, {"PermissionsBoundary": "boundaries/workloads"})["FunctionRole"]["Properties"]
+    check(named.get("PermissionsBoundary") == "arn:aws:iam::123456789012:policy/boundaries/workloads",
+          f"a PermissionsBoundary name does not become the account's policy: {named.get('PermissionsBoundary')}")
+    by_name = resolved(template, {"RoleArn": "platform/upsert-slr"})
+    check(by_name["Function"]["Properties"]["Role"] == "arn:aws:iam::123456789012:role/platform/upsert-slr",
+          f"a RoleArn name does not become the account's role: {by_name['Function']['Properties']['Role']}")
+    check("FunctionRole" not in by_name, "with a RoleArn name the stack still creates a role")
 
     own = "arn:aws:iam::123456789012:role/platform/upsert-slr"
     brought = resolved(template, {"RoleArn": own})
@@ -283,7 +291,8 @@ def check_release_template(release, sam):
     # The translator must leave this Ref for the stack (scripts/release_template.py).
     role = release["Resources"]["Function"]["Properties"]["Role"]
     check(
-        role == {"Fn::If": ["CreatesRole", {"Fn::GetAtt": ["FunctionRole", "Arn"]}, {"Ref": "RoleArn"}]},
+        role["Fn::If"][:2] == ["CreatesRole", {"Fn::GetAtt": ["FunctionRole", "Arn"]}]
+        and role["Fn::If"][2]["Fn::If"][:2] == ["RoleIsArn", {"Ref": "RoleArn"}],
         f"the release template's function does not take RoleArn: {role}",
     )
     code = release["Resources"]["Function"]["Properties"]["Code"]
@@ -356,6 +365,10 @@ def check_examples(export_name, release_template):
         keys = {p["ParameterKey"] for p in stacksets[name]["Properties"].get("Parameters", [])}
         missing = keys - parameters_of[target]
         check(not missing, f"stacksets.yaml: {name} passes {sorted(missing)}, unknown to {target}")
+    # A fleet whose SCPs require a boundary, or whose roles come from a platform team.
+    passed = {p["ParameterKey"] for p in stacksets["FunctionStackSet"]["Properties"].get("Parameters", [])}
+    for name in ("PermissionsBoundary", "RoleArn"):
+        check(name in passed, f"stacksets.yaml: FunctionStackSet does not pass {name}")
 
 
 def main():
