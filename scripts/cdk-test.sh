@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The CDK construct library upsert-slr-cdk (cdk/) and the example app (examples/cdk):
 #  1. make dist: the library with the release function inside, packed (scripts/cdk-dist.sh);
-#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json), and API.md
-#     against what jsii-docgen makes of the source;
+#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json), cdk-nag 2's
+#     four packs among them (test/nag.test.ts), and API.md against what jsii-docgen makes of the
+#     source;
 #  3. from the packed artifacts, outside the checkout, with no cargo on PATH: a TypeScript app
 #     (the example app's source) installs the tarball and runs the synth tests against the
-#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize a stack of each mode
+#     newest aws-cdk-lib (with cdk-nag 3 and the last cdk-nag 2), a Python venv installs the wheel; both synthesize a stack of each mode
 #     (direct, Provider, shared function, the function itself), and the templates are checked;
 #     the Python app's ServiceLinkedRoleFunction against template.yaml through the SAM transform;
 #     every TypeScript and Python snippet of the documentation synthesizes in these apps
@@ -49,7 +50,7 @@ say "API.md against jsii-docgen's output for this source"
 # What a user has: the packed artifacts, Node.js and Python, and no Rust toolchain.
 say "the packed artifacts in a TypeScript app and a Python venv, outside the checkout, without cargo"
 cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-*.zip \
-    cdk/test/check_synth.py cdk/test/synth.test.js cdk/test/aspect.test.js "$work/"
+    cdk/test/check_synth.py cdk/test/synth.test.js cdk/test/aspect.test.js cdk/test/nag.test.js "$work/"
 mkdir "$work/ts" "$work/py"
 cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
 cp examples/cdk/bin/app.ts "$work/ts/app.ts"
@@ -71,7 +72,8 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$w
     npm install --no-audit --no-fund --loglevel=error "../upsert-slr-cdk-$VERSION.tgz"
     echo "synth tests against aws-cdk-lib $(node -p "require(\"aws-cdk-lib/package.json\").version"), in the installed package" >&2
     mkdir node_modules/upsert-slr-cdk/test
-    cp ../synth.test.js ../aspect.test.js node_modules/upsert-slr-cdk/test/
+    # nag.test.js runs cdk-nag 3 and the last cdk-nag 2 here (the consumer app has both).
+    cp ../synth.test.js ../aspect.test.js ../nag.test.js node_modules/upsert-slr-cdk/test/
     node --test node_modules/upsert-slr-cdk/test/
     test -s node_modules/upsert-slr-cdk/API.md || { echo "the package has no API.md" >&2; exit 1; }
     npx tsc
