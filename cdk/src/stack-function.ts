@@ -67,7 +67,10 @@ export class UpsertSlrFunction extends Construct {
     });
     // Known only once every role of the stack has been declared.
     (this.function.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.timeoutSeconds() });
-    for (const statement of serviceLinkedRoleStatements(allowed)) this.function.addToRolePolicy(statement);
+    // Into the role's one policy: the function's addToRolePolicy would, on newer aws-cdk-lib
+    // releases, put the literal ListRoles statement apart from the lazy ones, in a policy of
+    // its own, one more resource in every stack.
+    for (const statement of serviceLinkedRoleStatements(allowed)) this.function.role!.addToPrincipalPolicy(statement);
     acknowledge(this.function.node.defaultChild as CfnResource, FUNCTION_ACKNOWLEDGEMENTS);
     acknowledge(this.function.role!.node.defaultChild as CfnResource, [BASIC_EXECUTION_ROLE]);
     for (const policy of this.policies()) acknowledge(policy, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES]);
