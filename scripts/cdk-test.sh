@@ -54,7 +54,7 @@ cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-an
 mkdir "$work/ts" "$work/py"
 cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
 cp examples/cdk/bin/app.ts "$work/ts/app.ts"
-cp cdk/test/consumer-python/{app.py,requirements.txt} "$work/py/"
+cp cdk/test/consumer-python/{app.py,nag_app.py,requirements.txt,requirements-nag.txt} "$work/py/"
 # The documentation's TypeScript and Python snippets, with the checker (its repository root is
 # docs-src, whose tests/ is the PYTHONPATH below) and its fixtures: each snippet is synthesized
 # against the packed library.
@@ -103,6 +103,9 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$w
     python3 ../check_synth.py cdk.out UpsertSlrPythonFunction function "../upsert-slr-$VERSION-x86_64.zip" "[]"
     python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
         "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
+    # cdk-nag 3'"'"'s four packs on every mode, through the Python binding.
+    venv/bin/pip install --quiet --disable-pip-version-check -r requirements-nag.txt
+    CDK_OUTDIR=nag.out venv/bin/python nag_app.py
     start=$SECONDS
     venv/bin/python -m checks.doc_snippets python
     venv/bin/python -m checks.doc_snippets python-selftest
