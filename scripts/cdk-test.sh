@@ -103,9 +103,11 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$w
     python3 ../check_synth.py cdk.out UpsertSlrPythonFunction function "../upsert-slr-$VERSION-x86_64.zip" "[]"
     python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
         "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
-    # cdk-nag 3'"'"'s four packs on every mode, through the Python binding.
+    # cdk-nag'"'"'s four packs on every mode, through the Python binding: 3.x, then the last 2.x.
     venv/bin/pip install --quiet --disable-pip-version-check -r requirements-nag.txt
     CDK_OUTDIR=nag.out venv/bin/python nag_app.py
+    venv/bin/pip install --quiet --disable-pip-version-check cdk-nag==2.38.2
+    CDK_OUTDIR=nag2.out venv/bin/python nag_app.py
     start=$SECONDS
     venv/bin/python -m checks.doc_snippets python
     venv/bin/python -m checks.doc_snippets python-selftest

@@ -1,7 +1,9 @@
-# A Python app whose pipeline runs cdk-nag 3's AwsSolutions, NIST 800-53 rev 5, HIPAA Security and
+# A Python app whose pipeline runs cdk-nag's AwsSolutions, NIST 800-53 rev 5, HIPAA Security and
 # PCI DSS 3.2.1 packs, with every mode of the constructs and the aspect, and no suppression of
-# its own: synthesis must pass, so the acknowledgements the constructs write reach cdk-nag
-# through the Python binding too. (That removing one makes a pack fail is tested in
+# its own: no finding may be left, so the acknowledgements the constructs write reach cdk-nag
+# through the Python binding too. With the cdk-nag installed: 3.x as policy-validation
+# plugins (synthesis fails on a finding), 2.x as aspects (findings are error and warning
+# annotations). (That removing one makes a pack fail is tested in
 # TypeScript, cdk/test/nag.test.ts, where the constructs' calls can be intercepted.)
 from importlib.metadata import version
 
@@ -32,10 +34,18 @@ aspect = cdk.Stack(app, "Aspect")
 cdk.CfnResource(aspect, "Cluster", type="AWS::ECS::Cluster")
 cdk.Aspects.of(aspect).add(ServiceLinkedRoles())
 
-cdk.Validations.of(app).add_plugins(
-    cdk_nag.AwsSolutionsChecks(app), cdk_nag.NIST80053R5Checks(app),
-    cdk_nag.HIPAASecurityChecks(app), cdk_nag.PCIDSS321Checks(app),
-)
-# Raises (ValidationFailed) on any unacknowledged finding.
-app.synth()
-print(f"cdk-nag {version('cdk-nag')}: {len(app.node.children)} stacks, no unacknowledged finding")
+packs = [cdk_nag.AwsSolutionsChecks, cdk_nag.NIST80053R5Checks, cdk_nag.HIPAASecurityChecks, cdk_nag.PCIDSS321Checks]
+major = int(version("cdk-nag").split(".")[0])
+if major >= 3:
+    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in packs))
+    # Raises (ValidationFailed) on any unacknowledged finding.
+    assembly = app.synth()
+else:
+    for pack in packs:
+        cdk.Aspects.of(app).add(pack())
+    assembly = app.synth()
+    findings = [f"{m.id}: {m.entry.data}" for s in assembly.stacks for m in s.messages
+                if str(m.level.value).lower() in ("error", "warning")]
+    if findings:
+        raise SystemExit("unacknowledged cdk-nag findings:\n" + "\n".join(findings))
+print(f"cdk-nag {version('cdk-nag')}: {len(assembly.stacks)} stacks, no unacknowledged finding")
