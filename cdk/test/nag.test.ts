@@ -182,6 +182,15 @@ test('a role of its own: the function uses it and the stack creates no role', ()
   assert.deepEqual(resources.filter((r) => r.Type === 'AWS::IAM::Role'), []);
   const policy = resources.find((r) => r.Type === 'AWS::IAM::Policy');
   assert.deepEqual(policy.Properties.Roles, ['upsert-slr']);
+
+  // A role imported immutable must grant everything already: the stack adds no policy to it.
+  const fixed = new Stack(new App(), 'Fixed');
+  new ServiceLinkedRoleFunction(fixed, 'Slr', {
+    role: iam.Role.fromRoleArn(fixed, 'Platform', 'arn:aws:iam::123456789012:role/platform/upsert-slr', { mutable: false }),
+  });
+  assert.deepEqual(Object.values<any>(assertTemplate(fixed).Resources).map((r) => r.Type).sort(), [
+    'AWS::Lambda::Function', 'AWS::Logs::LogGroup',
+  ]);
 });
 
 test('log group key and tracing reach the log group and the function; by default neither is set', () => {
