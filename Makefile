@@ -34,7 +34,7 @@ build-Function:  ## what `sam build` runs (template.yaml's BuildMethod makefile)
 build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/upsert-slr/bootstrap and bootstrap.zip
 	scripts/build.sh
 
-templates:  ## sam validate --lint and cfn-lint on every template, and their agreement with the handler
+templates:  ## sam validate --lint, cfn-lint and Checkov on every template, and their agreement with the handler
 	scripts/check-templates.sh
 
 docs:  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve, Mermaid diagrams parse; the TypeScript and Python ones synthesize in make cdk-test

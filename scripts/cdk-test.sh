@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The CDK construct library upsert-slr-cdk (cdk/) and the example app (examples/cdk):
 #  1. make dist: the library with the release function inside, packed (scripts/cdk-dist.sh);
-#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json), and API.md
-#     against what jsii-docgen makes of the source;
+#  2. its synth tests against the lowest aws-cdk-lib it supports (cdk/package.json), cdk-nag 2's
+#     four packs among them (test/nag.test.ts), and API.md against what jsii-docgen makes of the
+#     source;
 #  3. from the packed artifacts, outside the checkout, with no cargo on PATH: a TypeScript app
 #     (the example app's source) installs the tarball and runs the synth tests against the
-#     newest aws-cdk-lib, a Python venv installs the wheel; both synthesize a stack of each mode
+#     newest aws-cdk-lib (with cdk-nag 3 and the last cdk-nag 2), a Python venv installs the wheel; both synthesize a stack of each mode
 #     (direct, Provider, shared function, the function itself), and the templates are checked;
 #     the Python app's ServiceLinkedRoleFunction against template.yaml through the SAM transform;
 #     every TypeScript and Python snippet of the documentation synthesizes in these apps
@@ -49,11 +50,11 @@ say "API.md against jsii-docgen's output for this source"
 # What a user has: the packed artifacts, Node.js and Python, and no Rust toolchain.
 say "the packed artifacts in a TypeScript app and a Python venv, outside the checkout, without cargo"
 cp dist/upsert-slr-cdk-"$version".tgz dist/upsert_slr_cdk-"$version"-py3-none-any.whl dist/upsert-slr-"$version"-*.zip \
-    cdk/test/check_synth.py cdk/test/synth.test.js cdk/test/aspect.test.js "$work/"
+    cdk/test/check_synth.py cdk/test/synth.test.js cdk/test/aspect.test.js cdk/test/nag.test.js "$work/"
 mkdir "$work/ts" "$work/py"
 cp cdk/test/consumer-ts/{package.json,package-lock.json,.npmrc,tsconfig.json} "$work/ts/"
 cp examples/cdk/bin/app.ts "$work/ts/app.ts"
-cp cdk/test/consumer-python/{app.py,requirements.txt} "$work/py/"
+cp cdk/test/consumer-python/{app.py,nag_app.py,requirements.txt,requirements-nag.txt} "$work/py/"
 # The documentation's TypeScript and Python snippets, with the checker (its repository root is
 # docs-src, whose tests/ is the PYTHONPATH below) and its fixtures: each snippet is synthesized
 # against the packed library.
@@ -71,7 +72,8 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$w
     npm install --no-audit --no-fund --loglevel=error "../upsert-slr-cdk-$VERSION.tgz"
     echo "synth tests against aws-cdk-lib $(node -p "require(\"aws-cdk-lib/package.json\").version"), in the installed package" >&2
     mkdir node_modules/upsert-slr-cdk/test
-    cp ../synth.test.js ../aspect.test.js node_modules/upsert-slr-cdk/test/
+    # nag.test.js runs cdk-nag 3 and the last cdk-nag 2 here (the consumer app has both).
+    cp ../synth.test.js ../aspect.test.js ../nag.test.js node_modules/upsert-slr-cdk/test/
     node --test node_modules/upsert-slr-cdk/test/
     test -s node_modules/upsert-slr-cdk/API.md || { echo "the package has no API.md" >&2; exit 1; }
     npx tsc
@@ -101,6 +103,11 @@ timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$w
     python3 ../check_synth.py cdk.out UpsertSlrPythonFunction function "../upsert-slr-$VERSION-x86_64.zip" "[]"
     python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
         "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
+    # cdk-nag'"'"'s four packs on every mode, through the Python binding: 3.x, then the last 2.x.
+    venv/bin/pip install --quiet --disable-pip-version-check -r requirements-nag.txt
+    CDK_OUTDIR=nag.out venv/bin/python nag_app.py
+    venv/bin/pip install --quiet --disable-pip-version-check cdk-nag==2.38.2
+    CDK_OUTDIR=nag2.out venv/bin/python nag_app.py
     start=$SECONDS
     venv/bin/python -m checks.doc_snippets python
     venv/bin/python -m checks.doc_snippets python-selftest

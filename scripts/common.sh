@@ -3,6 +3,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCALSTACK_VENV="$ROOT/.venv-localstack"
 TOOLS_VENV="$ROOT/.venv-tools"
+CHECKOV_VENV="$ROOT/.venv-checkov"
 # Whatever Python a script runs, in whichever venv, imports the test rig and the checkers by
 # their package names (tests/rig, tests/checks), and the release tools the checkers hold to
 # account by theirs (scripts/release_template.py): this is the one place that says where.
@@ -102,6 +103,12 @@ install_localstack_plugins() {
 use_tools() {
     venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
     export PATH="$TOOLS_VENV/bin:$PATH"
+}
+
+# Checkov, in a venv of its own (its pins conflict with the SAM CLI's): its path, not on PATH.
+use_checkov() {
+    venv_with "$CHECKOV_VENV" "$ROOT/scripts/requirements-checkov.txt"
+    CHECKOV="$CHECKOV_VENV/bin/checkov"
 }
 
 # Cargo subcommands that the release checks and the fuzzing use, pinned. Installed once per

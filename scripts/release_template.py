@@ -37,6 +37,10 @@ CODE_PARAMETERS = {
 }
 
 
+# Keys of the function's Metadata that only `sam build` reads.
+SAM_BUILD_METADATA = ("BuildMethod", "BuildProperties")
+
+
 class NoManagedPolicies:
     """The template names no managed policy, so the transform needs no IAM lookup."""
 
@@ -48,15 +52,27 @@ def translate(sam: dict) -> dict:
     """template.yaml as the SAM transform expands it (offline), its code at a placeholder."""
     # The translator asks for a region; nothing it writes for this template depends on it.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    parameters = sam.get("Parameters", {})
     sam = copy.deepcopy(sam)
     sam["Resources"]["Function"]["Properties"]["CodeUri"] = "s3://code-bucket/code.zip"
-    return transform(sam, {}, NoManagedPolicies())
+    # The translator puts a parameter's default in place of a Ref to it in some properties
+    # (the function's Role among them): without defaults it leaves every Ref for the stack.
+    for definition in sam.get("Parameters", {}).values():
+        definition.pop("Default", None)
+    plain = transform(sam, {}, NoManagedPolicies())
+    plain["Parameters"] = copy.deepcopy(parameters)
+    return plain
 
 
 def release_template(sam: dict, version: str) -> dict:
     plain = translate(sam)
-    # How `sam build` builds it: nothing to do with the release zip.
-    plain["Resources"]["Function"].pop("Metadata", None)
+    # How `sam build` builds it has nothing to do with the release zip; the rest of the
+    # Metadata (the scanners' suppressions and their reasons) must travel with the function.
+    metadata = plain["Resources"]["Function"].get("Metadata", {})
+    for key in SAM_BUILD_METADATA:
+        metadata.pop(key, None)
+    if not metadata:
+        plain["Resources"]["Function"].pop("Metadata", None)
     function = plain["Resources"]["Function"]["Properties"]
     function["Code"] = {
         "S3Bucket": {"Ref": "CodeS3Bucket"},

@@ -1,6 +1,7 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, Token, aws_iam as iam, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Token, aws_iam as iam, aws_kms as kms, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { MAX_TIMEOUT_SECONDS, bundledCode, serviceLinkedRoleStatements } from './bundled-function';
+import { FUNCTION_ACKNOWLEDGEMENTS, INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, acknowledge, rolePathAcknowledgements } from './nag';
 
 /** The export the SAM app and the release template give the function's ARN. */
 const DEFAULT_EXPORT_NAME = 'upsert-slr-ServiceToken';
@@ -41,6 +42,26 @@ export interface ServiceLinkedRoleFunctionProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A KMS key that encrypts the function's log group (`LogKmsKeyArn`). Its key policy must let
+   * the logs service of the stack's region use it.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly logGroupEncryptionKey?: kms.IKey;
+  /**
+   * X-Ray tracing of the function (`Tracing`). `Tracing.ACTIVE` also grants the role X-Ray's
+   * write calls.
+   * @default lambda.Tracing.PASS_THROUGH, Lambda's default (no tracing configuration)
+   */
+  readonly tracing?: lambda.Tracing;
+  /**
+   * An existing role for the function (`RoleArn`), where roles come only from a platform team:
+   * no role is created. The function's permissions are added to it as a policy when the role
+   * can take one (a role of this app, or one imported mutable); an immutable import must
+   * already grant them (docs/configuration.md).
+   * @default a role of its own, with the least-privilege policy of the SAM app
+   */
+  readonly role?: iam.IRole;
 }
 
 /**
@@ -62,8 +83,8 @@ export class ServiceLinkedRoleFunction extends Construct {
   public readonly serviceToken: string;
   /** The function. */
   public readonly lambdaFunction: lambda.Function;
-  /** The function's role. */
-  public readonly role: iam.Role;
+  /** The function's role: its own, or the one given as `role`. */
+  public readonly role: iam.IRole;
   /** The function's log group (JSON lines, one per event). */
   public readonly logGroup: logs.LogGroup;
 
@@ -87,24 +108,42 @@ export class ServiceLinkedRoleFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logGroupEncryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // Written out, as the SAM app's is: logging only to its own log group.
-    this.role = new iam.Role(this, 'FunctionRole', {
-      description: 'upsert-slr function role',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      inlinePolicies: {
-        'logs': new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: [this.logGroup.logGroupArn],
-            }),
-          ],
-        }),
-        'service-linked-roles': new iam.PolicyDocument({ statements: serviceLinkedRoleStatements(allowed) }),
-      },
+    if (!props.logGroupEncryptionKey) {
+      acknowledge(this.logGroup.node.defaultChild as CfnResource, [
+        'HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321',
+      ].map((pack) => ({
+        rule: `${pack}-CloudWatchLogGroupEncrypted`,
+        reason: 'The events hold role names and request ids, nothing secret, and CloudWatch Logs encrypts them with its own key; logGroupEncryptionKey sets a customer managed one.',
+      })));
+    }
+    const logging = new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
     });
+    if (props.role) {
+      // Added to the given role as one policy of this construct, when the role takes one.
+      this.role = props.role;
+      const policy = new iam.Policy(this, 'FunctionPolicy', {
+        statements: [logging, ...serviceLinkedRoleStatements(allowed)],
+      });
+      this.role.attachInlinePolicy(policy);
+      acknowledge(policy.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...rolePathAcknowledgements(allowed)]);
+    } else {
+      // Written out, as the SAM app's is: logging only to its own log group.
+      const role = new iam.Role(this, 'FunctionRole', {
+        description: 'upsert-slr function role',
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        inlinePolicies: {
+          'logs': new iam.PolicyDocument({ statements: [logging] }),
+          'service-linked-roles': new iam.PolicyDocument({ statements: serviceLinkedRoleStatements(allowed) }),
+        },
+      });
+      this.role = role;
+      acknowledge(role.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...rolePathAcknowledgements(allowed)]);
+    }
     const { code, architecture } = bundledCode(props.architecture);
     this.lambdaFunction = new lambda.Function(this, 'Function', {
       description: 'Custom::ServiceLinkedRole - creates or adopts IAM service-linked roles',
@@ -118,7 +157,12 @@ export class ServiceLinkedRoleFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: this.logGroup,
       environment: { UPSERT_SLR_ALLOWED_SERVICES: allowed.join(',') },
+      tracing: props.tracing,
     });
+    acknowledge(this.lambdaFunction.node.defaultChild as CfnResource, FUNCTION_ACKNOWLEDGEMENTS);
+    // Active tracing adds X-Ray's write calls to the role, as a policy of its own.
+    const tracingPolicy = this.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (tracingPolicy instanceof CfnResource) acknowledge(tracingPolicy, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES]);
     this.serviceToken = this.lambdaFunction.functionArn;
 
     new CfnOutput(this, 'ServiceToken', {

@@ -1,6 +1,15 @@
-import { Duration, Lazy, Stack, Token, aws_lambda as lambda, custom_resources as cr } from 'aws-cdk-lib';
+import { CfnResource, Duration, Lazy, Stack, Token, aws_lambda as lambda, custom_resources as cr } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { MAX_PROPAGATION_WAIT_SECONDS, MAX_TIMEOUT_SECONDS, bundled, bundledCode, serviceLinkedRoleStatements } from './bundled-function';
+import {
+  BASIC_EXECUTION_ROLE,
+  FUNCTION_ACKNOWLEDGEMENTS,
+  INLINE_POLICY_ACKNOWLEDGEMENTS,
+  LIST_ROLES,
+  acknowledge,
+  acknowledgeProvider,
+  rolePathAcknowledgements,
+} from './nag';
 
 // The Provider's waiter, which ServiceLinkedRole publishes as QUERY_INTERVAL and TOTAL_TIMEOUT:
 // defined here, where the Provider is made, so that this module needs nothing from that one.
@@ -58,12 +67,30 @@ export class UpsertSlrFunction extends Construct {
     });
     // Known only once every role of the stack has been declared.
     (this.function.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.timeoutSeconds() });
-    for (const statement of serviceLinkedRoleStatements(allowed)) this.function.addToRolePolicy(statement);
+    // Into the role's one policy: the function's addToRolePolicy would, on newer aws-cdk-lib
+    // releases, put the literal ListRoles statement apart from the lazy ones, in a policy of
+    // its own, one more resource in every stack.
+    for (const statement of serviceLinkedRoleStatements(allowed)) this.function.role!.addToPrincipalPolicy(statement);
+    acknowledge(this.function.node.defaultChild as CfnResource, FUNCTION_ACKNOWLEDGEMENTS);
+    acknowledge(this.function.role!.node.defaultChild as CfnResource, [BASIC_EXECUTION_ROLE]);
+    for (const policy of this.policies()) acknowledge(policy, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES]);
   }
 
   /** Lets the function create roles for `service`. */
   public allow(service: string): void {
+    if (!this.services.has(service)) {
+      for (const policy of this.policies()) acknowledge(policy, rolePathAcknowledgements([service]));
+    }
     this.services.add(service);
+  }
+
+  /**
+   * The policies of the function's role. How many there are depends on aws-cdk-lib's release
+   * and feature flags (the role's DefaultPolicy, or one policy per statement): each gets every
+   * acknowledgement of the function's own statements.
+   */
+  private policies(): CfnResource[] {
+    return this.function.node.findAll().filter((c): c is CfnResource => c instanceof CfnResource && c.cfnResourceType === 'AWS::IAM::Policy');
   }
 
   /** A role answered directly, whose propagation wait the function sits through. */
@@ -84,6 +111,7 @@ export class UpsertSlrFunction extends Construct {
         // Newer aws-cdk-lib releases default to it; the older ones add a retained log group.
         disableWaiterStateMachineLogging: true,
       });
+      acknowledgeProvider(this.framework);
     }
     return this.framework;
   }

@@ -110,6 +110,10 @@ def main(out, stack, template_yaml, parameters_json):
             b.pop("Code")
             # The transform's mark of a function SAM made; the construct does not claim it.
             assert b.pop("Tags") == [{"Key": "lambda:createdBy", "Value": "SAM"}]
+            # Tracing's default, PassThrough, is what Lambda does without a TracingConfig,
+            # which is how the construct leaves it by default.
+            if b.get("TracingConfig") == {"Mode": "PassThrough"} and "TracingConfig" not in a:
+                del b["TracingConfig"]
         if logical_id == "FunctionRole":
             a["Policies"] = sorted(a["Policies"], key=lambda p: p["PolicyName"])
             b["Policies"] = sorted(b["Policies"], key=lambda p: p["PolicyName"])

@@ -107,13 +107,23 @@ class Resolver:
         return {k: v for k, v in ((k, self(v)) for k, v in node.items()) if v is not NO_VALUE}
 
 
+def inline_policies(role_properties):
+    """A role's inline policies, those under an `Fn::If` included (both branches that are
+    policies): a policy granted only with some parameters is linted too."""
+    for policy in role_properties.get("Policies", []):
+        if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
+            yield from (b for b in policy["Fn::If"][1:] if isinstance(b, dict) and "PolicyDocument" in b)
+        else:
+            yield policy
+
+
 def documents(template):
     """(where, policy document) for every policy the template grants."""
     for name, resource in template.get("Resources", {}).items():
         properties = resource.get("Properties", {})
         kind = resource.get("Type")
         if kind == "AWS::IAM::Role":
-            for policy in properties.get("Policies", []):
+            for policy in inline_policies(properties):
                 yield f"{name}.Policies.{policy.get('PolicyName')}", policy["PolicyDocument"]
         elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             yield name, properties["PolicyDocument"]

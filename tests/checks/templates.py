@@ -16,9 +16,10 @@ from pathlib import Path
 
 import botocore.session
 from cfnlint.decode import cfn_yaml
-from release_template import CODE_PARAMETERS, translate
+from release_template import CODE_PARAMETERS, SAM_BUILD_METADATA, translate
 
 from checks import policies
+from checks.policies import Resolver, inline_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every service-linked role, or the allowed services' paths only.
@@ -39,6 +40,15 @@ CHANGING_ROLE_ACTIONS = {
     "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
     "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary",
+}
+# Calls that can be granted only on "*": the fallback lookup, and Lambda's own X-Ray calls
+# when the function is actively traced.
+STAR_ACTIONS = ({"iam:ListRoles"}, {"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+# The optional parameters: with their defaults the stack is what it was without them.
+OPTIONAL_PARAMETERS = {"PermissionsBoundary": "", "RoleArn": "", "LogKmsKeyArn": "", "Tracing": "PassThrough"}
+# Each resource's suppressions (the scanners' ids), which must come with a reason.
+SUPPRESSIONS = {
+    "Function": {"checkov": {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}},
 }
 # A list AllowedServices may hold, to lint the policy as a restricted deployment has it.
 RESTRICTED = {"AllowedServices": "ecs.amazonaws.com,*.application-autoscaling.amazonaws.com"}
@@ -91,7 +101,7 @@ def check_role_statement(s, tag_keys):
     condition = s.get("Condition", {})
     stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
     if s["Resource"] == "*":
-        check(actions == {"iam:ListRoles"}, f"only iam:ListRoles may be on *: {s}")
+        check(actions in STAR_ACTIONS, f"only {STAR_ACTIONS} may be on *: {s}")
     elif any(a.startswith("iam:") for a in actions):
         check(s["Resource"] == ROLE_PATHS, f"IAM actions must be scoped to the allowed services' paths: {s}")
     if "iam:CreateServiceLinkedRole" in actions:
@@ -116,7 +126,7 @@ def check_sam_template(template):
     function = template["Resources"]["Function"]["Properties"]
     role = template["Resources"]["FunctionRole"]["Properties"]
     statements = [
-        s for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])
+        s for p in inline_policies(role) for s in as_list(p["PolicyDocument"]["Statement"])
     ]
     granted = set()
     tag_keys = ownership_tag_keys()
@@ -124,7 +134,8 @@ def check_sam_template(template):
         check(s["Effect"] == "Allow", f"unexpected statement {s}")
         granted |= set(as_list(s["Action"]))
         check_role_statement(s, tag_keys)
-    for overrides in ({}, RESTRICTED):
+    check_options(template)
+    for overrides in ({}, RESTRICTED, CHOSEN):
         for finding in policies.findings(template, overrides):
             check(False, f"template.yaml with {overrides or 'its defaults'}: {finding}")
     needed = iam_actions_called_by_handler()
@@ -196,6 +207,84 @@ def check_hook(template, env):
     )
 
 
+# Every option chosen, to lint the policies as such a deployment has them.
+CHOSEN = {
+    "PermissionsBoundary": "arn:aws:iam::123456789012:policy/boundary",
+    "LogKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "Tracing": "Active",
+}
+
+
+def resolved(template, overrides):
+    """The template's resources as CloudFormation would create them with these parameters."""
+    resolve = Resolver(template, overrides)
+    return {
+        name: resolve(r)
+        for name, r in template["Resources"].items()
+        if "Condition" not in r or resolve.conditions[r["Condition"]]
+    }
+
+
+def check_options(template):
+    """Permissions boundary, bring-your-own role, log key and tracing: each reaches what it
+    names, and with the defaults nothing is added."""
+    for name, default in OPTIONAL_PARAMETERS.items():
+        check(template["Parameters"].get(name, {}).get("Default") == default,
+              f"parameter {name} must exist with the default {default!r}")
+    defaults = resolved(template, {})
+    check(sorted(defaults) == ["Function", "FunctionRole", "LogGroup", "Macro"],
+          f"the default stack's resources changed: {sorted(defaults)}")
+    check("PermissionsBoundary" not in defaults["FunctionRole"]["Properties"],
+          "the default role has a permissions boundary")
+    check("KmsKeyId" not in defaults["LogGroup"]["Properties"], "the default log group names a key")
+    check([p["PolicyName"] for p in defaults["FunctionRole"]["Properties"]["Policies"]]
+          == ["logs", "service-linked-roles"], "the default role's policies changed")
+    check(defaults["Function"]["Properties"].get("Tracing", "PassThrough") == "PassThrough",
+          "the default function is actively traced")
+
+    chosen = resolved(template, CHOSEN)
+    role = chosen["FunctionRole"]["Properties"]
+    check(role.get("PermissionsBoundary") == CHOSEN["PermissionsBoundary"],
+          f"PermissionsBoundary does not reach the function's role: {role.get('PermissionsBoundary')}")
+    check(chosen["LogGroup"]["Properties"].get("KmsKeyId") == CHOSEN["LogKmsKeyArn"],
+          "LogKmsKeyArn does not reach the log group")
+    check(chosen["Function"]["Properties"].get("Tracing") == "Active", "Tracing does not reach the function")
+    check("xray" in [p["PolicyName"] for p in role["Policies"]],
+          "an actively traced function's role cannot send its traces")
+    # A name stands for the policy of that name in the stack's account (a StackSet's case).
+    named = resolved(template, {"PermissionsBoundary": "boundaries/workloads"})["FunctionRole"]["Properties"]
+    check(named.get("PermissionsBoundary") == "arn:aws:iam::123456789012:policy/boundaries/workloads",
+          f"a PermissionsBoundary name does not become the account's policy: {named.get('PermissionsBoundary')}")
+    by_name = resolved(template, {"RoleArn": "platform/upsert-slr"})
+    check(by_name["Function"]["Properties"]["Role"] == "arn:aws:iam::123456789012:role/platform/upsert-slr",
+          f"a RoleArn name does not become the account's role: {by_name['Function']['Properties']['Role']}")
+    check("FunctionRole" not in by_name, "with a RoleArn name the stack still creates a role")
+
+    own = "arn:aws:iam::123456789012:role/platform/upsert-slr"
+    brought = resolved(template, {"RoleArn": own})
+    check("FunctionRole" not in brought, "with RoleArn the stack still creates a role")
+    check(brought["Function"]["Properties"]["Role"] == own, "with RoleArn the function does not use it")
+    check(not [r for r in brought.values() if r["Type"] == "AWS::IAM::Role"],
+          "with RoleArn the stack creates an IAM role")
+
+
+def check_suppressions(where, resources):
+    """The scanner suppressions are the reviewed ones, and each gives a reason a reviewer can
+    weigh: a new skip, or one dropped from the release template, fails here."""
+    for name, resource in resources.items():
+        metadata = resource.get("Metadata", {})
+        skips = metadata.get("checkov", {}).get("skip", [])
+        ids = {s.get("id") for s in skips}
+        expected = SUPPRESSIONS.get(name, {}).get("checkov", set())
+        check(ids == expected, f"{where}: {name}'s checkov skips {sorted(ids)}, expected {sorted(expected)}")
+        for skip in skips:
+            check(len(skip.get("comment", "")) >= 40, f"{where}: {name}'s skip of {skip.get('id')} gives no reason")
+        for rule in metadata.get("cfn_nag", {}).get("rules_to_suppress", []):
+            check(len(rule.get("reason", "")) >= 40, f"{where}: {name}'s cfn_nag {rule.get('id')} gives no reason")
+        for rule in metadata.get("guard", {}).get("SuppressedRules", []):
+            check(isinstance(rule, str) and rule.isupper(), f"{where}: {name}'s guard rule {rule!r} is not a rule name")
+
+
 def check_release_template(release, sam):
     """The release template deploys what the SAM app deploys: the same parameters (plus the
     code's), resources, role policy, conditions and outputs; only where the code comes from
@@ -219,8 +308,12 @@ def check_release_template(release, sam):
         mine = copy.deepcopy(release["Resources"].get(name, {}))
         theirs = copy.deepcopy(resource)
         if name == "Function":
+            # Only sam build's keys are dropped: the suppressions must travel.
+            for key in SAM_BUILD_METADATA:
+                theirs.get("Metadata", {}).pop(key, None)
+            if not theirs.get("Metadata", True):
+                del theirs["Metadata"]
             for side in (mine, theirs):
-                side.pop("Metadata", None)
                 side.get("Properties", {}).pop("Code", None)
                 side.get("Properties", {}).pop("Tags", None)
         check(mine == theirs, f"release template resource {name} differs from the SAM app's")
@@ -228,6 +321,13 @@ def check_release_template(release, sam):
         release["Resources"]["FunctionRole"]["Properties"]["Policies"]
         == sam["Resources"]["FunctionRole"]["Properties"]["Policies"],
         "the release template's role policy differs from the SAM app's",
+    )
+    # The translator must leave this Ref for the stack (scripts/release_template.py).
+    role = release["Resources"]["Function"]["Properties"]["Role"]
+    check(
+        role["Fn::If"][:2] == ["CreatesRole", {"Fn::GetAtt": ["FunctionRole", "Arn"]}]
+        and role["Fn::If"][2]["Fn::If"][:2] == ["RoleIsArn", {"Ref": "RoleArn"}],
+        f"the release template's function does not take RoleArn: {role}",
     )
     code = release["Resources"]["Function"]["Properties"]["Code"]
     check(code.get("S3Bucket") == {"Ref": "CodeS3Bucket"}, f"the function's code is not in CodeS3Bucket: {code}")
@@ -299,6 +399,10 @@ def check_examples(export_name, release_template):
         keys = {p["ParameterKey"] for p in stacksets[name]["Properties"].get("Parameters", [])}
         missing = keys - parameters_of[target]
         check(not missing, f"stacksets.yaml: {name} passes {sorted(missing)}, unknown to {target}")
+    # A fleet whose SCPs require a boundary, or whose roles come from a platform team.
+    passed = {p["ParameterKey"] for p in stacksets["FunctionStackSet"]["Properties"].get("Parameters", [])}
+    for name in ("PermissionsBoundary", "RoleArn"):
+        check(name in passed, f"stacksets.yaml: FunctionStackSet does not pass {name}")
 
 
 def main():
@@ -306,6 +410,8 @@ def main():
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)
     check_release_template(load(release_template), sam)
+    check_suppressions("template.yaml", sam["Resources"])
+    check_suppressions(release_template.name, load(release_template)["Resources"])
     for path in [release_template, *sorted((ROOT / "examples/cloudformation").glob("*.yaml"))]:
         for finding in policies.findings(load(path)):
             check(False, f"{path.name}: {finding}")

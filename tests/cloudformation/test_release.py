@@ -1,6 +1,7 @@
 """The release as a user without Rust deploys it: the release template (plain CloudFormation,
 no transform) and the release zip in a bucket of the region, then a stack that takes the
-function through `!ImportValue upsert-slr-ServiceToken` and creates a role with it.
+function through `!ImportValue upsert-slr-ServiceToken` and creates a role with it; with a
+permissions boundary its SCPs require, and with a role of the platform team's instead of its own.
 
 scripts/cfn-test.sh gives the release files in UPSERT_SLR_RELEASE_DIR (the template and the zip
 for this host's architecture, as `make dist` writes them) and runs these tests without cargo
@@ -83,3 +84,69 @@ def test_a_key_of_ones_own_and_no_local_parameters(new_cloud, release):
     config = cloud.lambda_.get_function_configuration(FunctionName=function.outputs["ServiceToken"])
     # Without the local-runs parameter the variable is not set at all.
     assert "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES" not in config["Environment"].get("Variables", {})
+
+
+def stack_resources(cloud, stack: str) -> dict[str, dict]:
+    """The stack's resources by logical id, as CloudFormation reports them."""
+    summaries = cloud.cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    return {s["LogicalResourceId"]: s for s in summaries}
+
+
+def test_a_permissions_boundary_reaches_the_function_role(new_cloud, release):
+    """An SCP requiring a boundary on every role a stack creates: the role carries it."""
+    text, zip_path = release
+    cloud = new_cloud()
+    bucket = upload(cloud, zip_path, zip_path.name)
+    boundary = cloud.iam.create_policy(
+        PolicyName="workloads", Path="/boundaries/",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:*", "logs:*"], "Resource": "*"}]}',
+    )["Policy"]["Arn"]
+    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
+                  "PermissionsBoundary": boundary}
+    function = cloud.deploy("upsert-slr", text, parameters)
+    assert function.status == "CREATE_COMPLETE", function
+    assert not fallbacks(function.events)
+    role_name = stack_resources(cloud, "upsert-slr")["FunctionRole"]["PhysicalResourceId"]
+    role = cloud.iam.get_role(RoleName=role_name)["Role"]
+    assert role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, role
+
+    # The same policy by name, as a StackSet gives it to every account.
+    named = cloud.deploy("upsert-slr-named", text, {**parameters, "PermissionsBoundary": "boundaries/workloads",
+                                                    "ServiceTokenExportName": "upsert-slr-named", "MacroName": ""})
+    assert named.status == "CREATE_COMPLETE", named
+    role_name = stack_resources(cloud, "upsert-slr-named")["FunctionRole"]["PhysicalResourceId"]
+    assert cloud.iam.get_role(RoleName=role_name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+
+
+def test_a_role_of_ones_own_creates_no_role_and_still_creates_a_service_linked_role(new_cloud, release):
+    """Roles only from a platform team: the stack takes one by name, creates none, and works."""
+    text, zip_path = release
+    cloud = new_cloud()
+    bucket = upload(cloud, zip_path, zip_path.name)
+    platform = cloud.iam.create_role(
+        RoleName="upsert-slr", Path="/platform/",
+        AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
+    )["Role"]
+    cloud.iam.put_role_policy(
+        RoleName="upsert-slr", PolicyName="service-linked-roles",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:GetRole", "iam:TagRole", "iam:ListRoles", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}',
+    )
+    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
+                  "RoleArn": "platform/upsert-slr"}
+    roles_before = {r["RoleName"] for r in cloud.iam.list_roles()["Roles"]}
+    function = cloud.deploy("upsert-slr", text, parameters)
+    assert function.status == "CREATE_COMPLETE", function
+    assert not fallbacks(function.events)
+    kinds = {r["ResourceType"] for r in stack_resources(cloud, "upsert-slr").values()}
+    assert "AWS::IAM::Role" not in kinds, kinds
+    assert {r["RoleName"] for r in cloud.iam.list_roles()["Roles"]} == roles_before
+    config = cloud.lambda_.get_function_configuration(FunctionName=function.outputs["ServiceToken"])
+    assert config["Role"] == platform["Arn"]
+
+    deployment = cloud.deploy("ecs-role", template("service-linked-role.yaml"),
+                              {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1})
+    assert deployment.status == "CREATE_COMPLETE", deployment
+    assert not fallbacks(deployment.events)
+    role = cloud.role("AWSServiceRoleForECS")
+    assert role, "the stack reported a role IAM does not have"
+    assert deployment.outputs == {"RoleName": "AWSServiceRoleForECS", "RoleArn": role["Arn"], "Created": "true"}
