@@ -305,3 +305,32 @@ def test_update_and_delete_are_hooked(cloud, created):
     assert list(received["requestData"]["targetModel"]) == ["resourceProperties"]
     assert received["requestData"]["targetModel"]["resourceProperties"]["Name"] == "/hooks/hooked"
     assert parameter(cloud, "hooked") is None
+
+
+def test_a_stack_with_a_hook_under_a_false_condition_can_be_deleted(cloud):
+    """The function's template registers its hook and the hook's role only when asked, the hook
+    reading the role's ARN; LocalStack's engine could create such a stack but not delete it
+    (localstack-plugins: conditions.py)."""
+    template = json.dumps({
+        "Parameters": {"RegisterHook": {"Type": "String", "Default": "false"}},
+        "Conditions": {"HasHook": {"Fn::Equals": [{"Ref": "RegisterHook"}, "true"]}},
+        "Resources": {
+            "Kept": {"Type": PARAMETER, "Properties": {"Type": "String", "Value": "kept"}},
+            "HookRole": {
+                "Type": "AWS::IAM::Role",
+                "Condition": "HasHook",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+            },
+            "ReadsTheRole": {
+                "Type": PARAMETER,
+                "Condition": "HasHook",
+                "Properties": {"Type": "String", "Value": {"Fn::GetAtt": ["HookRole", "Arn"]}},
+            },
+        },
+    })
+    for register in ("false", "true"):
+        stack = f"conditional-hook-{register}"
+        created = cloud.deploy(stack, template, {"RegisterHook": register})
+        assert created.status == "CREATE_COMPLETE", created
+        deleted = cloud.delete(stack)
+        assert deleted.status == "DELETE_COMPLETE", deleted
