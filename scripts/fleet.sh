@@ -3,8 +3,8 @@
 # bucket per region), then examples/cloudformation/slr-baseline.yaml, each deployed through
 # LocalStack's self-managed StackSets into FLEET_ACCOUNTS accounts x FLEET_REGIONS regions
 # (default 10 x 2; the regions a count or their names), with seeded accounts (a role made long
-# ago, one made a second before, a function that refuses one service); what must hold is
-# checked, the fleet torn down, and the cost printed (tests/rig/fleet/__init__.py says what
+# ago, one made a second before, a function that refuses one service) and one account whose
+# function is also its Lambda Hook, deploying a plain template; what must hold is checked, the fleet torn down, and the cost printed (tests/rig/fleet/__init__.py says what
 # LocalStack leaves out and how the rig stands in).
 #
 #   FLEET_ACCOUNTS=3 scripts/fleet.sh                        one small fleet

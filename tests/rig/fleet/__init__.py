@@ -20,9 +20,9 @@ copies of the templates only, made at run time; the product templates are not ch
 - A per-region override (each region's code bucket) has no default that could express it: the
   rig's copy of the release template reads the zip from `<CodeS3Bucket>-<region>`, which is the
   bucket a real deployment would name in that region's override.
-- One account with a narrower AllowedServices (a ParameterOverrides of one account on AWS) gets
-  a StackSet of its own, with a copy whose default leaves one service out; and one account's
-  baseline comes from a copy whose RemovalPolicy default is Delete, so that the teardown proves
+- One account with a narrower AllowedServices, and one registering the function as a Lambda
+  Hook (each a ParameterOverrides of one account on AWS), get a StackSet of their own, with a
+  copy whose defaults say so; and one account's baseline comes from a copy whose RemovalPolicy default is Delete, so that the teardown proves
   what Delete removes, next to the Retain the baseline defaults to everywhere else.
 - ListStackInstances does not work: each instance is read as the stack
   `sset-<StackSet>-<account>-<region>` in its account and region.

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from rig.fleet import Breach, say
 from rig.fleet import plan
-from rig.fleet.checks import check_baseline, check_fallbacks, check_functions, check_no_function_left, check_teardown
+from rig.fleet.checks import check_baseline, check_fallbacks, check_functions, check_hook, check_no_function_left, check_teardown
 from rig.fleet.report import markdown, measure, table
 from rig.fleet.sampler import Sampler
-from rig.fleet.stacksets import BASELINE_SET, DELETE_SET, FUNCTION_SET, NARROW_SET, Fleet
+from rig.fleet.stacksets import BASELINE_SET, DELETE_SET, FUNCTION_SET, HOOK_SET, NARROW_SET, Fleet
 
 
 def run(fleet: Fleet) -> dict:
@@ -19,11 +19,13 @@ def run(fleet: Fleet) -> dict:
     check_functions(fleet, functions)
     baseline = fleet.phase("baseline", fleet.baseline_phase)
     fleet.phase("checks", check_baseline, fleet, baseline)
+    hooked = fleet.phase("hook", fleet.hook_phase)
+    check_hook(fleet, hooked)
     fleet.phase("baseline teardown", fleet.delete, [BASELINE_SET, DELETE_SET], baseline)
     check_teardown(fleet, baseline)
-    fleet.phase("function teardown", fleet.delete, [FUNCTION_SET, NARROW_SET], functions)
+    fleet.phase("function teardown", fleet.delete, [FUNCTION_SET, NARROW_SET, HOOK_SET], functions)
     check_no_function_left(fleet)
-    check_fallbacks(fleet, functions + baseline)
+    check_fallbacks(fleet, functions + baseline + hooked)
     measure(fleet, functions, baseline)
     return fleet.figures
 

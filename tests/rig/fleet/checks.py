@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rig.fleet import Breach, say
-from rig.fleet.stacksets import PROPAGATION_WAIT, REFUSED, SERVICES, Fleet, Instance
+from rig.fleet.stacksets import HOOKED_ROLE, HOOKED_SERVICE, PROPAGATION_WAIT, REFUSED, SERVICES, Fleet, Instance
 from rig.localstack_cfn import FALLBACK
 
 
@@ -32,6 +32,31 @@ def check_functions(fleet: Fleet, functions: list[Instance]) -> None:
     if breaches:
         raise Breach("function instances:\n  " + "\n  ".join(breaches))
     say(f"{len(functions)} function instances CREATE_COMPLETE, each running the release zip")
+
+
+def check_hook(fleet: Fleet, stacks: list[Instance]) -> None:
+    """The hooked account's plain stacks: each created after its hook let it proceed, one role
+    for all its regions, made by the hook; no other account has that role."""
+    breaches = []
+    for i in stacks:
+        created = [e for e in i.create_events if e[1] == "Warehouse" and e[2] == "CREATE_COMPLETE"]
+        if not created:
+            breaches.append(f"{i.account}/{i.region} warehouse: the cluster was not created: {i.create_events}")
+        statuses = [h[1] for h in i.hooks]
+        if not statuses or statuses[-1] != "HOOK_COMPLETE_SUCCEEDED" or "HOOK_COMPLETE_FAILED" in statuses:
+            breaches.append(f"{i.account}/{i.region} warehouse: the hook did not let the cluster proceed: {i.hooks}")
+    roles = fleet.roles(fleet.hooked, HOOKED_SERVICE)
+    if [r["RoleName"] for r in roles] != [HOOKED_ROLE]:
+        breaches.append(f"{fleet.hooked}: expected exactly {HOOKED_ROLE}, found {[r['RoleName'] for r in roles]}")
+    for account in fleet.accounts:
+        if account != fleet.hooked and fleet.roles(account, HOOKED_SERVICE):
+            breaches.append(f"{account}: has a {HOOKED_SERVICE} role, though no hook runs there")
+    if breaches:
+        raise Breach("the hook:\n  " + "\n  ".join(breaches))
+    made = sum(1 for i in stacks for h in i.hooks if h[2].startswith("created "))
+    fleet.figures["hooked"] = {"stacks": len(stacks), "invocations": sum(len(i.hooks) for i in stacks)}
+    say(f"{fleet.hooked}: a plain Redshift template deployed in {len(stacks)} regions through the hook "
+        f"({fleet.figures['hooked']['invocations']} hook answers, {made} of them creating the one {HOOKED_ROLE})")
 
 
 def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:

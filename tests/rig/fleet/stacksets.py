@@ -36,7 +36,12 @@ REFUSED = "spot.amazonaws.com"
 # adopting region must still wait for the rest of it.
 PROPAGATION_WAIT = 5
 SEEDED_DESCRIPTION = "Made in the console, before the baseline existed"
-FUNCTION_SET, NARROW_SET = "upsert-slr", "upsert-slr-narrow"
+# What the hooked account deploys: a template that names no role and no transform.
+WAREHOUSE = json.dumps({"Resources": {"Warehouse": {"Type": "AWS::Redshift::Cluster", "Properties": {
+    "ClusterType": "single-node", "NodeType": "dc2.large", "DBName": "dev",
+    "MasterUsername": "admin", "MasterUserPassword": "Example-Passw0rd"}}}})
+HOOKED_SERVICE, HOOKED_ROLE = "redshift.amazonaws.com", "AWSServiceRoleForRedshift"
+FUNCTION_SET, NARROW_SET, HOOK_SET = "upsert-slr", "upsert-slr-narrow", "upsert-slr-hook"
 BASELINE_SET, DELETE_SET = "upsert-slr-baseline", "upsert-slr-baseline-delete"
 
 
@@ -53,6 +58,8 @@ class Instance:
     # Kept from the deployment, before the teardown's events are read.
     create_events: list = field(default_factory=list)
     created_span: float | None = None
+    # A stack's hook events: (logical id, hook status, its reason), oldest first.
+    hooks: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -80,6 +87,9 @@ class Fleet:
         # RemovalPolicy Delete: the role it did not make must survive the teardown), one made a
         # second before the deploy, and a function that does not allow one baseline service.
         self.long_ago, self.just_made, self.narrow = self.accounts[:3]
+        # The function registered as a Lambda Hook too (RegisterHook, an override of one
+        # account on AWS): a plain template there gets its role with no template change.
+        self.hooked = self.just_made
         self.seeded: dict[str, dict] = {}  # account -> the seeded ECS role as IAM described it
         self.instances: dict[str, list[Instance]] = {}
         self.phases: dict[str, float] = {}
@@ -108,10 +118,11 @@ class Fleet:
 
     # The rig's copies of the templates.
 
-    def function_template(self, allowed: str) -> tuple[str, dict]:
+    def function_template(self, allowed: str, hook: bool = False) -> tuple[str, dict]:
         """The release template with the defaults a StackSet's parameters would give, and the code
-        read from the region's own bucket. Returns the body and the parameters a real StackSet
-        would be given (passed too, though LocalStack ignores them)."""
+        read from the region's own bucket; with `hook`, registered as a Lambda Hook. Returns the
+        body and the parameters a real StackSet would be given (passed too, though LocalStack
+        ignores them)."""
         template = yaml.safe_load(Path(self.args.release_template).read_text())
         values = {
             "CodeS3Bucket": self.bucket_prefix,
@@ -119,6 +130,8 @@ class Fleet:
             "AllowedServices": allowed,
             "ExtraResponseUrlPrefixes": f"{self.endpoint}/",
         }
+        if hook:
+            values |= {"RegisterHook": "true", "HookWaitSeconds": str(PROPAGATION_WAIT)}
         for name, value in values.items():
             template["Parameters"][name]["Default"] = value
         code = template["Resources"]["Function"]["Properties"]["Code"]
@@ -309,10 +322,12 @@ class Fleet:
     def function_phase(self) -> list[Instance]:
         body, params = self.function_template("*")
         narrow_body, narrow_params = self.function_template(self.narrow_services)
-        others = [a for a in self.accounts if a != self.narrow]
+        hook_body, hook_params = self.function_template("*", hook=True)
+        others = [a for a in self.accounts if a not in (self.narrow, self.hooked)]
         return self.deploy([
             (FUNCTION_SET, body, params, ["CAPABILITY_IAM"], others),
             (NARROW_SET, narrow_body, narrow_params, ["CAPABILITY_IAM"], [self.narrow]),
+            (HOOK_SET, hook_body, hook_params, ["CAPABILITY_IAM"], [self.hooked]),
         ])
 
     def baseline_phase(self) -> list[Instance]:
@@ -334,3 +349,31 @@ class Fleet:
             (BASELINE_SET, body, params, [], others),
             (DELETE_SET, delete_body, delete_params, [], [self.long_ago]),
         ])
+
+    def hook_phase(self) -> list[Instance]:
+        """A plain template (a Redshift cluster: no role, no transform) deployed as a stack of
+        its own in every region of the hooked account at once, as a team that never heard of
+        this tool would; read, then deleted. The regions race for the account's one role."""
+        instances = [Instance("warehouse", self.hooked, region) for region in self.regions]
+
+        def create(i: Instance) -> None:
+            cfn = self.client("cloudformation", i.account, i.region)
+            i.stack_id = cfn.create_stack(StackName="warehouse", TemplateBody=WAREHOUSE)["StackId"]
+
+        with ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(create, instances))
+        self.wait(instances, deleting=False, timeout=600)
+        with ThreadPoolExecutor(len(instances)) as pool:
+            hooks = list(pool.map(self.hook_events, instances))
+        for i, events in zip(instances, hooks):
+            i.hooks = events
+        for i in instances:
+            self.client("cloudformation", i.account, i.region).delete_stack(StackName=i.stack_id)
+        self.wait(instances, deleting=True, timeout=600)
+        return instances
+
+    def hook_events(self, instance: Instance) -> list[tuple[str, str, str]]:
+        """(logical id, hook status, its reason) of the stack's hook events, oldest first."""
+        cfn = self.client("cloudformation", instance.account, instance.region)
+        raw = cfn.describe_stack_events(StackName=instance.stack_id)["StackEvents"][::-1]
+        return [(e["LogicalResourceId"], e["HookStatus"], e.get("HookStatusReason", "")) for e in raw if e.get("HookType")]
