@@ -32,7 +32,12 @@ def processed_sam(path, overrides):
     conditions = {}
     for name, c in out.get("Conditions", {}).items():
         conditions[name] = evaluate(c, values, conditions)
-    return evaluate(out, values, conditions)
+    processed = evaluate(out, values, conditions)
+    # What the stack would not create with these parameters (the hook unless asked for).
+    processed["Resources"] = {
+        k: r for k, r in processed["Resources"].items() if conditions.get(r.get("Condition"), True)
+    }
+    return processed
 
 
 def evaluate(node, values, conditions):
@@ -74,6 +79,13 @@ def renamed(node, names):
     return json.loads(text)
 
 
+def single(statement):
+    """The statement with a one-element Action or Resource list as its element, as IAM reads
+    it (and as the CDK writes it)."""
+    return {k: v[0] if k in ("Action", "Resource") and isinstance(v, list) and len(v) == 1 else v
+            for k, v in statement.items()}
+
+
 def only(resources, type_):
     found = [k for k, r in resources.items() if r["Type"] == type_]
     assert len(found) == 1, f"one {type_}: {found}"
@@ -93,10 +105,11 @@ def main(out, stack, template_yaml, parameters_json):
     ours = renamed({names[k]: r for k, r in resources.items()}, names)
     # The SAM app also registers the function as the UpsertSlr macro, and tells it its timeout
     # for the resources the macro adds; a CDK app takes the aspect instead, so the construct
-    # has neither.
+    # has neither. Nor does it register the Lambda Hook, whose settings the SAM app passes.
     theirs = {k: r for k, r in sam["Resources"].items() if r["Type"] != "AWS::CloudFormation::Macro"}
     sam_variables = theirs["Function"]["Properties"].get("Environment", {}).get("Variables", {})
-    sam_variables.pop("UPSERT_SLR_FUNCTION_TIMEOUT", None)
+    for name in ("UPSERT_SLR_FUNCTION_TIMEOUT", "UPSERT_SLR_HOOK_MODE", "UPSERT_SLR_HOOK_WAIT_SECONDS"):
+        sam_variables.pop(name, None)
     assert sorted(ours) == sorted(theirs), f"resources: {sorted(ours)} and template.yaml's {sorted(theirs)}"
 
     for logical_id in ("Function", "FunctionRole", "LogGroup"):
@@ -117,6 +130,9 @@ def main(out, stack, template_yaml, parameters_json):
         if logical_id == "FunctionRole":
             a["Policies"] = sorted(a["Policies"], key=lambda p: p["PolicyName"])
             b["Policies"] = sorted(b["Policies"], key=lambda p: p["PolicyName"])
+            for policies in (a["Policies"], b["Policies"]):
+                for policy in policies:
+                    policy["PolicyDocument"]["Statement"] = [single(t) for t in policy["PolicyDocument"]["Statement"]]
             for policy_a, policy_b in zip(a["Policies"], b["Policies"]):
                 for sa, sb in zip(policy_a["PolicyDocument"]["Statement"], policy_b["PolicyDocument"]["Statement"]):
                     assert sa == sb, f"{policy_a['PolicyName']}: statement {json.dumps(sa)}\n  template.yaml: {json.dumps(sb)}"

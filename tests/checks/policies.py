@@ -23,6 +23,8 @@ PSEUDO = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 NO_VALUE = object()
+# The resource types whose Ref is their ARN (for the others, a name or id).
+REF_IS_ARN = {"AWS::StepFunctions::StateMachine", "AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
 # What an ARN of a template's own resource looks like, by its type (the rest: a generic ARN).
 ARN_FORMS = {
     "AWS::Logs::LogGroup": "arn:aws:logs:us-east-1:123456789012:log-group:{id}:*",
@@ -49,6 +51,8 @@ class Resolver:
             return self.values[name]
         if name == "AWS::NoValue":
             return NO_VALUE
+        if self.resources.get(name, {}).get("Type") in REF_IS_ARN:
+            return self.arn(name)
         return f"example-{name}"
 
     def arn(self, name):
