@@ -1332,8 +1332,10 @@ async fn a_warm_function_adopting_by_known_name_waits_the_same() {
 
     let answers = h.answers().await;
     let (age, waited) = adopted_young(answers[1]["Reason"].as_str().unwrap());
-    assert_eq!(age, 0, "{}", answers[1]);
-    assert!((2..=3).contains(&waited), "{}", answers[1]);
+    // 0 s old (read as the end of its second), 1 on a machine too busy to answer at once;
+    // the age and the wait make the 3 s.
+    assert!(age <= 1, "{}", answers[1]);
+    assert!((2..=3).contains(&(age + waited)), "{}", answers[1]);
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(
         h.iam_actions().await,
@@ -1359,8 +1361,10 @@ async fn an_update_that_adopts_a_young_role_waits_too() {
     let a = h.answer().await;
     assert_eq!(a["PhysicalResourceId"], ECS_ROLE, "another role: replaced");
     let (age, waited) = adopted_young(a["Reason"].as_str().unwrap());
-    assert_eq!(age, 0, "{a}");
-    assert!((1..=2).contains(&waited), "{a}");
+    // 0 s old (read as the end of its second), 1 on a machine too busy to answer at once;
+    // the age and the wait make the 2 s.
+    assert!(age <= 1, "{a}");
+    assert!((1..=2).contains(&(age + waited)), "{a}");
 }
 
 #[tokio::test]
