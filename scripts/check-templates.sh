@@ -2,10 +2,13 @@
 # Checks every template: the SAM app (template.yaml), the release template made from it (plain
 # CloudFormation: scripts/release_template.py), and examples/cloudformation/. `sam validate --lint` and cfn-lint must pass, must
 # fail on a broken copy (so a pass means something), and tests/checks/templates.py checks what
-# linters cannot: the role grants exactly the IAM calls the handler makes, the examples use
-# property names the handler reads and the SAM app's export name. Checkov, the scanner a
-# platform team's pipeline runs, must find nothing on any of them beyond the suppressions in
-# the resources' Metadata (docs/configuration.md#compliance), and must fail without one.
+# linters cannot: the role grants exactly the IAM and CloudFormation calls the handler makes,
+# reads any service-linked role and creates or changes only the allowed services' (read for
+# concrete roles and stacks, and failing on a copy whose reads are narrowed), the examples use
+# property names the handler reads and the SAM app's export name, and the policy fixture of the
+# Rust suites' IAM gate is current. Checkov, the scanner a platform team's pipeline runs,
+# must find nothing on any of them beyond the suppressions in the resources' Metadata
+# (docs/configuration.md#compliance), and must fail without one.
 # Offline, no AWS account.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -54,6 +57,23 @@ if python -m checks.templates "$work/release-broken.yaml" >"$work/agree.out" 2>&
     die "checks.templates passed a release template that grants iam:PassRole"
 fi
 grep -q "role policy differs" "$work/agree.out" || die "checks.templates failed for another reason: $(cat "$work/agree.out")"
+
+say "the policy check catches a release template whose role reads reach only the allowed services' roles"
+python - "$work/release-template.yaml" "$work/release-narrow.yaml" <<'PY'
+import sys, yaml
+template = yaml.safe_load(open(sys.argv[1]))
+[policy] = [p for p in template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+            if isinstance(p, dict) and p.get("PolicyName") == "service-linked-roles"]
+statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+# The form the reads had before the hook and OpenSearch's adoption needed any service's role.
+statements["ReadServiceLinkedRoles"]["Resource"] = statements["CreateAllowedServiceLinkedRoles"]["Resource"]
+yaml.safe_dump(template, open(sys.argv[2], "w"), sort_keys=False, width=100)
+PY
+if python -m checks.templates "$work/release-narrow.yaml" >"$work/narrow.out" 2>&1; then
+    die "checks.templates passed a release template whose iam:GetRole reaches only the allowed services' roles"
+fi
+grep -q "the release template with {'AllowedServices': 'ecs.amazonaws.com'}: iam:GetRole is not granted on arn:aws:iam::123456789012:role/aws-service-role/es.amazonaws.com/" "$work/narrow.out" ||
+    die "checks.templates failed for another reason: $(cat "$work/narrow.out")"
 
 # --skip-download: no guideline download, which would need the network; the checks are in the
 # package.

@@ -22,7 +22,8 @@ from checks import policies
 from checks.policies import Resolver, inline_policies
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every service-linked role, or the allowed services' paths only.
+# Where what creates, tags, changes or deletes a role may act: every service-linked role, or
+# the allowed services' paths only.
 ROLE_PATHS = {
     "Fn::If": [
         "AllowsAnyService",
@@ -34,6 +35,16 @@ ROLE_PATHS = {
         ]]}]},
     ]
 }
+# Where reads may act, whatever AllowedServices says: any service's role.
+ALL_SLRS = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}
+ROLE_READ_ACTIONS = {"iam:GetRole", "iam:GetServiceLinkedRoleDeletionStatus"}
+# The stacks of this account, as a tag's value (a stack id) and as the stacks' resources.
+STACK_IDS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*"}
+OWN_STACKS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"}
+# What the function may ever ask CloudFormation: reads. A new call there is a new review.
+STACK_READ_ACTIONS = {"cloudformation:DescribeStacks", "cloudformation:ListStackResources"}
+# The services whose calls the function's role may be granted.
+GRANTED_SERVICES = {"iam", "cloudformation", "logs", "xray"}
 # Calls that change a role that exists; each needs this tool's ownership tag on the role.
 CHANGING_ROLE_ACTIONS = {
     "iam:UpdateRoleDescription", "iam:DeleteServiceLinkedRole", "iam:UpdateRole", "iam:DeleteRole",
@@ -52,6 +63,8 @@ SUPPRESSIONS = {
 }
 # A list AllowedServices may hold, to lint the policy as a restricted deployment has it.
 RESTRICTED = {"AllowedServices": "ecs.amazonaws.com,*.application-autoscaling.amazonaws.com"}
+# The one service of the documentation's example and of the fixture's ecs-only policy.
+ONE_SERVICE = {"AllowedServices": "ecs.amazonaws.com"}
 failures = []
 
 
@@ -86,24 +99,60 @@ def accepted_properties():
     return names | {"ServiceToken", "ServiceTimeout"}
 
 
+# The ownership tags as handler/role/work.rs declares them, in that order.
+TAG_CONSTANTS = ["STACK_TAG", "LOGICAL_ID_TAG", "REQUEST_TAG", "REMOVAL_POLICY_TAG"]
+
+
 def ownership_tag_keys():
-    """The tags by which the handler marks a role as created (handler/role/work.rs)."""
+    """The tags by which the handler marks a role as created (handler/role/work.rs): the stack
+    id first, the removal policy last."""
     source = (ROOT / "handler/role/work.rs").read_text()
-    keys = re.findall(r'pub const [A-Z_]+_TAG: &str = "([^"]+)";', source)
-    check(len(keys) == 3, f"could not read the ownership tags from work.rs: {keys}")
-    return keys
+    found = re.findall(r'pub const ([A-Z_]+_TAG): &str = "([^"]+)";', source)
+    check([name for name, _ in found] == TAG_CONSTANTS,
+          f"could not read the ownership tags {TAG_CONSTANTS} from work.rs: {found}")
+    return [key for _, key in found]
 
 
-def check_role_statement(s, tag_keys):
+def cloudformation_actions_called_by_handler():
+    """The CloudFormation calls handler/adapters/cloudformation.rs declares it makes (`ACTIONS`)."""
+    source = (ROOT / "handler/adapters/cloudformation.rs").read_text()
+    match = re.search(r"pub const ACTIONS: \[&str; (\d+)\] = \[([^\]]*)\];", source)
+    names = re.findall(r'"([A-Za-z]+)"', match.group(2)) if match else []
+    check(match and len(names) == int(match.group(1)) and names,
+          "could not read ACTIONS from handler/adapters/cloudformation.rs")
+    return {f"cloudformation:{name}" for name in names}
+
+
+def tag_role_conditions(tag_keys):
+    """The two ways the function may tag a role: a role without this tool's mark gets all of
+    its tags (the one just created); a role a stack of this account marked gets only its
+    removal policy rewritten."""
+    stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
+    return [
+        {"ForAllValues:StringEquals": {"aws:TagKeys": tag_keys}, "Null": {stack_tag: "true"}},
+        {"ForAllValues:StringEquals": {"aws:TagKeys": [tag_keys[-1]]}, "StringLike": {stack_tag: STACK_IDS}},
+    ]
+
+
+def check_role_statement(s, tag_keys, stack_actions):
     """One statement of the function's role: only the job, and no change to a role the tool
     did not create."""
     actions = set(as_list(s["Action"]))
     condition = s.get("Condition", {})
     stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
+    check(not {"NotAction", "NotResource"} & set(s), f"NotAction and NotResource grant more than they name: {s}")
+    services = {a.split(":")[0] for a in actions}
+    check(services <= GRANTED_SERVICES, f"calls of {sorted(services - GRANTED_SERVICES)} granted: {s}")
     if s["Resource"] == "*":
         check(actions in STAR_ACTIONS, f"only {STAR_ACTIONS} may be on *: {s}")
-    elif any(a.startswith("iam:") for a in actions):
-        check(s["Resource"] == ROLE_PATHS, f"IAM actions must be scoped to the allowed services' paths: {s}")
+    elif actions & ROLE_READ_ACTIONS:
+        check(actions <= ROLE_READ_ACTIONS and s["Resource"] == ALL_SLRS and not condition,
+              f"the role reads, and only they, must reach every service-linked role ({ALL_SLRS}): {s}")
+    elif "iam" in services:
+        check(s["Resource"] == ROLE_PATHS, f"IAM actions that create or change must be scoped to the allowed services' paths: {s}")
+    if "cloudformation" in services:
+        check(actions <= STACK_READ_ACTIONS & stack_actions and s["Resource"] == OWN_STACKS and not condition,
+              f"CloudFormation: only {sorted(STACK_READ_ACTIONS)}, and only on this account's stacks {OWN_STACKS}: {s}")
     if "iam:CreateServiceLinkedRole" in actions:
         check(
             condition == {"StringLike": {"iam:AWSServiceName": {"Fn::Split": [",", {"Ref": "AllowedServices"}]}}},
@@ -111,15 +160,26 @@ def check_role_statement(s, tag_keys):
         )
     if "iam:TagRole" in actions:
         check(
-            condition.get("ForAllValues:StringEquals", {}).get("aws:TagKeys") == tag_keys
-            and condition.get("Null", {}).get(stack_tag) == "true",
-            f"TagRole must be limited to the ownership tags, on roles not yet carrying them: {s}",
+            actions == {"iam:TagRole"} and condition in tag_role_conditions(tag_keys),
+            f"TagRole must be alone, with all of the ownership tags on a role not yet carrying them, or "
+            f"only {tag_keys[-1]} on a role a stack of this account marked: {s}",
         )
     if actions & CHANGING_ROLE_ACTIONS:
         check(
-            stack_tag in condition.get("StringLike", {}),
-            f"{sorted(actions & CHANGING_ROLE_ACTIONS)} must require the ownership tag {tag_keys[0]}: {s}",
+            condition.get("StringLike", {}).get(stack_tag) == STACK_IDS,
+            f"{sorted(actions & CHANGING_ROLE_ACTIONS)} must require the ownership tag {tag_keys[0]} of a stack of this account: {s}",
         )
+
+
+def service_linked_role_policies(where, template, overrides_list):
+    """The function's policy resolved with each set of parameters, read for concrete roles and
+    stacks (checks.policies.function_policy_problems): reads reach any service's role whatever
+    AllowedServices says, and nothing creates, tags or changes a role outside it."""
+    for overrides in overrides_list:
+        allowed = Resolver(template, overrides).values["AllowedServices"].split(",")
+        statements = policies.function_policy(template, overrides)
+        for problem in policies.function_policy_problems(statements, allowed):
+            check(False, f"{where} with {overrides or 'its defaults'}: {problem}")
 
 
 def check_sam_template(template):
@@ -130,19 +190,27 @@ def check_sam_template(template):
     ]
     granted = set()
     tag_keys = ownership_tag_keys()
+    stack_actions = cloudformation_actions_called_by_handler()
     for s in statements:
         check(s["Effect"] == "Allow", f"unexpected statement {s}")
         granted |= set(as_list(s["Action"]))
-        check_role_statement(s, tag_keys)
+        check_role_statement(s, tag_keys, stack_actions)
+    tagging = [s.get("Condition") for s in statements if "iam:TagRole" in as_list(s["Action"])]
+    check(tagging == tag_role_conditions(tag_keys),
+          f"TagRole must be granted in exactly two forms, {tag_role_conditions(tag_keys)}: {tagging}")
     check_options(template)
     for overrides in ({}, RESTRICTED, CHOSEN):
         for finding in policies.findings(template, overrides):
             check(False, f"template.yaml with {overrides or 'its defaults'}: {finding}")
+    service_linked_role_policies("template.yaml", template, ({}, RESTRICTED, CHOSEN, ONE_SERVICE))
     needed = iam_actions_called_by_handler()
     check(len(needed) >= 5, f"found too few IAM calls in handler/adapters/iam.rs: {needed}")
     iam_granted = {a for a in granted if a.startswith("iam:")}
     check(needed <= iam_granted, f"the handler calls {sorted(needed - iam_granted)} without a grant")
     check(iam_granted <= needed, f"granted but never called: {sorted(iam_granted - needed)}")
+    stack_granted = {a for a in granted if a.startswith("cloudformation:")}
+    check(stack_actions <= stack_granted, f"the handler calls {sorted(stack_actions - stack_granted)} without a grant")
+    check(stack_granted <= stack_actions, f"granted but never called: {sorted(stack_granted - stack_actions)}")
 
     env = function["Environment"]["Variables"]
     check(
@@ -322,6 +390,7 @@ def check_release_template(release, sam):
         == sam["Resources"]["FunctionRole"]["Properties"]["Policies"],
         "the release template's role policy differs from the SAM app's",
     )
+    service_linked_role_policies("the release template", release, ({}, RESTRICTED, ONE_SERVICE))
     # The translator must leave this Ref for the stack (scripts/release_template.py).
     role = release["Resources"]["Function"]["Properties"]["Role"]
     check(
@@ -405,10 +474,36 @@ def check_examples(export_name, release_template):
         check(name in passed, f"stacksets.yaml: FunctionStackSet does not pass {name}")
 
 
+def check_fixture(sam):
+    """The Rust suites' IAM gate evaluates the policy template.yaml grants, from a file."""
+    path = ROOT / policies.FIXTURE_PATH
+    current = path.read_text() if path.is_file() else None
+    check(current == policies.fixture_text(sam),
+          f"{policies.FIXTURE_PATH} is not template.yaml's policy: run {policies.REGENERATE}")
+
+
+def check_documented_policy(sam):
+    """docs/configuration.md shows the statements as template.yaml grants them with
+    AllowedServices ecs.amazonaws.com."""
+    text = (ROOT / "docs/configuration.md").read_text()
+    section = text.split("## IAM permissions the function needs", 1)[-1]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    try:
+        shown = [policies.as_iam_reads(s) for s in json.loads(block.group(1))] if block else None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        shown = f"unreadable: {e}"
+    granted = [policies.as_iam_reads(s) for s in policies.function_policy(sam, ONE_SERVICE)]
+    check(shown == granted,
+          "docs/configuration.md's statements are not template.yaml's with AllowedServices "
+          f"ecs.amazonaws.com: {json.dumps(granted)}")
+
+
 def main():
     release_template = Path(sys.argv[1])
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)
+    check_fixture(sam)
+    check_documented_policy(sam)
     check_release_template(load(release_template), sam)
     check_suppressions("template.yaml", sam["Resources"])
     check_suppressions(release_template.name, load(release_template)["Resources"])
