@@ -12,15 +12,29 @@ LocalStack's CloudFormation engine, done the way CloudFormation does them:
 - FAILED fails the resource with "Received response status [FAILED] from custom resource.
   Message returned: <Reason> (RequestId: <id>)";
 - an Update answered with another physical id replaces the resource: the old id gets a Delete
-  (right after the update, where CloudFormation waits for its cleanup phase).
+  (the old properties as ResourceProperties) in the stack's UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
+  phase, after every other resource of the update, while the logical id shows the new physical
+  id. Its DELETE_IN_PROGRESS and DELETE_COMPLETE or DELETE_FAILED are stack events of the old
+  physical id; a failed Delete is logged and the update completes, as on AWS. An update that
+  fails later keeps the old resource: LocalStack's engine rolls nothing back, and
+  CloudFormation's rollback would return to it, not delete it.
 
 The engine drives this through LocalStack's resource-provider protocol: each call either sends
 the request or polls for its answer, and returns IN_PROGRESS until there is one. The state kept
 between polls lives in the callback context; what the resource needs later (its physical id,
 its properties, its Data) lives in the resource model under BRIDGE_KEY, beside Data's keys,
 which is where the engine looks up !GetAtt.
+
+The Delete of a replaced resource cannot be an answer to the engine's call: the engine calls
+the provider while it updates the resource, and deletes only what it decided itself to delete.
+So the bridge registers it among the engine's own deferred actions (cleanup_phase.py gives it
+the running executor) and, when its turn comes, sends it and waits for the answer itself.
+Where no executor is within reach, the Delete is sent right after the Update, as the best
+remaining order, and the log says why.
 """
 
+import copy
+import dataclasses
 import json
 import logging
 import time
@@ -30,6 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localstack import config
+from localstack.aws.api.cloudformation import ResourceStatus, StackStatus
 from localstack.aws.connect import connect_to
 from localstack.services.cloudformation.resource_provider import (
     OperationStatus,
@@ -38,12 +53,15 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
+from .cleanup_phase import installed, running_executor
 from .gateway import gateway_url
 
 LOG = logging.getLogger(__name__)
 BRIDGE_KEY = "CustomResourceBridge"
 DEFAULT_SERVICE_TIMEOUT = 3600
 MAX_RESPONSE_BYTES = 4096
+# Between reads of a cleanup Delete's answer: the engine does nothing else meanwhile.
+CLEANUP_POLL_SECONDS = 0.5
 
 
 class CustomResourceProvider(ResourceProvider[dict]):
@@ -62,28 +80,104 @@ class CustomResourceProvider(ResourceProvider[dict]):
 
     def update(self, request: ResourceRequest[dict]) -> ProgressEvent[dict]:
         old = _bridge_state(request.previous_state)
+        old_id = old.get("PhysicalResourceId")
         properties = _template_properties(request.desired_state)
         old_properties = old.get("Properties", _template_properties(request.previous_state or {}))
         if properties.get("ServiceToken") != old_properties.get("ServiceToken"):
             return _failed("Modifying service token is not allowed.", request.desired_state)
         ctx = request.custom_context
         if ctx.get("phase") != "cleanup":
-            event = self._run(request, "Update", properties, old_properties, old.get("PhysicalResourceId"))
+            event = self._run(request, "Update", properties, old_properties, old_id)
             new_id = _bridge_state(event.resource_model).get("PhysicalResourceId")
-            if event.status != OperationStatus.SUCCESS or new_id == old.get("PhysicalResourceId"):
+            if event.status != OperationStatus.SUCCESS or new_id == old_id:
                 return event
-            # A new physical id means a replacement: the old resource must go.
+            # A new physical id means a replacement: the old resource must go, once the whole
+            # update is done.
+            unreachable = self._defer_cleanup(request, old_properties, old_id)
+            if unreachable is None:
+                return event
+            LOG.warning(
+                "%s: the Delete of the replaced resource %s is sent right after its Update, not in "
+                "the cleanup phase: %s", request.logical_resource_id, old_id, unreachable,
+            )
             ctx.clear()
             ctx.update(phase="cleanup", result=event.resource_model)
-        cleanup = self._run(request, "Delete", old_properties, None, old.get("PhysicalResourceId"))
+        cleanup = self._run(request, "Delete", old_properties, None, old_id)
         if cleanup.status == OperationStatus.IN_PROGRESS:
             return ProgressEvent(OperationStatus.IN_PROGRESS, request.desired_state, custom_context=ctx)
-        message = "" if cleanup.status == OperationStatus.SUCCESS else (
-            f"Deleting the replaced resource {old.get('PhysicalResourceId')} failed: {cleanup.message}"
-        )
+        message = "" if cleanup.status == OperationStatus.SUCCESS else _cleanup_failure(old_id, cleanup.message)
         if message:
             LOG.warning("%s: %s", request.logical_resource_id, message)
         return ProgressEvent(OperationStatus.SUCCESS, ctx["result"], message=message)
+
+    def _defer_cleanup(self, request, old_properties, old_id) -> str | None:
+        """Registers the Delete of the replaced resource with the running executor; returns why
+        it could not, or None."""
+        if not installed():
+            return "the engine's executor is out of reach (cleanup_phase was not installed at LocalStack's start)"
+        executor = running_executor()
+        if executor is None:
+            return "no change-set executor runs this update (not LocalStack's v2 engine)"
+        stack = executor._change_set.stack
+        if stack.stack_id != request.stack_id:
+            return f"the running executor deploys another stack, {stack.stack_id}"
+        # A request of its own: the old state as the one the Delete is about, and a callback
+        # context apart from the Update's, whose keys say that request was answered.
+        delete_request = dataclasses.replace(
+            request,
+            desired_state=copy.deepcopy(request.previous_state),
+            previous_state=None,
+            custom_context={},
+        )
+        executor._defer_action(
+            f"cleanup-replaced-{request.logical_resource_id}",
+            lambda: self._cleanup(stack, delete_request, copy.deepcopy(old_properties), old_id),
+        )
+        return None
+
+    def _cleanup(self, stack, request, properties, physical_id) -> None:
+        """The Delete of a replaced resource, in the cleanup phase. Recorded as events only:
+        the logical id's state is the new resource's."""
+        logical_id = request.logical_resource_id
+        if stack.status != StackStatus.UPDATE_COMPLETE_CLEANUP_IN_PROGRESS:
+            # The engine runs its deferred actions after a failed update too (the stack is then
+            # ROLLBACK_IN_PROGRESS), with nothing rolled back.
+            LOG.warning(
+                "%s: the replaced resource %s is kept, as CloudFormation's rollback would keep it: "
+                "the update failed (stack %s)", logical_id, physical_id, stack.status,
+            )
+            return
+
+        def record(status, reason=None):
+            stack._store_event(
+                resource_id=logical_id,
+                resource_type=request.resource_type,
+                physical_resource_id=physical_id,
+                status=status,
+                status_reason=reason,
+            )
+
+        record(ResourceStatus.DELETE_IN_PROGRESS)
+        try:
+            outcome = self._wait_for(request, "Delete", properties, physical_id)
+        except Exception as e:
+            # Raised out of a deferred action, it would stop the engine's remaining cleanup and
+            # fail the stack; CloudFormation completes the update whatever the cleanup met.
+            LOG.exception("%s: the Delete of the replaced resource %s could not be sent", logical_id, physical_id)
+            outcome = ProgressEvent(OperationStatus.FAILED, {}, message=f"Internal failure: {e}")
+        if outcome.status == OperationStatus.SUCCESS:
+            record(ResourceStatus.DELETE_COMPLETE)
+            return
+        record(ResourceStatus.DELETE_FAILED, outcome.message)
+        LOG.warning("%s: %s", logical_id, _cleanup_failure(physical_id, outcome.message))
+
+    def _wait_for(self, request, request_type, properties, physical_id) -> ProgressEvent:
+        """One request, sent and its answer awaited here rather than across the engine's polls."""
+        while True:
+            event = self._run(request, request_type, properties, None, physical_id)
+            if event.status != OperationStatus.IN_PROGRESS:
+                return event
+            time.sleep(CLEANUP_POLL_SECONDS)
 
     def delete(self, request: ResourceRequest[dict]) -> ProgressEvent[dict]:
         state = _bridge_state(request.desired_state)
@@ -132,6 +226,10 @@ class CustomResourceProvider(ResourceProvider[dict]):
 
 class BridgeError(Exception):
     pass
+
+
+def _cleanup_failure(physical_id, message) -> str:
+    return f"Deleting the replaced resource {physical_id} failed: {message}"
 
 
 def _failed(message, desired_state, properties=None, physical_id=None) -> ProgressEvent:
