@@ -63,7 +63,16 @@ function pickBuild(architecture: lambda.Architecture | undefined): BundledFuncti
 }
 
 /** The tags by which the function marks a role as created by it (handler/role/work.rs). */
-const OWNERSHIP_TAG_KEYS = ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id'];
+const OWNERSHIP_TAG_KEYS = ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id', 'upsert-slr:removal-policy'];
+/** The one tag the owning resource's Updates rewrite: its RemovalPolicy. */
+const REMOVAL_POLICY_TAG = 'upsert-slr:removal-policy';
+
+/** Every service-linked role of the account, which the function may read whatever it may create. */
+const ALL_SERVICE_LINKED_ROLES = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*';
+/** The stacks of this account, in any region. */
+const OWN_STACKS = 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*';
+/** A stack id of this account, as the ownership tag holds it. */
+const OWN_STACK_IDS = 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*';
 
 /**
  * The paths of the service-linked roles `services` may have: every one for `*`, else each
@@ -78,8 +87,9 @@ function rolePaths(services: string[]): string[] {
 }
 
 /**
- * The function's permissions, as the SAM app grants them: creation only for `allowed`, and
- * change or deletion only of the roles it tagged as created.
+ * The function's permissions, as the SAM app grants them: creation only for `allowed`, change
+ * or deletion only of the roles it tagged as created, and reads of any service's role and of
+ * the account's stacks.
  */
 export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])): iam.PolicyStatement[] {
   const services = typeof allowed === 'function' ? Lazy.list({ produce: allowed }) : allowed;
@@ -91,10 +101,12 @@ export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])
       resources: roles,
       conditions: { StringLike: { 'iam:AWSServiceName': services } },
     }),
+    // Any service's role, allowed or not: the hook uses an existing role of a service it may
+    // not create, and OpenSearch adopts Elasticsearch's legacy role.
     new iam.PolicyStatement({
       sid: 'ReadServiceLinkedRoles',
       actions: ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
-      resources: roles,
+      resources: [Fn.sub(ALL_SERVICE_LINKED_ROLES)],
     }),
     // CreateServiceLinkedRole takes no tags: the role is marked right after, never once marked.
     new iam.PolicyStatement({
@@ -111,11 +123,31 @@ export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])
       actions: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
       resources: roles,
       conditions: {
-        StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub('arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*') },
+        StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub(OWN_STACK_IDS) },
       },
     }),
-    // When IAM's "has been taken" message does not name the role, or IAM refuses in other
-    // words: ListRoles cannot be limited to a path.
+    // The owning resource's Update rewrites this one tag when its RemovalPolicy changes, on a
+    // role already marked by a stack of this account; IAM cannot tell which stack.
+    new iam.PolicyStatement({
+      sid: 'RecordRemovalPolicyOfOwnServiceLinkedRoles',
+      actions: ['iam:TagRole'],
+      resources: roles,
+      conditions: {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [REMOVAL_POLICY_TAG] },
+        'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub(OWN_STACK_IDS) },
+      },
+    }),
+    // When IAM's "has been taken" message does not name the role, when IAM refuses in other
+    // words, and to tell whether a role exists when GetRole answers AccessDenied: IAM
+    // authorizes a name that matches no role against an ARN without the service's path.
+    // ListRoles cannot be limited to a path.
     new iam.PolicyStatement({ sid: 'FindExistingServiceLinkedRole', actions: ['iam:ListRoles'], resources: ['*'] }),
+    // Before deleting a role it created, whether CloudFormation itself is deleting the
+    // resource: a Delete sent by hand is not confirmed. Reads only, of this account's stacks.
+    new iam.PolicyStatement({
+      sid: 'ReadOwnStacks',
+      actions: ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources'],
+      resources: [Fn.sub(OWN_STACKS)],
+    }),
   ];
 }

@@ -63,7 +63,7 @@ const PACKS = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
 const inPacks = (rule: string, reason: string, packs = PACKS): Acknowledgement[] => packs.map((p) => ({ rule: `${p}-${rule}`, reason }));
 
 const NO_VPC =
-  'Not in a VPC: the function calls only public AWS endpoints (IAM, Lambda or Step Functions, and the presigned S3 URL CloudFormation sends); a VPC would add NAT or endpoints to reach them and protect nothing.';
+  'Not in a VPC: the function calls only public AWS endpoints (IAM, CloudFormation, Lambda or Step Functions, and the presigned S3 URL CloudFormation sends); a VPC would add NAT or endpoints to reach them and protect nothing.';
 const NO_DLQ =
   'No dead-letter queue: a failure surfaces in CloudFormation as the resource\'s failure, and a queued event would hold a presigned URL that answers for the stack.';
 const NO_RESERVED_CONCURRENCY =
@@ -94,6 +94,20 @@ export const LIST_ROLES: Acknowledgement = {
   finding: 'Resource::*',
   reason: 'Only iam:ListRoles (and X-Ray\'s write calls when traced) are on *: they take no resource.',
 };
+
+/** The reads of the function's own permissions, on any service's role and on the account's stacks (bundled-function.ts). */
+export const OWN_READS: Acknowledgement[] = [
+  {
+    rule: 'AwsSolutions-IAM5',
+    finding: 'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/*',
+    reason: 'Only GetRole and GetServiceLinkedRoleDeletionStatus reach every service-linked role of the account: the function uses or adopts roles of services it may not create (a hook\'s role that serves instead, Elasticsearch\'s legacy role for OpenSearch); reads change nothing.',
+  },
+  {
+    rule: 'AwsSolutions-IAM5',
+    finding: 'Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*/*',
+    reason: 'Only DescribeStacks and ListStackResources, on this account\'s stacks: before deleting a role it created, the function asks CloudFormation whether the request\'s stack, whichever it is, is deleting the resource.',
+  },
+];
 
 /** The service-linked role paths of the function's own permissions (bundled-function.ts). */
 export function rolePathAcknowledgements(services: string[]): Acknowledgement[] {

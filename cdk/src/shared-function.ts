@@ -1,7 +1,7 @@
 import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Token, aws_iam as iam, aws_kms as kms, aws_lambda as lambda, aws_logs as logs } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { MAX_TIMEOUT_SECONDS, bundledCode, serviceLinkedRoleStatements } from './bundled-function';
-import { FUNCTION_ACKNOWLEDGEMENTS, INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, acknowledge, rolePathAcknowledgements } from './nag';
+import { FUNCTION_ACKNOWLEDGEMENTS, INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, OWN_READS, acknowledge, rolePathAcknowledgements } from './nag';
 
 /** The export the SAM app and the release template give the function's ARN. */
 const DEFAULT_EXPORT_NAME = 'upsert-slr-ServiceToken';
@@ -130,7 +130,7 @@ export class ServiceLinkedRoleFunction extends Construct {
         statements: [logging, ...serviceLinkedRoleStatements(allowed)],
       });
       this.role.attachInlinePolicy(policy);
-      acknowledge(policy.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...rolePathAcknowledgements(allowed)]);
+      acknowledge(policy.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...OWN_READS, ...rolePathAcknowledgements(allowed)]);
     } else {
       // Written out, as the SAM app's is: logging only to its own log group.
       const role = new iam.Role(this, 'FunctionRole', {
@@ -142,7 +142,7 @@ export class ServiceLinkedRoleFunction extends Construct {
         },
       });
       this.role = role;
-      acknowledge(role.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...rolePathAcknowledgements(allowed)]);
+      acknowledge(role.node.defaultChild as CfnResource, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...OWN_READS, ...rolePathAcknowledgements(allowed)]);
     }
     const { code, architecture } = bundledCode(props.architecture);
     this.lambdaFunction = new lambda.Function(this, 'Function', {

@@ -6,6 +6,7 @@ import {
   FUNCTION_ACKNOWLEDGEMENTS,
   INLINE_POLICY_ACKNOWLEDGEMENTS,
   LIST_ROLES,
+  OWN_READS,
   acknowledge,
   acknowledgeProvider,
   rolePathAcknowledgements,
@@ -73,7 +74,7 @@ export class UpsertSlrFunction extends Construct {
     for (const statement of serviceLinkedRoleStatements(allowed)) this.function.role!.addToPrincipalPolicy(statement);
     acknowledge(this.function.node.defaultChild as CfnResource, FUNCTION_ACKNOWLEDGEMENTS);
     acknowledge(this.function.role!.node.defaultChild as CfnResource, [BASIC_EXECUTION_ROLE]);
-    for (const policy of this.policies()) acknowledge(policy, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES]);
+    for (const policy of this.policies()) acknowledge(policy, [...INLINE_POLICY_ACKNOWLEDGEMENTS, LIST_ROLES, ...OWN_READS]);
   }
 
   /** Lets the function create roles for `service`. */

@@ -8,14 +8,29 @@ no asset in the stack; ZIP is then `-`) or `function` (a ServiceLinkedRoleFuncti
 The stack must hold exactly the resources of its mode, by type. EXPECTED_JSON lists the
 properties each Custom::ServiceLinkedRole must have (one entry a resource). The function must be
 the bundled bootstrap on provided.al2023, and its code asset byte for byte the release zip ZIP.
-Standard library only: it runs where nothing but the packed artifacts, Python and Node.js are
-installed.
+Its policy, read for concrete roles and stacks, must let it read any service's role whatever
+services it may create, record the removal policy only on roles a stack marked, and read this
+account's stacks. Standard library only: it runs where nothing but the packed artifacts, Python
+and Node.js are installed.
 """
 import collections
 import hashlib
 import json
 import os
+import re
 import sys
+
+ACCOUNT = "123456789012"
+STACK_IDS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*"}
+# Roles of services the apps name and do not: Elasticsearch's legacy role is what an OpenSearch
+# domain adopts, whatever the function may create.
+SAMPLE_ROLES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "es.amazonaws.com": "AWSServiceRoleForAmazonElasticsearchService",
+    "opensearchservice.amazonaws.com": "AWSServiceRoleForAmazonOpenSearchService",
+    "autoscaling.amazonaws.com": "AWSServiceRoleForAutoScaling_example",
+    "rds.amazonaws.com": "AWSServiceRoleForRDS",
+}
 
 
 def sha256(path):
@@ -35,6 +50,75 @@ def expected_types(mode, roles):
         "function": {"AWS::Lambda::Function": 1, "AWS::IAM::Role": 1, "AWS::Logs::LogGroup": 1},
     }[mode]
     return {**per_mode, **({"Custom::ServiceLinkedRole": roles} if roles else {})}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def in_account(node):
+    """The node as CloudFormation resolves its Fn::Sub of pseudo parameters in ACCOUNT, partition aws."""
+    if isinstance(node, list):
+        return [in_account(n) for n in node]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            return node["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT)
+        return {k: in_account(v) for k, v in node.items()}
+    return node
+
+
+def wildcard(pattern):
+    """IAM's matching against a pattern: `*` any run of characters, `?` any one."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+
+
+def granting(statements, action, arn):
+    """The statements allowing `action` on `arn`, conditions aside."""
+    return [s for s in statements if s["Effect"] == "Allow"
+            and any(wildcard(a.lower()).fullmatch(action.lower()) for a in as_list(s["Action"]))
+            and any(wildcard(r).fullmatch(arn) for r in as_list(s["Resource"]))]
+
+
+def function_statements(resources):
+    """The statements of the one policy document that holds the function's own grants."""
+    documents = [r["Properties"]["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    documents += [p["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IAM::Role"
+                  for p in r["Properties"].get("Policies", [])]
+    ours = [d for d in documents if any(s.get("Sid") == "CreateAllowedServiceLinkedRoles" for s in as_list(d["Statement"]))]
+    assert len(ours) == 1, f"one policy with the function's statements: {ours}"
+    return as_list(ours[0]["Statement"])
+
+
+def check_policy(stack, statements, services):
+    """The reads that reach past `services`, and what stays within them."""
+    by_sid = {s.get("Sid"): s for s in statements}
+    read = by_sid.get("ReadServiceLinkedRoles", {})
+    assert read.get("Resource") == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}, \
+        f"{stack}: ReadServiceLinkedRoles must reach every service-linked role: {read}"
+    record = by_sid.get("RecordRemovalPolicyOfOwnServiceLinkedRoles", {})
+    assert as_list(record.get("Action")) == ["iam:TagRole"] and record.get("Condition") == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["upsert-slr:removal-policy"]},
+        "StringLike": {"aws:ResourceTag/upsert-slr:stack-id": STACK_IDS},
+    }, f"{stack}: RecordRemovalPolicyOfOwnServiceLinkedRoles must tag only the removal policy of a marked role: {record}"
+    stacks = by_sid.get("ReadOwnStacks", {})
+    assert sorted(as_list(stacks.get("Action"))) == ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"] \
+        and stacks.get("Resource") == {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"} \
+        and "Condition" not in stacks, f"{stack}: ReadOwnStacks must read, and only read, this account's stacks: {stacks}"
+
+    resolved = in_account(statements)
+    for service, name in SAMPLE_ROLES.items():
+        arn = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}"
+        for action in ("iam:GetRole", "iam:GetServiceLinkedRoleDeletionStatus"):
+            assert [s for s in granting(resolved, action, arn) if "Condition" not in s], f"{stack}: {action} on {arn}"
+        allowed = any(wildcard(p).fullmatch(service) for p in services)
+        for action in ("iam:CreateServiceLinkedRole", "iam:TagRole", "iam:UpdateRoleDescription", "iam:DeleteServiceLinkedRole"):
+            found = granting(resolved, action, arn)
+            assert bool(found) == allowed, f"{stack}: {action} on {arn} granted {found}, allowed {allowed}"
+            assert all("Condition" in s for s in found), f"{stack}: {action} on {arn} without a condition"
+    arn = f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/app/4f4e2b70-1d2c-11ef-9a8b-0e1f2a3b4c5d"
+    for action in ("cloudformation:DescribeStacks", "cloudformation:ListStackResources"):
+        assert granting(resolved, action, arn), f"{stack}: {action} on {arn}"
+        assert not granting(resolved, action, arn.replace(ACCOUNT, "999999999999")), f"{stack}: {action} on another account's stack"
 
 
 def main(out, stack, mode, zip_path, expected_json):
@@ -90,6 +174,9 @@ def main(out, stack, mode, zip_path, expected_json):
     if mode in ("direct", "provider"):
         services = sorted({r["Properties"]["AWSServiceName"] for r in roles})
         assert function["Environment"]["Variables"]["UPSERT_SLR_ALLOWED_SERVICES"] == ",".join(services)
+    if mode != "shared":
+        allowed = function["Environment"]["Variables"]["UPSERT_SLR_ALLOWED_SERVICES"].split(",")
+        check_policy(stack, function_statements(resources), allowed)
     if mode == "function":
         exports = [o["Export"]["Name"] for o in template["Outputs"].values() if "Export" in o]
         assert exports == ["upsert-slr-ServiceToken"], exports

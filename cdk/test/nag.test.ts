@@ -101,20 +101,28 @@ for (const nag of nags()) {
     assert.deepEqual(findings(nag, app()), []);
   });
 
-  test(`${nag.name}: each acknowledgement is specific: without one, its pack reports the finding`, () => {
-    const dropped = { id: 'AwsSolutions-IAM5', finding: 'Resource::arn:*:iam::*:role/aws-service-role/ecs.amazonaws.com/*' };
-    const restore = withoutAcknowledgement(nag, dropped.id, dropped.finding);
-    let found: string[];
-    try {
-      found = findings(nag, app());
-    } finally {
-      restore();
-    }
-    const expected = `${dropped.id}[${dropped.finding}]`;
-    assert.ok(found.length > 0, 'the packs passed without the acknowledgement');
-    assert.ok(found.every((f) => f.includes(nag.major >= 3 ? expected : dropped.id)), `other findings too: ${found.join('\n')}`);
-    assert.ok(found.some((f) => /(^|\/)Direct\//.test(f)), `not the Direct stack's: ${found.join('\n')}`);
-  });
+  // An allowed service's path, and the two reads that reach further: every service-linked
+  // role, and the account's stacks.
+  for (const finding of [
+    'Resource::arn:*:iam::*:role/aws-service-role/ecs.amazonaws.com/*',
+    'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/*',
+    'Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*/*',
+  ]) {
+    test(`${nag.name}: each acknowledgement is specific: without ${finding}, its pack reports the finding`, () => {
+      const dropped = { id: 'AwsSolutions-IAM5', finding };
+      const restore = withoutAcknowledgement(nag, dropped.id, dropped.finding);
+      let found: string[];
+      try {
+        found = findings(nag, app());
+      } finally {
+        restore();
+      }
+      const expected = `${dropped.id}[${dropped.finding}]`;
+      assert.ok(found.length > 0, 'the packs passed without the acknowledgement');
+      assert.ok(found.every((f) => f.includes(nag.major >= 3 ? expected : dropped.id)), `other findings too: ${found.join('\n')}`);
+      assert.ok(found.some((f) => /(^|\/)Direct\//.test(f)), `not the Direct stack's: ${found.join('\n')}`);
+    });
+  }
 }
 
 /**

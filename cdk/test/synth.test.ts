@@ -14,6 +14,7 @@ import {
   Fn,
   RemovalPolicy,
   Stack,
+  aws_iam as iam,
   aws_lambda as lambda,
   aws_logs as logs,
 } from 'aws-cdk-lib';
@@ -37,6 +38,31 @@ const rolePaths = (services: string[]) =>
   services.includes('*')
     ? { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*' }
     : services.map((service) => `arn:*:iam::*:role/aws-service-role/${service}/*`);
+const ALL_SERVICE_LINKED_ROLES = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*' };
+const OWN_STACK_IDS = { 'Fn::Sub': 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*' };
+/** The statements that do not depend on the allowed services, or not only: template.yaml's. */
+const readAnyRoleStatement = {
+  Sid: 'ReadServiceLinkedRoles',
+  Effect: 'Allow',
+  Action: ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
+  Resource: ALL_SERVICE_LINKED_ROLES,
+};
+const recordRemovalPolicyStatement = (services: string[]) => ({
+  Sid: 'RecordRemovalPolicyOfOwnServiceLinkedRoles',
+  Effect: 'Allow',
+  Action: 'iam:TagRole',
+  Resource: rolePaths(services),
+  Condition: {
+    'ForAllValues:StringEquals': { 'aws:TagKeys': ['upsert-slr:removal-policy'] },
+    'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': OWN_STACK_IDS },
+  },
+});
+const readOwnStacksStatement = {
+  Sid: 'ReadOwnStacks',
+  Effect: 'Allow',
+  Action: ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources'],
+  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*' },
+};
 /** The permissions of the SAM app's function role (template.yaml), for `services`. */
 const serviceLinkedRoleStatements = (services: string[]) => [
   {
@@ -46,19 +72,16 @@ const serviceLinkedRoleStatements = (services: string[]) => [
     Resource: rolePaths(services),
     Condition: { StringLike: { 'iam:AWSServiceName': services } },
   },
-  {
-    Sid: 'ReadServiceLinkedRoles',
-    Effect: 'Allow',
-    Action: ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus'],
-    Resource: rolePaths(services),
-  },
+  readAnyRoleStatement,
   {
     Sid: 'MarkCreatedServiceLinkedRoles',
     Effect: 'Allow',
     Action: 'iam:TagRole',
     Resource: rolePaths(services),
     Condition: {
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id'] },
+      'ForAllValues:StringEquals': {
+        'aws:TagKeys': ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id', 'upsert-slr:removal-policy'],
+      },
       'Null': { 'aws:ResourceTag/upsert-slr:stack-id': 'true' },
     },
   },
@@ -67,10 +90,94 @@ const serviceLinkedRoleStatements = (services: string[]) => [
     Effect: 'Allow',
     Action: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
     Resource: rolePaths(services),
-    Condition: { StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*' } } },
+    Condition: { StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': OWN_STACK_IDS } },
   },
+  recordRemovalPolicyStatement(services),
   { Sid: 'FindExistingServiceLinkedRole', Effect: 'Allow', Action: 'iam:ListRoles', Resource: '*' },
+  readOwnStacksStatement,
 ];
+
+const ACCOUNT = '123456789012';
+/** A template's value as CloudFormation resolves it in ACCOUNT, partition aws. */
+const inAccount = (value: any): any => {
+  if (Array.isArray(value)) return value.map(inAccount);
+  if (value && typeof value === 'object') {
+    if (Object.keys(value).length === 1 && typeof value['Fn::Sub'] === 'string') {
+      return value['Fn::Sub'].replace(/\$\{AWS::Partition\}/g, 'aws').replace(/\$\{AWS::AccountId\}/g, ACCOUNT);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inAccount(v)]));
+  }
+  return value;
+};
+const escapeRegExp = (c: string) => c.replace(/[.*+?^$()|{}[\]\\/]/g, '\\$&');
+/** IAM's matching of an action or ARN against a pattern: `*` any run of characters, `?` any one. */
+const wildcard = (pattern: string) => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('')}$`, 's');
+/** A statement as IAM reads it: Action, Resource and condition values as lists, whether CDK wrote one as a list or not. */
+const asIamReads = (s: any) => ({
+  ...s,
+  Action: [s.Action].flat(),
+  Resource: [s.Resource].flat(),
+  ...(s.Condition
+    ? { Condition: Object.fromEntries(Object.entries<any>(s.Condition).map(([op, keys]) => [op, Object.fromEntries(Object.entries<any>(keys).map(([k, v]) => [k, [v].flat()]))])) }
+    : {}),
+});
+/** The statements allowing `action` on `arn`, conditions aside. */
+const granting = (statements: any[], action: string, arn: string) =>
+  statements.filter(
+    (s) =>
+      s.Effect === 'Allow' &&
+      [s.Action].flat().some((a: string) => wildcard(a.toLowerCase()).test(action.toLowerCase())) &&
+      [s.Resource].flat().some((r: string) => wildcard(r).test(arn)),
+  );
+/** Every statement of the policy documents that hold the function's own statements. */
+function functionStatements(template: Template): any[] {
+  const documents = [
+    ...Object.values(template.findResources('AWS::IAM::Policy')).map((p) => p.Properties.PolicyDocument),
+    ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((r) => (r.Properties.Policies ?? []).map((p: any) => p.PolicyDocument)),
+  ].filter((d) => d.Statement.some((s: any) => s.Sid === 'CreateAllowedServiceLinkedRoles'));
+  assert.equal(documents.length, 1, `one policy holds the function's statements: ${JSON.stringify(documents)}`);
+  return documents[0].Statement;
+}
+const roleArn = (service: string, name: string, account = ACCOUNT) => `arn:aws:iam::${account}:role/aws-service-role/${service}/${name}`;
+/** Roles of services a stack names, or not: Elasticsearch's legacy role is what an OpenSearch domain adopts. */
+const SAMPLE_ROLES: Record<string, string> = {
+  'ecs.amazonaws.com': 'AWSServiceRoleForECS',
+  'es.amazonaws.com': 'AWSServiceRoleForAmazonElasticsearchService',
+  'opensearchservice.amazonaws.com': 'AWSServiceRoleForAmazonOpenSearchService',
+  'elasticloadbalancing.amazonaws.com': 'AWSServiceRoleForElasticLoadBalancing',
+  'autoscaling.amazonaws.com': 'AWSServiceRoleForAutoScaling_app',
+};
+
+/**
+ * The function's policy read for concrete roles and stacks: any service's role may be read,
+ * only `services`' created, tagged, changed or deleted, and only this account's stacks read.
+ */
+function assertReadsAnyRole(where: string, template: Template, services: string[]) {
+  const statements = functionStatements(template);
+  const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+  assert.deepEqual(asIamReads(bySid('ReadServiceLinkedRoles')), asIamReads(readAnyRoleStatement), where);
+  assert.deepEqual(asIamReads(bySid('RecordRemovalPolicyOfOwnServiceLinkedRoles')), asIamReads(recordRemovalPolicyStatement(services)), where);
+  assert.deepEqual(asIamReads(bySid('ReadOwnStacks')), asIamReads(readOwnStacksStatement), where);
+  const resolved = inAccount(statements);
+  const allowed = (service: string) => services.some((p) => wildcard(p).test(service));
+  for (const [service, name] of Object.entries(SAMPLE_ROLES)) {
+    for (const action of ['iam:GetRole', 'iam:GetServiceLinkedRoleDeletionStatus']) {
+      assert.ok(granting(resolved, action, roleArn(service, name)).some((s) => !s.Condition), `${where}: ${action} on ${name}`);
+      assert.deepEqual(granting(resolved, action, roleArn(service, name, '999999999999')), [], `${where}: ${action} on another account's ${name}`);
+    }
+    for (const action of ['iam:CreateServiceLinkedRole', 'iam:TagRole', 'iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole']) {
+      const found = granting(resolved, action, roleArn(service, name));
+      assert.equal(found.length > 0, allowed(service), `${where}: ${action} on ${name}, allowed: ${allowed(service)}`);
+      assert.ok(found.every((s) => s.Condition), `${where}: ${action} on ${name} without a condition`);
+    }
+  }
+  const stack = `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/app/4f4e2b70-1d2c-11ef-9a8b-0e1f2a3b4c5d`;
+  for (const action of ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources']) {
+    assert.ok(granting(resolved, action, stack).length > 0, `${where}: ${action} on ${stack}`);
+    assert.deepEqual(granting(resolved, action, stack.replace(ACCOUNT, '999999999999')), [], `${where}: ${action} on another account's stack`);
+  }
+  assert.deepEqual(granting(resolved, 'cloudformation:DeleteStack', stack), [], `${where}: cloudformation:DeleteStack`);
+}
 
 type RoleSpec = Partial<ServiceLinkedRoleProps> & { id: string };
 
@@ -244,7 +351,7 @@ test('both backings in one stack share one function', () => {
   assert.deepEqual(serviceTimeouts(template), { 'ecs.amazonaws.com': 550, 'elasticloadbalancing.amazonaws.com': 2100 });
 });
 
-test('the policy lets the function create and read roles only of the stack\'s services, and change only those it created', () => {
+test('the policy is the SAM app\'s: creation only for the stack\'s services, change only of the roles it created', () => {
   for (const backing of [Backing.PROVIDER, Backing.DIRECT]) {
     const { template } = ecsAndAutoScaling(backing);
     const ours = onlyId(template, 'AWS::Lambda::Function', { Handler: 'bootstrap' });
@@ -254,6 +361,22 @@ test('the policy lets the function create and read roles only of the stack\'s se
       PolicyDocument: { Statement: serviceLinkedRoleStatements(['autoscaling.amazonaws.com', 'ecs.amazonaws.com']) },
     });
   }
+});
+
+test('every mode\'s function reads any service\'s role and this account\'s stacks, and creates or changes only its services\' roles', () => {
+  assertReadsAnyRole('stack function, one service', stackWith({ id: 'Ecs' }).template, ['ecs.amazonaws.com']);
+  const two = ['autoscaling.amazonaws.com', 'ecs.amazonaws.com'];
+  assertReadsAnyRole('stack function, two services', ecsAndAutoScaling(Backing.DIRECT).template, two);
+  assertReadsAnyRole('stack function behind the Provider', ecsAndAutoScaling(Backing.PROVIDER).template, two);
+  const listed = ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com'];
+  assertReadsAnyRole('ServiceLinkedRoleFunction with allowedServices', functionStack({ allowedServices: listed }).template, listed);
+  assertReadsAnyRole('ServiceLinkedRoleFunction, any service', functionStack().template, ['*']);
+  const own = new Stack(new App(), 'Own');
+  new ServiceLinkedRoleFunction(own, 'Slr', {
+    allowedServices: ['opensearchservice.amazonaws.com'],
+    role: iam.Role.fromRoleArn(own, 'Platform', `arn:aws:iam::${ACCOUNT}:role/platform/upsert-slr`),
+  });
+  assertReadsAnyRole('ServiceLinkedRoleFunction with a role of its own', Template.fromStack(own), ['opensearchservice.amazonaws.com']);
 });
 
 test('one function and one Provider per stack, however many roles', () => {

@@ -6,6 +6,9 @@ template.yaml goes through the SAM transform as scripts/release_template.py expa
 PARAMETERS_JSON over its parameters' defaults; the parameters, conditions and the intrinsic
 functions on them are then evaluated. The construct's function, role, log group and export must
 equal the SAM app's, property by property; only the function's code and the logical ids differ.
+Its service-linked-roles policy is also read for concrete roles and stacks
+(checks.policies.function_policy_problems), so that the two cannot be wrong together: any
+service's role read whatever AllowedServices says, nothing created or changed outside it.
 """
 import json
 import os
@@ -13,6 +16,8 @@ import sys
 
 from cfnlint.decode import decode_str
 from release_template import translate
+
+from checks.policies import Resolver, as_list, function_policy_problems
 
 NO_VALUE = object()
 
@@ -69,6 +74,11 @@ def evaluate(node, values, conditions):
             name, then, otherwise = arg
             return evaluate(then if conditions[name] else otherwise, values, conditions)
     return {k: v for k, v in ((k, evaluate(v, values, conditions)) for k, v in node.items()) if v is not NO_VALUE}
+
+
+def sam_parameter_default(path):
+    template, _ = decode_str(open(path).read())
+    return template["Parameters"]["AllowedServices"]["Default"]
 
 
 def renamed(node, names):
@@ -138,6 +148,12 @@ def main(out, stack, template_yaml, parameters_json):
                     assert sa == sb, f"{policy_a['PolicyName']}: statement {json.dumps(sa)}\n  template.yaml: {json.dumps(sb)}"
         for key in sorted(set(a) | set(b)):
             assert a.get(key) == b.get(key), f"{logical_id}.{key}: {json.dumps(a.get(key))}\n  template.yaml: {json.dumps(b.get(key))}"
+
+    allowed = json.loads(parameters_json).get("AllowedServices", sam_parameter_default(template_yaml)).split(",")
+    resolve = Resolver(cdk, {})
+    [policy] = [p for p in resolve(ours["FunctionRole"]["Properties"])["Policies"] if p["PolicyName"] == "service-linked-roles"]
+    problems = function_policy_problems(as_list(policy["PolicyDocument"]["Statement"]), allowed)
+    assert not problems, f"{stack}'s function policy:\n  " + "\n  ".join(problems)
 
     exports = [renamed(o, names) for o in cdk["Outputs"].values() if "Export" in o]
     sam_export = sam["Outputs"]["ServiceToken"]
