@@ -26,7 +26,7 @@
 //!   attempts).
 //!
 //! The error rule: a `String` error, or `role::Failure` which wraps one, is a Reason written for
-//! the CloudFormation console, complete as it stands; a typed error (`IamError`, `BodyTooLarge`,
+//! the CloudFormation console, complete as it stands; a typed error (`ApiError`, `BodyTooLarge`,
 //! `InvocationError`) is kept where a caller tells its cases apart. Nothing panics on input: a
 //! panic is a bug, and the guard still turns it into an answer.
 

@@ -1,107 +1,45 @@
 //! The IAM calls, with IAM's answers turned into plain types. This is the only module that
 //! knows IAM's error codes and texts.
 
+use super::api_error::ApiError;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{DeletionTaskStatusType, Tag};
 use aws_smithy_types::DateTime;
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
-/// An IAM call that failed, with IAM's own code and message when IAM answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IamError {
-    pub operation: &'static str,
-    pub code: Option<String>,
-    pub message: String,
-    /// Asking again may succeed: IAM throttled the call or failed on its side, or no answer
-    /// came (a timeout, a dropped connection).
-    pub transient: bool,
-}
+const IAM: &str = "iam";
 
-/// The codes with which IAM (and the AWS front door before it) asks callers to slow down or
-/// come back.
-const TRANSIENT_CODES: [&str; 8] = [
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "ServiceFailure",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "RequestTimeout",
-];
-
-impl IamError {
-    fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        let code = err.code().map(String::from);
-        let transient = match &err {
-            SdkError::ServiceError(e) => {
-                let status = e.raw().status().as_u16();
-                status == 429
-                    || status >= 500
-                    || code
-                        .as_deref()
-                        .is_some_and(|c| TRANSIENT_CODES.contains(&c))
-            }
-            SdkError::TimeoutError(_)
-            | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => true,
-            _ => false,
-        };
-        let message = match (err.message(), &err) {
-            (Some(m), _) => m.to_string(),
+fn sdk_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(String::from);
+    let message = |fallback: String| err.message().map_or(fallback, String::from);
+    match &err {
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
             // An answer IAM did not word (a proxy, an outage page): its status says enough,
             // the SDK's debug rendering of it would fill the Reason.
-            (None, SdkError::ServiceError(e)) => {
-                format!(
-                    "unexpected HTTP {} answer from IAM",
-                    e.raw().status().as_u16()
-                )
-            }
-            (None, _) => DisplayErrorContext(&err).to_string(),
-        };
-        IamError {
-            operation,
+            let text = message(format!("unexpected HTTP {status} answer from IAM"));
+            ApiError::answered(IAM, operation, status, code, text)
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ApiError::unanswered(
+                IAM,
+                operation,
+                message(DisplayErrorContext(&err).to_string()),
+            )
+        }
+        _ => ApiError {
             code,
-            message,
-            transient,
-        }
-    }
-
-    /// An error of this function's own making, not IAM's answer.
-    fn local(operation: &'static str, message: String) -> Self {
-        IamError {
-            operation,
-            code: None,
-            message,
-            transient: false,
-        }
-    }
-
-    pub fn is(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
-    }
-
-    /// IAM's code and message, without the operation.
-    pub fn answer(&self) -> String {
-        match &self.code {
-            Some(code) => format!("{code}: {}", self.message),
-            None => self.message.clone(),
-        }
-    }
-}
-
-impl std::error::Error for IamError {}
-
-/// IAM's code and message first, so they survive when a Reason has to be shortened.
-impl fmt::Display for IamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (iam:{})", self.answer(), self.operation)
+            ..ApiError::local(
+                IAM,
+                operation,
+                message(DisplayErrorContext(&err).to_string()),
+            )
+        },
     }
 }
 
@@ -125,7 +63,15 @@ impl Role {
     }
 
     pub fn is_service_linked(&self) -> bool {
-        self.path.starts_with("/aws-service-role/")
+        self.path.starts_with(SERVICE_ROLES_PATH)
+    }
+
+    /// The service principal whose path the role is under, for a service-linked role.
+    pub fn service(&self) -> Option<&str> {
+        self.path
+            .strip_prefix(SERVICE_ROLES_PATH)?
+            .strip_suffix('/')
+            .filter(|s| !s.is_empty() && !s.contains('/'))
     }
 
     fn from_sdk(role: &aws_sdk_iam::types::Role) -> Self {
@@ -166,7 +112,7 @@ pub enum CreateOutcome {
     },
     /// `InvalidInput` in other words: a refused suffix, say, or the role existing all the same
     /// under a message IAM has reworded. Only a look at the account tells which.
-    Refused(IamError),
+    Refused(ApiError),
 }
 
 const TAKEN_PREFIX: &str = "Service role name ";
@@ -177,7 +123,7 @@ pub async fn create_service_linked_role(
     service: &str,
     suffix: Option<&str>,
     description: Option<&str>,
-) -> Result<CreateOutcome, IamError> {
+) -> Result<CreateOutcome, ApiError> {
     let sent = iam
         .create_service_linked_role()
         .aws_service_name(service)
@@ -188,13 +134,14 @@ pub async fn create_service_linked_role(
     match sent {
         Ok(out) => match out.role() {
             Some(role) => Ok(CreateOutcome::Created(Role::from_sdk(role))),
-            None => Err(IamError::local(
+            None => Err(ApiError::local(
+                IAM,
                 "CreateServiceLinkedRole",
                 "IAM answered without the role".into(),
             )),
         },
         Err(err) => {
-            let err = IamError::from_sdk("CreateServiceLinkedRole", err);
+            let err = sdk_error("CreateServiceLinkedRole", err);
             if !err.is("InvalidInput") {
                 Err(err)
             } else if err.message.contains(TAKEN_MARK) {
@@ -232,11 +179,11 @@ pub fn service_role_path(service: &str) -> String {
 }
 
 /// The role, or `None` when IAM says it does not exist.
-pub async fn get_role(iam: &Client, name: &str) -> Result<Option<Role>, IamError> {
+pub async fn get_role(iam: &Client, name: &str) -> Result<Option<Role>, ApiError> {
     match iam.get_role().role_name(name).send().await {
         Ok(out) => Ok(out.role().map(Role::from_sdk)),
         Err(err) => {
-            let err = IamError::from_sdk("GetRole", err);
+            let err = sdk_error("GetRole", err);
             if err.is("NoSuchEntity") {
                 Ok(None)
             } else {
@@ -246,64 +193,79 @@ pub async fn get_role(iam: &Client, name: &str) -> Result<Option<Role>, IamError
     }
 }
 
-/// Names of the roles under the service's service-linked path.
-pub async fn list_service_linked_role_names(
-    iam: &Client,
-    service: &str,
-) -> Result<Vec<String>, IamError> {
-    let prefix = service_role_path(service);
-    let mut names = Vec::new();
+/// Where IAM keeps every service-linked role.
+pub const SERVICE_ROLES_PATH: &str = "/aws-service-role/";
+
+/// A role as ListRoles shows it: no tags (ListRoles does not return them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+}
+
+/// The roles whose path starts with `path_prefix`: one service's (`service_role_path`), or
+/// every service-linked role (`SERVICE_ROLES_PATH`). Unlike GetRole, the answer does not depend
+/// on whether a role exists, so it tells a missing role from a refused read.
+pub async fn list_roles_under(iam: &Client, path_prefix: &str) -> Result<Vec<Listed>, ApiError> {
+    let mut roles = Vec::new();
     let mut marker = None;
     loop {
         let out = iam
             .list_roles()
-            .path_prefix(&prefix)
+            .path_prefix(path_prefix)
+            // IAM's largest page: an account's service-linked roles fit in one.
+            .max_items(1000)
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| IamError::from_sdk("ListRoles", e))?;
-        names.extend(out.roles().iter().map(|r| r.role_name().to_string()));
+            .map_err(|e| sdk_error("ListRoles", e))?;
+        roles.extend(out.roles().iter().map(|r| Listed {
+            name: r.role_name().to_string(),
+            arn: r.arn().to_string(),
+            path: r.path().to_string(),
+        }));
         marker = out.marker().map(String::from);
         if !out.is_truncated() || marker.is_none() {
-            return Ok(names);
+            return Ok(roles);
         }
     }
 }
 
-pub async fn tag_role(iam: &Client, name: &str, tags: &[(&str, &str)]) -> Result<(), IamError> {
+pub async fn tag_role(iam: &Client, name: &str, tags: &[(&str, &str)]) -> Result<(), ApiError> {
     let tags = tags
         .iter()
         .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IamError::local("TagRole", e.to_string()))?;
+        .map_err(|e| ApiError::local(IAM, "TagRole", e.to_string()))?;
     iam.tag_role()
         .role_name(name)
         .set_tags(Some(tags))
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| IamError::from_sdk("TagRole", e))
+        .map_err(|e| sdk_error("TagRole", e))
 }
 
 pub async fn update_role_description(
     iam: &Client,
     name: &str,
     description: &str,
-) -> Result<(), IamError> {
+) -> Result<(), ApiError> {
     iam.update_role_description()
         .role_name(name)
         .description(description)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| IamError::from_sdk("UpdateRoleDescription", e))
+        .map_err(|e| sdk_error("UpdateRoleDescription", e))
 }
 
 /// Starts the deletion and returns its task id; `None` when the role is already gone.
 pub async fn delete_service_linked_role(
     iam: &Client,
     name: &str,
-) -> Result<Option<String>, IamError> {
+) -> Result<Option<String>, ApiError> {
     match iam
         .delete_service_linked_role()
         .role_name(name)
@@ -312,7 +274,7 @@ pub async fn delete_service_linked_role(
     {
         Ok(out) => Ok(Some(out.deletion_task_id().to_string())),
         Err(err) => {
-            let err = IamError::from_sdk("DeleteServiceLinkedRole", err);
+            let err = sdk_error("DeleteServiceLinkedRole", err);
             if err.is("NoSuchEntity") {
                 Ok(None)
             } else {
@@ -336,7 +298,7 @@ pub enum DeletionStatus {
     NotFound,
 }
 
-pub async fn deletion_status(iam: &Client, task_id: &str) -> Result<DeletionStatus, IamError> {
+pub async fn deletion_status(iam: &Client, task_id: &str) -> Result<DeletionStatus, ApiError> {
     let sent = iam
         .get_service_linked_role_deletion_status()
         .deletion_task_id(task_id)
@@ -345,7 +307,7 @@ pub async fn deletion_status(iam: &Client, task_id: &str) -> Result<DeletionStat
     let out = match sent {
         Ok(out) => out,
         Err(err) => {
-            let err = IamError::from_sdk("GetServiceLinkedRoleDeletionStatus", err);
+            let err = sdk_error("GetServiceLinkedRoleDeletionStatus", err);
             return if err.is("NoSuchEntity") {
                 Ok(DeletionStatus::NotFound)
             } else {
@@ -422,20 +384,6 @@ mod tests {
         assert_eq!(
             at(1_795_000_000, 419_517_000),
             Duration::new(1_795_000_000, 419_517_000)
-        );
-    }
-
-    #[test]
-    fn errors_read_code_first() {
-        let e = IamError {
-            operation: "CreateServiceLinkedRole",
-            code: Some("InvalidInput".into()),
-            message: "Custom suffix is not allowed for ecs.amazonaws.com".into(),
-            transient: false,
-        };
-        assert_eq!(
-            e.to_string(),
-            "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com (iam:CreateServiceLinkedRole)"
         );
     }
 }

@@ -2,6 +2,8 @@
 //! presigned ResponseURL (`sender`), and the HTTP client and AWS configuration both use
 //! (`clients`), built once at init.
 
+pub mod api_error;
 pub mod clients;
+pub mod cloudformation;
 pub mod iam;
 pub mod sender;
