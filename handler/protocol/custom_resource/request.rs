@@ -104,6 +104,16 @@ pub fn parse_request(payload: Value) -> Result<Request, NotAnEvent> {
     let request_id = required("RequestId");
     let stack_id = required("StackId");
     let logical_resource_id = required("LogicalResourceId");
+    // The logical id is half of the owner a role is tagged with: one outside CloudFormation's
+    // rule can only come from an event CloudFormation did not send (the hook's roles carry
+    // `hook:<id>`), and is refused before anything is done.
+    if !logical_resource_id.is_empty() && !is_logical_id(&logical_resource_id) {
+        problems.push(format!(
+            "LogicalResourceId {} is not a CloudFormation logical id (letters and digits only, \
+             at most {MAX_LOGICAL_ID} characters)",
+            quoted(&logical_resource_id)
+        ));
+    }
     let physical_resource_id = match raw.get("PhysicalResourceId") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
@@ -171,6 +181,14 @@ impl Request {
             RequestType::Other(name) => Err(format!("unsupported RequestType {name:?}")),
         }
     }
+}
+
+/// CloudFormation's limit on a logical id's length.
+const MAX_LOGICAL_ID: usize = 255;
+
+/// CloudFormation's rule for logical ids: alphanumeric (A-Za-z0-9), at most 255 characters.
+fn is_logical_id(id: &str) -> bool {
+    (1..=MAX_LOGICAL_ID).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn not_an_event(why: &str) -> NotAnEvent {
@@ -244,6 +262,36 @@ mod tests {
             ]
         );
         assert_eq!(event.stack_id, "");
+    }
+
+    #[test]
+    fn a_logical_id_outside_cloudformations_rule_is_a_problem() {
+        for forged in [
+            "hook:Cluster",
+            "Ecs Role",
+            "Slr-1",
+            "Ünicode",
+            &"A".repeat(256),
+        ] {
+            let mut payload = create();
+            payload["LogicalResourceId"] = json!(forged);
+            let event = parse_request(payload).unwrap();
+            assert_eq!(event.problems.len(), 1, "{forged}: {:?}", event.problems);
+            assert!(
+                event.problems[0].contains("is not a CloudFormation logical id (letters and digits only, at most 255 characters)"),
+                "{:?}",
+                event.problems
+            );
+            assert_eq!(event.logical_resource_id, forged, "echoed as received");
+        }
+        for fine in ["Slr", "EcsRole2", &"A".repeat(255)] {
+            let mut payload = create();
+            payload["LogicalResourceId"] = json!(fine);
+            assert!(
+                parse_request(payload).unwrap().problems.is_empty(),
+                "{fine}"
+            );
+        }
     }
 
     #[test]
