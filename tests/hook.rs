@@ -6,15 +6,11 @@
 #[path = "support/iam_wire.rs"]
 mod iam_wire;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
 use iam_wire::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use upsert_slr::KnownNames;
-use upsert_slr::adapters::clients::SdkHttpClient;
-use upsert_slr::config::Settings;
 use upsert_slr::{Deps, handle};
 use wiremock::MockServer;
 use wiremock::matchers::body_string_contains;
@@ -39,32 +35,12 @@ impl Harness {
     }
 
     fn deps(&self) -> Deps {
-        let http = upsert_slr::adapters::clients::http_client().unwrap();
-        let iam = aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(SdkHttpClient::new(http.clone()))
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(self.iam.uri())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        let vars = self.settings.clone();
-        Deps {
-            iam: aws_sdk_iam::Client::from_conf(iam),
-            http,
-            settings: Arc::new(Settings::from_lookup(|k| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            })),
-            known_names: KnownNames::default(),
-        }
+        let vars = self
+            .settings
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
+        wire_deps(&self.iam.uri(), vars, KnownNames::default())
     }
 
     async fn invoke(&self, event: Value) -> Value {
@@ -274,37 +250,32 @@ async fn a_target_needing_no_role_succeeds_with_no_iam_call() {
 
 #[tokio::test]
 async fn check_mode_names_the_missing_role_and_how_to_create_it() {
-    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
-    mount(
-        &h.iam,
-        "GetRole",
-        error(
-            404,
-            "NoSuchEntity",
-            "The role with name AWSServiceRoleForRedshift cannot be found.",
-        ),
-    )
-    .await;
-    let answer = h.invoke(redshift_create()).await;
-    assert_status(&answer, "FAILED");
-    assert_eq!(answer["errorCode"], "NonCompliant");
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("AWSServiceRoleForRedshift (redshift.amazonaws.com)"),
-        "{message}"
-    );
-    assert!(
-        message.contains(
-            "aws iam create-service-linked-role --aws-service-name redshift.amazonaws.com"
-        ),
-        "{message}"
-    );
-    assert!(message.contains("UPSERT_SLR_HOOK_MODE=check"), "{message}");
-    assert_eq!(
-        h.iam_actions().await,
-        ["GetRole"],
-        "check mode creates nothing"
-    );
+    // However IAM says the role is missing: NoSuchEntity, or AccessDenied on a name that has no
+    // path, which ListRoles then shows to be missing.
+    for absent in ABSENT {
+        let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+        mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
+        let answer = h.invoke(redshift_create()).await;
+        assert_status(&answer, "FAILED");
+        assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(
+            message.contains("AWSServiceRoleForRedshift (redshift.amazonaws.com)"),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "aws iam create-service-linked-role --aws-service-name redshift.amazonaws.com"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("UPSERT_SLR_HOOK_MODE=check"), "{message}");
+        let looked = match absent {
+            Absent::NoSuchEntity => vec!["GetRole"],
+            Absent::AccessDenied => vec!["GetRole", "ListRoles"],
+        };
+        assert_eq!(h.iam_actions().await, looked, "check mode creates nothing");
+    }
 }
 
 #[tokio::test]
@@ -352,26 +323,39 @@ async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_doma
 
 #[tokio::test]
 async fn allowed_services_still_bound_what_the_hook_creates() {
-    let h = Harness::new(&[("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com")]).await;
-    mount(
-        &h.iam,
-        "GetRole",
-        error(
-            404,
-            "NoSuchEntity",
-            "The role with name AWSServiceRoleForRedshift cannot be found.",
-        ),
-    )
-    .await;
-    let answer = h.invoke(redshift_create()).await;
-    assert_status(&answer, "FAILED");
-    assert_eq!(answer["errorCode"], "NonCompliant");
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("UPSERT_SLR_ALLOWED_SERVICES does not let it create"),
-        "{message}"
-    );
-    assert_eq!(h.iam_actions().await, ["GetRole"]);
+    for absent in ABSENT {
+        let h = Harness::new(&[("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com")]).await;
+        mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
+        let answer = h.invoke(redshift_create()).await;
+        assert_status(&answer, "FAILED");
+        assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(
+            message.contains("UPSERT_SLR_ALLOWED_SERVICES does not let it create"),
+            "{message}"
+        );
+        assert!(
+            !h.iam_actions()
+                .await
+                .contains(&"CreateServiceLinkedRole".to_string())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_role_of_a_service_outside_allowed_services_is_used_when_it_exists() {
+    for mode in ["create", "check"] {
+        let h = Harness::new(&[
+            ("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com"),
+            ("UPSERT_SLR_HOOK_MODE", mode),
+        ])
+        .await;
+        let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+        mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+        let answer = h.invoke(redshift_create()).await;
+        assert_status(&answer, "SUCCESS");
+        assert_eq!(h.iam_actions().await, ["GetRole"], "{mode}");
+    }
 }
 
 #[tokio::test]

@@ -36,7 +36,8 @@ enum Path {
     Adopt,
     /// The same without the name: ListRoles finds it.
     AdoptListed,
-    /// Delete of this resource's role: GetRole, DeleteServiceLinkedRole, the deletion status.
+    /// Delete of this resource's role in a replacement's cleanup: GetRole, CloudFormation's
+    /// DescribeStacks and ListStackResources, DeleteServiceLinkedRole, the deletion status.
     Delete,
 }
 
@@ -74,6 +75,11 @@ impl Path {
                     ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned)),
                 )
                 .await;
+                let cleanup = stack_in(STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+                mount(iam, "DescribeStacks", cleanup).await;
+                // The resource now stands for another role: its old one is free to go.
+                let replaced = [("EcsRole", "AWSServiceRoleForECS_new", "UPDATE_COMPLETE")];
+                mount(iam, "ListStackResources", stack_resources(&replaced)).await;
                 let task = "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1</DeletionTaskId>";
                 let deleting = ok("DeleteServiceLinkedRole", task);
                 mount(iam, "DeleteServiceLinkedRole", deleting).await;
@@ -120,17 +126,31 @@ fn listed(service: &str, names: &[&str], marker: Option<&str>) -> ResponseTempla
     ok("ListRoles", &format!("{page}<Roles>{roles}</Roles>"))
 }
 
-const CALLS: [&str; 6] = [
+/// Every AWS call the function makes: IAM's, and CloudFormation's two reads before a delete.
+const CALLS: [&str; 8] = [
     "CreateServiceLinkedRole",
     "GetRole",
     "TagRole",
     "ListRoles",
+    "DescribeStacks",
+    "ListStackResources",
     "DeleteServiceLinkedRole",
     "GetServiceLinkedRoleDeletionStatus",
 ];
 
-fn throttling() -> ResponseTemplate {
-    error(400, "Throttling", "Rate exceeded")
+/// The API a call belongs to, as a policy's action names it.
+fn api(call: &str) -> &'static str {
+    match call {
+        "DescribeStacks" | "ListStackResources" => "cloudformation",
+        _ => "iam",
+    }
+}
+
+fn throttling(call: &str) -> ResponseTemplate {
+    match api(call) {
+        "cloudformation" => cfn_error(400, "Throttling", "Rate exceeded"),
+        _ => error(400, "Throttling", "Rate exceeded"),
+    }
 }
 
 /// `call` throttled `times` times on its path, then answered: SUCCESS, and the call was made
@@ -139,7 +159,7 @@ async fn throttled_then_answered(call: &'static str, times: u64) -> Duration {
     let rig = Rig::start(vec![]).await;
     let path = Path::of(call);
     action(call)
-        .respond_with(throttling())
+        .respond_with(throttling(call))
         .up_to_n_times(times)
         .mount(&rig.iam)
         .await;
@@ -170,7 +190,7 @@ async fn each_iam_call_throttled_once_or_in_a_burst_still_succeeds() {
         }
         held(
             &format!(
-                "IAM throttles each of the function's 6 IAM calls {times} time(s), then answers (30 s deadline)"
+                "IAM and CloudFormation throttle each of the function's 8 calls {times} time(s), then answer (30 s deadline)"
             ),
             &format!(
                 "SUCCESS every time, each call made {} times; slowest answer in {{ms}} ms",
@@ -187,7 +207,7 @@ async fn each_iam_call_throttled_past_the_deadline_fails_naming_it() {
         tokio::spawn(async move {
             let rig = Rig::start(vec![]).await;
             let path = Path::of(call);
-            mount(&rig.iam, call, throttling()).await;
+            mount(&rig.iam, call, throttling(call)).await;
             path.mount(&rig.iam).await;
 
             let (_, took) = rig
@@ -199,7 +219,7 @@ async fn each_iam_call_throttled_past_the_deadline_fails_naming_it() {
             let reason = answer["Reason"].as_str().unwrap();
             assert!(
                 reason.starts_with("timed out while ")
-                    && reason.contains(&format!("iam:{call}"))
+                    && reason.contains(&format!("{}:{call}", api(call)))
                     && reason.contains(
                         "(the last: Throttling: Rate exceeded), before the Lambda deadline"
                     ),
@@ -215,7 +235,7 @@ async fn each_iam_call_throttled_past_the_deadline_fails_naming_it() {
         slowest = slowest.max(run.await.unwrap());
     }
     held(
-        "IAM throttles each of the function's 6 IAM calls on every attempt (5 s deadline)",
+        "IAM and CloudFormation throttle each of the function's 8 calls on every attempt (5 s deadline)",
         "FAILED before the deadline, the Reason naming the call and \"Throttling: Rate exceeded\"; more than 3 attempts each; slowest in {ms} ms",
         slowest,
     );
@@ -243,7 +263,7 @@ impl Respond for Limited {
             }
             if recent.len() >= self.0.per_second {
                 self.0.throttled.fetch_add(1, Ordering::SeqCst);
-                return throttling();
+                return throttling("CreateServiceLinkedRole");
             }
             recent.push_back(now);
         }

@@ -6,148 +6,16 @@
 mod cfn;
 #[path = "support/iam_wire.rs"]
 mod iam_wire;
+#[path = "support/replay_harness.rs"]
+mod replay_harness;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
 use cfn::{ECS, ECS_ROLE, FUNCTION_ARN, STACK, assert_answer, ecs_props};
 use iam_wire::*;
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use replay_harness::{Harness, is_complete_event, owned_tags};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use upsert_slr::KnownNames;
-use upsert_slr::adapters::clients::SdkHttpClient;
-use upsert_slr::config::Settings;
-use upsert_slr::{Deps, handle};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-struct Harness {
-    iam: MockServer,
-    s3: MockServer,
-    settings: Vec<(&'static str, String)>,
-    deadline: Duration,
-    /// One per harness, as in one warm function process.
-    known_names: KnownNames,
-}
-
-impl Harness {
-    async fn new() -> Self {
-        let s3 = MockServer::start().await;
-        cfn::mount_response_url(&s3, vec![]).await;
-        Harness {
-            iam: MockServer::start().await,
-            s3,
-            settings: Vec::new(),
-            deadline: Duration::from_secs(30),
-            known_names: KnownNames::default(),
-        }
-    }
-
-    fn deps(&self) -> Deps {
-        let http = upsert_slr::adapters::clients::http_client().unwrap();
-        let iam = aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(SdkHttpClient::new(http.clone()))
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(self.iam.uri())
-            // As the function runs: one attempt per call, the role work retries.
-            .retry_config(RetryConfig::disabled())
-            .build();
-        let mut vars = vec![(
-            "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
-            format!("{}/", self.s3.uri()),
-        )];
-        vars.extend(self.settings.iter().cloned());
-        Deps {
-            iam: aws_sdk_iam::Client::from_conf(iam),
-            http,
-            settings: Arc::new(Settings::from_lookup(|k| {
-                vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-            })),
-            known_names: self.known_names.clone(),
-        }
-    }
-
-    fn response_url(&self) -> String {
-        cfn::response_url(&self.s3.uri())
-    }
-
-    /// The request for `EcsRole`; anything but a Create names the ECS role as its physical id.
-    fn event(&self, request_type: &str, properties: Value) -> Value {
-        cfn::request(request_type, &self.response_url(), properties)
-    }
-
-    /// Invokes a Create with `properties`; its answer is read from the ResponseURL.
-    async fn create(&self, properties: Value) {
-        self.invoke(self.event("Create", properties)).await.unwrap();
-    }
-
-    async fn invoke(&self, event: Value) -> Result<Value, Diagnostic> {
-        let mut ctx = Context::default();
-        ctx.invoked_function_arn = FUNCTION_ARN.into();
-        ctx.deadline = (SystemTime::now() + self.deadline)
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        handle(self.deps(), LambdaEvent::new(event, ctx)).await
-    }
-
-    /// isComplete's answer to onEvent's result for `request`.
-    async fn is_complete(&self, request: &Value, on_event: &Value) -> Value {
-        self.invoke(is_complete_event(request, on_event))
-            .await
-            .unwrap()
-    }
-
-    /// The bodies PUT to the ResponseURL, checking the headers each PUT must carry.
-    async fn answers(&self) -> Vec<Value> {
-        let mut answers = Vec::new();
-        for req in self.s3.received_requests().await.unwrap() {
-            assert_eq!(req.method.as_str(), "PUT");
-            let content_type = req.headers.get("content-type").expect("Content-Type sent");
-            assert_eq!(content_type.as_bytes(), b"", "Content-Type must be empty");
-            let length: usize = req.headers["content-length"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert_eq!(length, req.body.len());
-            assert!(req.body.len() <= 4096, "{} bytes", req.body.len());
-            answers.push(serde_json::from_slice(&req.body).unwrap());
-        }
-        answers
-    }
-
-    /// The one answer CloudFormation would read.
-    async fn answer(&self) -> Value {
-        let answers = self.answers().await;
-        assert_eq!(answers.len(), 1, "exactly one answer expected: {answers:?}");
-        answers.into_iter().next().unwrap()
-    }
-
-    async fn iam_actions(&self) -> Vec<String> {
-        let calls = bodies(&self.iam).await;
-        calls
-            .iter()
-            .filter_map(|b| action_of(b).map(String::from))
-            .collect()
-    }
-}
-
-fn owned_tags() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("upsert-slr:stack-id", STACK),
-        ("upsert-slr:logical-id", "EcsRole"),
-        ("upsert-slr:request-id", "an-earlier-request"),
-    ]
-}
 
 #[tokio::test]
 async fn created_role_is_tagged_and_answered_with_data() {
@@ -595,9 +463,20 @@ async fn a_failed_update_keeps_the_physical_id() {
     assert_eq!(a["PhysicalResourceId"], ECS_ROLE);
 }
 
+/// CloudFormation deleting the stack: what confirms a Delete.
+async fn mount_stack_deleting(h: &Harness) {
+    mount(
+        &h.iam,
+        "DescribeStacks",
+        stack_in(STACK, "DELETE_IN_PROGRESS"),
+    )
+    .await;
+}
+
 /// IAM holding this resource's role, deleting it as task `task_id`, and answering the status
-/// polls with `statuses` in turn (the last one from then on).
+/// polls with `statuses` in turn (the last one from then on), in a stack being deleted.
 async fn mount_owned_role_deletion(h: &Harness, task_id: &str, statuses: &[ResponseTemplate]) {
+    mount_stack_deleting(h).await;
     mount(
         &h.iam,
         "GetRole",
@@ -653,6 +532,7 @@ async fn delete_waits_for_iam_and_reports_success() {
 #[tokio::test]
 async fn a_role_deleted_between_the_look_and_the_deletion_is_already_gone() {
     let h = Harness::new().await;
+    mount_stack_deleting(&h).await;
     mount(
         &h.iam,
         "GetRole",
@@ -679,7 +559,7 @@ async fn a_role_deleted_between_the_look_and_the_deletion_is_already_gone() {
     );
     assert_eq!(
         h.iam_actions().await,
-        ["GetRole", "DeleteServiceLinkedRole"]
+        ["GetRole", "DescribeStacks", "DeleteServiceLinkedRole"]
     );
 }
 
@@ -972,15 +852,6 @@ async fn mount_ecs_created(iam: &MockServer) {
         ok("CreateServiceLinkedRole", &role),
     )
     .await;
-}
-
-/// The isComplete event: the request merged with onEvent's result, as the framework builds it.
-fn is_complete_event(request: &Value, on_event: &Value) -> Value {
-    let mut event = request.clone();
-    for (k, v) in on_event.as_object().unwrap() {
-        event[k] = v.clone();
-    }
-    event
 }
 
 #[tokio::test]
@@ -1392,6 +1263,7 @@ async fn behind_is_complete_a_young_adopted_role_waits_until_its_creation_plus_t
 
 /// IAM no longer knows the deletion task; GetRole then shows the role as `after`.
 async fn mount_vanished_deletion_task(h: &Harness, after: ResponseTemplate) {
+    mount_stack_deleting(h).await;
     action("GetRole")
         .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
         .up_to_n_times(1)

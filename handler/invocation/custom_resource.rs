@@ -77,7 +77,7 @@ pub(super) async fn run(
         let (deps, request, progress) = (deps.clone(), request.clone(), progress.clone());
         let waits_here = delivery.waits_here();
         async move {
-            let work = deps.work(&request, &progress);
+            let work = deps.request_work(&request, &progress);
             let step = decide(&deps.settings, request.change(), work)
                 .await
                 .unwrap_or_else(|failure| Step::Answered(failed(&request, &progress, failure)));
@@ -124,7 +124,7 @@ pub(super) async fn check(
         Ok(wait) => {
             let task = {
                 let (deps, request, progress) = (deps.clone(), request.clone(), progress.clone());
-                async move { waiting::check(deps.work(&request, &progress), &wait).await }
+                async move { waiting::check(deps.request_work(&request, &progress), &wait).await }
             };
             guarded(task, guard_at)
                 .await

@@ -18,7 +18,7 @@ use crate::protocol::hook::{
 };
 use crate::role::ensure::{Ensured, ensure};
 use crate::role::progress::Progress;
-use crate::role::work::{Owner, Work};
+use crate::role::work::Owner;
 use crate::template::needs;
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -137,16 +137,12 @@ async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated
         let (deps, event, progress) = (deps.clone(), event.clone(), progress.clone());
         async move {
             let owner_id = format!("{OWNER_PREFIX}{}", event.target_logical_id);
-            let work = Work {
-                iam: &deps.iam,
-                known: &deps.known_names,
-                owner: Owner {
-                    stack_id: &event.stack_id,
-                    logical_id: &owner_id,
-                    request_id: &event.token,
-                },
-                progress: &progress,
+            let owner = Owner {
+                stack_id: &event.stack_id,
+                logical_id: &owner_id,
+                request_id: &event.token,
             };
+            let work = deps.work(owner, &progress);
             ensure(&deps.settings, &needed, &event.target_name, work).await
         }
     };

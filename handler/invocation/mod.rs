@@ -13,6 +13,7 @@ mod transform;
 pub use transform::transform;
 
 use crate::adapters::clients;
+use crate::adapters::cloudformation::CloudFormation;
 use crate::config::{self, ResponseMode, Settings};
 use crate::error::InvocationError;
 use crate::protocol::custom_resource::{Request, parse_request};
@@ -30,6 +31,8 @@ use tokio::time::Instant;
 #[derive(Clone, Debug)]
 pub struct Deps {
     pub iam: aws_sdk_iam::Client,
+    /// What a Delete asks before removing a role.
+    pub stacks: CloudFormation,
     pub http: reqwest::Client,
     pub settings: Arc<Settings>,
     /// Shared by the events this process handles.
@@ -44,24 +47,33 @@ impl Deps {
         let sdk = clients::sdk_config(&http).await;
         Ok(Deps {
             iam: aws_sdk_iam::Client::new(&sdk),
+            stacks: CloudFormation::from_sdk(http.clone(), &sdk),
             http,
             settings: Arc::new(Settings::from_env()),
             known_names: KnownNames::default(),
         })
     }
 
-    /// The role work of one request, whose progress goes to `progress`.
-    fn work<'a>(&'a self, request: &'a Request, progress: &'a Progress) -> Work<'a> {
+    /// The role work done for `owner`, whose progress goes to `progress`: the one place a
+    /// `Work` is made.
+    fn work<'a>(&'a self, owner: Owner<'a>, progress: &'a Progress) -> Work<'a> {
         Work {
             iam: &self.iam,
+            stacks: &self.stacks,
             known: &self.known_names,
-            owner: Owner {
-                stack_id: &request.stack_id,
-                logical_id: &request.logical_resource_id,
-                request_id: &request.request_id,
-            },
+            owner,
             progress,
         }
+    }
+
+    /// The role work of one custom resource request.
+    fn request_work<'a>(&'a self, request: &'a Request, progress: &'a Progress) -> Work<'a> {
+        let owner = Owner {
+            stack_id: &request.stack_id,
+            logical_id: &request.logical_resource_id,
+            request_id: &request.request_id,
+        };
+        self.work(owner, progress)
     }
 }
 

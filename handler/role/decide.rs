@@ -5,8 +5,9 @@
 use super::Failure;
 use super::answer::Answer;
 use super::properties::{self, RoleProperties};
+use super::removal::Removal;
 use super::waiting::{self, Step};
-use super::work::{Removal, Updated, Upserted, Work};
+use super::work::{Updated, Upserted, Work};
 use crate::adapters::iam;
 use crate::config::{self, Settings};
 use crate::reason::quoted;
@@ -44,7 +45,7 @@ pub(crate) async fn decide(
     match change.map_err(Failure::new)? {
         Change::Create { properties } => {
             let props = requested_properties(settings, properties)?;
-            Ok(upserted_step(work.upsert(&props).await?, &props))
+            Ok(upserted_step(work.upsert(&props).await?, &props, work))
         }
         Change::Update {
             physical_id,
@@ -54,7 +55,7 @@ pub(crate) async fn decide(
             let new = requested_properties(settings, properties)?;
             let old = properties::parse(old_properties).ok();
             Ok(match work.update(physical_id, old.as_ref(), &new).await? {
-                Updated::Upserted(upserted) => upserted_step(upserted, &new),
+                Updated::Upserted(upserted) => upserted_step(upserted, &new, work),
                 Updated::Kept(role) => Step::Answered(Answer::updated(physical_id, role)),
                 Updated::Untouched(role) => {
                     let reason = format!(
@@ -117,7 +118,7 @@ fn requested_properties(
     Ok(props)
 }
 
-fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
+fn upserted_step(upserted: Upserted, props: &RoleProperties, work: Work<'_>) -> Step {
     let now = SystemTime::now();
     match upserted {
         // Just created (or recreated by a redelivery): the whole wait, from now.
@@ -128,13 +129,19 @@ fn upserted_step(upserted: Upserted, props: &RoleProperties) -> Step {
         // Whoever created it, the role needs the wait from its creation: another stack may
         // have made it a second ago.
         Upserted::Adopted(role) => {
+            // Across stacks nothing else is known: whose the role is, and whether their delete
+            // would take it away from this stack.
+            let owner = work
+                .ownership(&role)
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
             let until = waiting::propagated_at(role.created_at, props.propagation_wait, now);
             if until <= now {
-                let reason = format!("adopted existing {}", role.name);
+                let reason = format!("adopted existing {}{owner}", role.name);
                 return Step::Answered(Answer::adopted(role, reason));
             }
             let age = waiting::age_text(role.created_at, now);
-            let reason = format!("adopted {}, created {age}", role.name);
+            let reason = format!("adopted {}, created {age}{owner}", role.name);
             Step::Propagate {
                 answer: Answer::adopted(role, reason),
                 until,

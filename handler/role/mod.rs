@@ -12,13 +12,15 @@ pub mod answer;
 pub(crate) mod decide;
 pub mod ensure;
 mod known_names;
+mod lookup;
 mod patience;
 pub mod progress;
 pub mod properties;
+pub mod removal;
 pub mod waiting;
 pub mod work;
 
-use crate::adapters::iam::IamError;
+use crate::adapters::api_error::ApiError;
 use std::fmt;
 
 /// Why the work failed: the Reason CloudFormation shows, complete as it stands.
@@ -43,8 +45,8 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-impl From<IamError> for Failure {
-    fn from(err: IamError) -> Self {
+impl From<ApiError> for Failure {
+    fn from(err: ApiError) -> Self {
         Failure(err.to_string())
     }
 }

@@ -6,7 +6,7 @@
 //! `progress` says: the call, how often IAM refused it, and IAM's last words.
 
 use super::work::Work;
-use crate::adapters::iam::IamError;
+use crate::adapters::api_error::ApiError;
 use crate::backoff::Backoff;
 use std::future::Future;
 use std::time::Duration;
@@ -21,10 +21,10 @@ impl Work<'_> {
         &self,
         doing: String,
         mut call: F,
-    ) -> Result<T, IamError>
+    ) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, IamError>>,
+        Fut: Future<Output = Result<T, ApiError>>,
     {
         self.progress.doing(doing.as_str());
         let mut backoff = Backoff::new(FIRST_PAUSE, MAX_PAUSE);

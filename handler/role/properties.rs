@@ -16,6 +16,16 @@ pub enum RemovalPolicy {
     Delete,
 }
 
+impl RemovalPolicy {
+    /// As the property and the role's tag spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalPolicy::Retain => "Retain",
+            RemovalPolicy::Delete => "Delete",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleProperties {
     pub service: String,

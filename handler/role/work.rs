@@ -1,16 +1,19 @@
-//! The work on IAM for one request: create or adopt, update, and delete only what this
-//! resource created.
+//! The work on IAM for one request: create or adopt, and update. Existence is decided in
+//! `lookup`, deletion in `removal`.
 //!
-//! A role this resource creates is tagged with its stack, logical id and request id. The tags
-//! are the only evidence Delete trusts: a role without them (made by a console click, another
-//! stack, or another resource of this stack) is never deleted. The request id also lets a
-//! redelivered Create recognise the role it made the first time and give the same answer.
+//! A role this resource creates is tagged with its stack, logical id, request id and removal
+//! policy. The stack and logical id are the only evidence Delete trusts: a role without them
+//! (made by a console click, another stack, or another resource of this stack) is never
+//! deleted. The request id also lets a redelivered Create recognise the role it made the first
+//! time and give the same answer; the removal policy tells an adopter in another stack whether
+//! the owner's delete would remove the role.
 
 use super::Failure;
 pub use super::known_names::KnownNames;
 use super::progress::Progress;
 use super::properties::{RemovalPolicy, RoleProperties};
-use crate::adapters::iam::{self, CreateOutcome, DeletionStatus, IamError, Role};
+use crate::adapters::cloudformation::CloudFormation;
+use crate::adapters::iam::{self, CreateOutcome, Role};
 use crate::template::needs;
 use aws_sdk_iam::Client;
 use std::time::Duration;
@@ -18,6 +21,9 @@ use std::time::Duration;
 pub const STACK_TAG: &str = "upsert-slr:stack-id";
 pub const LOGICAL_ID_TAG: &str = "upsert-slr:logical-id";
 pub const REQUEST_TAG: &str = "upsert-slr:request-id";
+/// The creating resource's RemovalPolicy, kept up to date by its Updates: what an adopter in
+/// another stack can learn about whether that resource's delete would remove the role.
+pub const REMOVAL_POLICY_TAG: &str = "upsert-slr:removal-policy";
 
 /// Pauses between lookups of a role that IAM says exists but does not show yet (IAM is
 /// eventually consistent; another function may have created it a moment ago).
@@ -28,7 +34,7 @@ const FIND_RETRY_PAUSES: [Duration; 4] = [
     Duration::from_secs(4),
 ];
 
-/// The custom resource on whose behalf the work is done.
+/// The resource on whose behalf the work is done.
 #[derive(Clone, Copy, Debug)]
 pub struct Owner<'a> {
     pub stack_id: &'a str,
@@ -37,7 +43,7 @@ pub struct Owner<'a> {
 }
 
 impl Owner<'_> {
-    fn owns(&self, role: &Role) -> bool {
+    pub(super) fn owns(&self, role: &Role) -> bool {
         role.tag(STACK_TAG) == Some(self.stack_id)
             && role.tag(LOGICAL_ID_TAG) == Some(self.logical_id)
     }
@@ -47,11 +53,13 @@ impl Owner<'_> {
     }
 }
 
-/// One request's work on IAM: the client, the role names this process has seen, the resource
-/// the work is done for, and where it says what it is doing (read by the deadline guard).
+/// One request's work: the IAM and CloudFormation clients, the role names this process has
+/// seen, the resource the work is done for, and where it says what it is doing (read by the
+/// deadline guard).
 #[derive(Clone, Copy, Debug)]
 pub struct Work<'a> {
     pub iam: &'a Client,
+    pub stacks: &'a CloudFormation,
     pub known: &'a KnownNames,
     pub owner: Owner<'a>,
     pub progress: &'a Progress,
@@ -68,7 +76,7 @@ impl Work<'_> {
     pub async fn upsert(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
         if let Some(name) = self.known.get(props) {
             // Gone since, or (an odd case) the name now belongs to another service: the full way.
-            if let Some(role) = self.get_role(&name).await?
+            if let Some(role) = self.look_up(&name, None).await?
                 && serves(props, &role)
             {
                 return Ok(self.existing(role));
@@ -101,7 +109,7 @@ impl Work<'_> {
                 .map(|a| (a.service.as_str(), a.role_name.as_str())),
         );
         for (service, name) in candidates {
-            if let Some(role) = self.get_role(name).await?
+            if let Some(role) = self.look_up(name, Some(service)).await?
                 && role
                     .path
                     .eq_ignore_ascii_case(&iam::service_role_path(service))
@@ -124,17 +132,48 @@ impl Work<'_> {
     ) -> Result<Option<Role>, Failure> {
         match self.find_serving(props).await? {
             Some(role) => Ok(Some(role)),
-            None => self.find(name).await,
+            None => self.look_up(name, Some(&props.service)).await,
         }
     }
 
     /// An existing role: created by this very request (a redelivery) or adopted.
     fn existing(&self, role: Role) -> Upserted {
         if self.owner.created_in_this_request(&role) {
-            Upserted::Created(role)
-        } else {
-            Upserted::Adopted(role)
+            return Upserted::Created(role);
         }
+        if let Some(owner) = role.tag(STACK_TAG) {
+            tracing::info!(
+                role_name = %role.name,
+                owner_stack_id = owner,
+                owner_logical_id = role.tag(LOGICAL_ID_TAG).unwrap_or_default(),
+                owner_removal_policy = role.tag(REMOVAL_POLICY_TAG).unwrap_or("unrecorded"),
+                "adopted a role another resource created: {}",
+                self.ownership(&role).unwrap_or_default()
+            );
+        }
+        Upserted::Adopted(role)
+    }
+
+    /// Who created an adopted role, and whether that resource's delete would remove it; `None`
+    /// for a role no stack marked as its own.
+    pub(super) fn ownership(&self, role: &Role) -> Option<String> {
+        let stack = role.tag(STACK_TAG)?;
+        let logical = role.tag(LOGICAL_ID_TAG).unwrap_or("a resource");
+        if stack == self.owner.stack_id {
+            return Some(format!(
+                "created by {logical} of this stack, whose delete keeps it while this resource \
+                 holds it"
+            ));
+        }
+        let whether = match role.tag(REMOVAL_POLICY_TAG) {
+            Some(p) if p.eq_ignore_ascii_case(RemovalPolicy::Delete.as_str()) => {
+                "RemovalPolicy Delete: deleting that resource or its stack deletes the role, \
+                 whatever this stack needs"
+            }
+            Some(_) => "RemovalPolicy Retain: its delete keeps the role",
+            None => "no RemovalPolicy recorded: its delete may remove the role",
+        };
+        Some(format!("created by {logical} of stack {stack}, {whether}"))
     }
 
     async fn create_or_find(&self, props: &RoleProperties) -> Result<Upserted, Failure> {
@@ -170,16 +209,6 @@ impl Work<'_> {
         }
     }
 
-    /// The role the service's path lists for the suffix, when exactly one matches and it can
-    /// be read.
-    async fn find_listed(&self, props: &RoleProperties) -> Result<Option<Role>, Failure> {
-        let names = self.list_role_names(&props.service).await?;
-        match pick_role(&names, props.suffix.as_deref())? {
-            Some(name) => Ok(self.get_role(&name).await?),
-            None => Ok(None),
-        }
-    }
-
     async fn mark_as_created(
         &self,
         role: &Role,
@@ -189,28 +218,38 @@ impl Work<'_> {
             (STACK_TAG, self.owner.stack_id),
             (LOGICAL_ID_TAG, self.owner.logical_id),
             (REQUEST_TAG, self.owner.request_id),
+            (REMOVAL_POLICY_TAG, removal_policy.as_str()),
         ];
         let doing = format!("calling iam:TagRole for {}", role.name);
         let tagged = self
             .patiently(doing, || iam::tag_role(self.iam, &role.name, &tags))
             .await;
-        match tagged {
-            Ok(()) => Ok(()),
-            // Without the tags a later Delete must retain the role: only fatal when the user
-            // asked for it to be deleted.
-            Err(err) if removal_policy == RemovalPolicy::Delete => Err(Failure::new(format!(
-                "{err}; created {} but could not tag it as created by this resource, so \
-             RemovalPolicy Delete could not remove it later (allow iam:TagRole)",
-                role.name
-            ))),
-            Err(err) => {
-                tracing::warn!(role_name = %role.name, error = %err, "could not tag the created role; it will be retained on delete");
-                Ok(())
-            }
+        let Err(err) = tagged else {
+            return Ok(());
+        };
+        // IAM may have applied a TagRole whose answer was lost; asked again, the policy
+        // refuses to tag a role that carries the mark. The role's tags say which it was.
+        if let Ok(Some(now)) = self.look_up(&role.name, role.service()).await
+            && self.owner.created_in_this_request(&now)
+        {
+            tracing::info!(role_name = %role.name, error = %err, "TagRole failed after its tags were applied");
+            return Ok(());
         }
+        // Without the tags a later Delete must retain the role: only fatal when the user asked
+        // for it to be deleted.
+        if removal_policy == RemovalPolicy::Delete {
+            return Err(Failure::new(format!(
+                "{err}; created {} but could not tag it as created by this resource, so \
+                 RemovalPolicy Delete could not remove it later (allow iam:TagRole)",
+                role.name
+            )));
+        }
+        tracing::warn!(role_name = %role.name, error = %err, "could not tag the created role; it will be retained on delete");
+        Ok(())
     }
 
-    /// The existing role: by the name in IAM's message, else by listing the service's path.
+    /// The existing role: by the name in IAM's message, else the one the service's path lists
+    /// for the asked name. A role of that name under another path is not the service's.
     async fn find_existing(
         &self,
         props: &RoleProperties,
@@ -219,10 +258,17 @@ impl Work<'_> {
         let mut pauses = FIND_RETRY_PAUSES.iter();
         loop {
             let role = match named {
-                Some(name) => self.get_role(name).await?,
+                Some(name) => self.look_up(name, Some(&props.service)).await?,
                 None => self.find_listed(props).await?,
             };
             if let Some(role) = role {
+                if !serves(props, &role) {
+                    return Err(Failure::new(format!(
+                        "IAM says {} has been taken, but that role is not {}'s service-linked \
+                         role (its path is {}): it is not adopted",
+                        role.name, props.service, role.path
+                    )));
+                }
                 return Ok(role);
             }
             let Some(pause) = pauses.next() else {
@@ -236,26 +282,10 @@ impl Work<'_> {
             tokio::time::sleep(*pause).await;
         }
     }
-}
 
-impl Work<'_> {
     /// The role named `name`, if it exists: what a check that creates nothing asks.
     pub async fn find(&self, name: &str) -> Result<Option<Role>, Failure> {
-        Ok(self.get_role(name).await?)
-    }
-
-    async fn get_role(&self, name: &str) -> Result<Option<Role>, IamError> {
-        let doing = format!("calling iam:GetRole for {name}");
-        self.patiently(doing, || iam::get_role(self.iam, name))
-            .await
-    }
-
-    async fn list_role_names(&self, service: &str) -> Result<Vec<String>, IamError> {
-        let doing = format!("calling iam:ListRoles for {service}'s roles");
-        self.patiently(doing, || {
-            iam::list_service_linked_role_names(self.iam, service)
-        })
-        .await
+        self.look_up(name, None).await
     }
 }
 
@@ -272,31 +302,6 @@ fn serves(props: &RoleProperties, role: &Role) -> bool {
                 .is_some_and(|(_, instead)| instead.iter().any(|a| of(&a.service))))
 }
 
-/// The one listed role that matches the suffix: `<base>_<suffix>`, or the one without a
-/// suffix. `None` while nothing matches yet; an error when the choice is ambiguous.
-fn pick_role(names: &[String], suffix: Option<&str>) -> Result<Option<String>, Failure> {
-    let matching: Vec<&String> = names
-        .iter()
-        .filter(|name| match suffix {
-            Some(suffix) => name
-                .to_ascii_lowercase()
-                .ends_with(&format!("_{}", suffix.to_ascii_lowercase())),
-            None => !name.contains('_') || names.len() == 1,
-        })
-        .collect();
-    match matching.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some((*one).clone())),
-        many => Err(Failure::new(format!(
-            "IAM says the role exists but several roles could be it: {}",
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum Updated {
     /// Another role (or the same one, found again): answered like a Create.
@@ -310,7 +315,8 @@ pub enum Updated {
 
 impl Work<'_> {
     /// An Update: a changed service or suffix means another role; otherwise the role stays and
-    /// only its description can change.
+    /// only its description (and, on a role this resource created, its recorded removal
+    /// policy) can change.
     pub async fn update(
         &self,
         physical_id: &str,
@@ -322,16 +328,23 @@ impl Work<'_> {
         if !same_role {
             return self.upsert(new).await.map(Updated::Upserted);
         }
-        let Some(role) = self.get_role(physical_id).await? else {
+        let Some(role) = self.look_up(physical_id, None).await? else {
             // Deleted behind the stack's back: bring it back.
             return self.upsert(new).await.map(Updated::Upserted);
         };
+        // An adopted role belongs to whoever made it: its description and tags are theirs.
+        if !self.owner.owns(&role) {
+            return Ok(
+                if old.and_then(|o| o.description.as_deref()) == new.description.as_deref() {
+                    Updated::Kept(role)
+                } else {
+                    Updated::Untouched(role)
+                },
+            );
+        }
+        self.record_removal_policy(&role, new.removal_policy).await;
         if old.and_then(|o| o.description.as_deref()) == new.description.as_deref() {
             return Ok(Updated::Kept(role));
-        }
-        // An adopted role belongs to whoever made it: its description is theirs.
-        if !self.owner.owns(&role) {
-            return Ok(Updated::Untouched(role));
         }
         let doing = format!("calling iam:UpdateRoleDescription for {}", role.name);
         let description = new.description.as_deref().unwrap_or_default();
@@ -349,160 +362,20 @@ impl Work<'_> {
         }
         Ok(Updated::Kept(role))
     }
-}
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Removal {
-    /// Left in place; says why.
-    Retained(String),
-    /// Nothing to delete; says why.
-    Gone(String),
-    /// Deletion started; IAM works on it asynchronously.
-    Started { role: String, task_id: String },
-}
-
-impl Work<'_> {
-    /// A Delete of the role named `physical_id`: starts deleting it only when the policy asks for
-    /// it and this resource created it.
-    pub async fn begin_delete(
-        &self,
-        physical_id: &str,
-        policy: RemovalPolicy,
-    ) -> Result<Removal, Failure> {
-        if policy == RemovalPolicy::Retain {
-            return Ok(Removal::Retained("RemovalPolicy is Retain".into()));
+    /// Brings the role's removal-policy tag up to what the resource now says. Only what
+    /// adopters elsewhere read: a failure is logged, not answered.
+    async fn record_removal_policy(&self, role: &Role, policy: RemovalPolicy) {
+        if role.tag(REMOVAL_POLICY_TAG) == Some(policy.as_str()) {
+            return;
         }
-        let Some(role) = self.get_role(physical_id).await? else {
-            return Ok(Removal::Gone(format!("{physical_id} does not exist")));
-        };
-        if !role.is_service_linked() {
-            return Ok(Removal::Retained(format!(
-                "{} is not a service-linked role",
-                role.name
-            )));
+        let tags = [(REMOVAL_POLICY_TAG, policy.as_str())];
+        let doing = format!("calling iam:TagRole for {}", role.name);
+        let tagged = self
+            .patiently(doing, || iam::tag_role(self.iam, &role.name, &tags))
+            .await;
+        if let Err(err) = tagged {
+            tracing::warn!(role_name = %role.name, error = %err, "the role's removal-policy tag was not updated");
         }
-        if !self.owner.owns(&role) {
-            return Ok(Removal::Retained(format!(
-                "{} was not created by this resource",
-                role.name
-            )));
-        }
-        let doing = format!("calling iam:DeleteServiceLinkedRole for {}", role.name);
-        let deletion = self
-            .patiently(doing, || {
-                iam::delete_service_linked_role(self.iam, &role.name)
-            })
-            .await?;
-        Ok(match deletion {
-            Some(task_id) => Removal::Started {
-                role: role.name,
-                task_id,
-            },
-            // Deleted by someone else between the look and the deletion.
-            None => Removal::Gone(format!("{} was deleted meanwhile", role.name)),
-        })
-    }
-
-    /// Whether the deletion has finished: `Ok(true)` when the role is gone, `Ok(false)` while IAM
-    /// is still working, a Failure naming what still uses the role when IAM gave up.
-    pub async fn deletion_finished(&self, role: &str, task_id: &str) -> Result<bool, Failure> {
-        let doing = format!(
-            "waiting for the deletion of {role} (iam:GetServiceLinkedRoleDeletionStatus {task_id})"
-        );
-        let status = self
-            .patiently(doing, || iam::deletion_status(self.iam, task_id))
-            .await?;
-        match status {
-            DeletionStatus::Running => Ok(false),
-            DeletionStatus::Succeeded => Ok(true),
-            // The task expired, or IAM has not caught up with it: the role itself decides.
-            DeletionStatus::NotFound => match self.get_role(role).await? {
-                None => Ok(true),
-                Some(_) => {
-                    self.progress.doing(format!(
-                        "waiting for the deletion of {role}: IAM no longer knows its deletion task \
-                     ({task_id}) and the role still exists"
-                    ));
-                    Ok(false)
-                }
-            },
-            DeletionStatus::Failed { reason, usage } => {
-                Err(Failure::new(deletion_failure(role, reason, &usage)))
-            }
-        }
-    }
-}
-
-fn deletion_failure(role: &str, reason: Option<String>, usage: &[(String, Vec<String>)]) -> String {
-    let mut text = format!(
-        "DeletionFailed: {} (iam:GetServiceLinkedRoleDeletionStatus)",
-        reason.as_deref().unwrap_or("IAM gave no reason")
-    );
-    if !usage.is_empty() {
-        let places: Vec<String> = usage
-            .iter()
-            .map(|(region, resources)| format!("in {region} by {}", resources.join(", ")))
-            .collect();
-        text.push_str(&format!("; {role} is still used {}", places.join("; ")));
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn picks_the_role_for_the_suffix() {
-        let listed = names(&[
-            "AWSServiceRoleForAutoScaling",
-            "AWSServiceRoleForAutoScaling_A",
-            "AWSServiceRoleForAutoScaling_b",
-        ]);
-        assert_eq!(
-            pick_role(&listed, Some("a")),
-            Ok(Some("AWSServiceRoleForAutoScaling_A".into()))
-        );
-        assert_eq!(
-            pick_role(&listed, None),
-            Ok(Some("AWSServiceRoleForAutoScaling".into()))
-        );
-        assert_eq!(pick_role(&listed, Some("c")), Ok(None));
-        assert_eq!(
-            pick_role(&names(&["AWSServiceRoleFor_Odd"]), None),
-            Ok(Some("AWSServiceRoleFor_Odd".into()))
-        );
-        assert!(pick_role(&names(&["X_a", "Y_a"]), Some("a")).is_err());
-    }
-
-    #[test]
-    fn deletion_failure_names_reason_and_usage() {
-        let text = deletion_failure(
-            "AWSServiceRoleForECS",
-            Some("Service-linked role deletion failed".into()),
-            &[
-                (
-                    "us-east-1".into(),
-                    vec![
-                        "arn:aws:ecs:us-east-1:1:cluster/a".into(),
-                        "arn:aws:ecs:us-east-1:1:cluster/b".into(),
-                    ],
-                ),
-                (
-                    "eu-west-1".into(),
-                    vec!["arn:aws:ecs:eu-west-1:1:cluster/c".into()],
-                ),
-            ],
-        );
-        assert_eq!(
-            text,
-            "DeletionFailed: Service-linked role deletion failed (iam:GetServiceLinkedRoleDeletionStatus); \
-             AWSServiceRoleForECS is still used in us-east-1 by arn:aws:ecs:us-east-1:1:cluster/a, \
-             arn:aws:ecs:us-east-1:1:cluster/b; in eu-west-1 by arn:aws:ecs:eu-west-1:1:cluster/c"
-        );
     }
 }

@@ -124,6 +124,15 @@ pub fn serving_roles(service: &str) -> Option<(&'static str, &'static [Alternati
     Some((row.role_name.as_str(), row.satisfied_by.as_slice()))
 }
 
+/// The name IAM gives the service's role, when the table has a row for the service.
+pub fn role_name_of(service: &str) -> Option<&'static str> {
+    let row = table()
+        .ok()?
+        .iter()
+        .find(|r| r.service.eq_ignore_ascii_case(service))?;
+    Some(row.role_name.as_str())
+}
+
 /// Reads the table, refusing a row that breaks its rules.
 pub fn parse_table(text: &str) -> Result<Vec<Row>, String> {
     let file: TableFile =

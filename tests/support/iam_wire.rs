@@ -147,3 +147,199 @@ pub async fn mount_created(iam: &MockServer) {
     .await;
     mount(iam, "TagRole", ok_empty("TagRole")).await;
 }
+
+/// IAM's AccessDenied, worded as IAM words it for the function's role.
+pub fn access_denied(action: &str, resource: &str) -> ResponseTemplate {
+    error(
+        403,
+        "AccessDenied",
+        &format!(
+            "User: arn:aws:sts::{ACCOUNT}:assumed-role/upsert-slr-FunctionRole-1A2B3C/upsert-slr-Function-4D5E6F \
+             is not authorized to perform: {action} on resource: {resource} because no \
+             identity-based policy allows the {action} action"
+        ),
+    )
+}
+
+/// What IAM answers a GetRole of a name that matches no role, under a policy that names only
+/// service-linked paths: the resource is the name without a path.
+pub fn get_role_denied(name: &str) -> ResponseTemplate {
+    access_denied("iam:GetRole", &format!("role {name}"))
+}
+
+/// ListRoles under a path, listing `roles` (service, name).
+pub fn roles_listed(roles: &[(&str, &str)]) -> ResponseTemplate {
+    let members: String = roles
+        .iter()
+        .map(|(service, name)| {
+            role_xml(service, name, &[])
+                .replace("<Role>", "<member>")
+                .replace("</Role>", "</member>")
+        })
+        .collect();
+    ok(
+        "ListRoles",
+        &format!("<IsTruncated>false</IsTruncated><Roles>{members}</Roles>"),
+    )
+}
+
+// CloudFormation's query API, as it answers DescribeStacks and ListStackResources.
+
+const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+
+fn cfn_ok(action: &str, result: &str) -> ResponseTemplate {
+    xml(
+        200,
+        format!(
+            "<{action}Response xmlns=\"{CFN_NS}\"><{action}Result>{result}</{action}Result>\
+             <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>\
+             </{action}Response>"
+        ),
+    )
+}
+
+pub fn cfn_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    xml(
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"{CFN_NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
+             <Message>{message}</Message></Error><RequestId>5ccc7dcd-example</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+/// DescribeStacks of `stack_id`, in `status`.
+pub fn stack_in(stack_id: &str, status: &str) -> ResponseTemplate {
+    let name = stack_id.split('/').nth(1).unwrap_or("stack");
+    cfn_ok(
+        "DescribeStacks",
+        &format!(
+            "<Stacks><member><StackId>{stack_id}</StackId><StackName>{name}</StackName>\
+             <CreationTime>2026-11-23T04:00:00.000Z</CreationTime><StackStatus>{status}</StackStatus>\
+             <DisableRollback>false</DisableRollback><Tags/><Outputs/><Parameters/></member></Stacks>"
+        ),
+    )
+}
+
+/// What CloudFormation answers DescribeStacks of a stack it does not have.
+pub fn no_such_stack(stack_id: &str) -> ResponseTemplate {
+    cfn_error(
+        400,
+        "ValidationError",
+        &format!("Stack with id {stack_id} does not exist"),
+    )
+}
+
+/// ListStackResources: each resource as (logical id, physical id, status).
+pub fn stack_resources(resources: &[(&str, &str, &str)]) -> ResponseTemplate {
+    let members: String = resources
+        .iter()
+        .map(|(logical, physical, status)| {
+            format!(
+                "<member><LogicalResourceId>{logical}</LogicalResourceId>\
+                 <PhysicalResourceId>{physical}</PhysicalResourceId>\
+                 <ResourceType>Custom::ServiceLinkedRole</ResourceType>\
+                 <LastUpdatedTimestamp>2026-11-23T04:05:00.000Z</LastUpdatedTimestamp>\
+                 <ResourceStatus>{status}</ResourceStatus>\
+                 <DriftInformation><StackResourceDriftStatus>NOT_CHECKED</StackResourceDriftStatus></DriftInformation>\
+                 </member>"
+            )
+        })
+        .collect();
+    cfn_ok(
+        "ListStackResources",
+        &format!("<StackResourceSummaries>{members}</StackResourceSummaries>"),
+    )
+}
+
+/// The function's dependencies with IAM and CloudFormation at `endpoint` (one wiremock server
+/// answers both: their actions differ), the settings in `vars`, and `known` as the process's
+/// remembered names. One attempt per call, as the function runs.
+pub fn wire_deps(
+    endpoint: &str,
+    vars: Vec<(&'static str, String)>,
+    known: upsert_slr::KnownNames,
+) -> upsert_slr::Deps {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let http = upsert_slr::adapters::clients::http_client().unwrap();
+    let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+    let iam = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(upsert_slr::adapters::clients::SdkHttpClient::new(
+            http.clone(),
+        ))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials.clone())
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let stacks = upsert_slr::adapters::cloudformation::CloudFormation::new(
+        http.clone(),
+        Some(SharedCredentialsProvider::new(credentials)),
+        Some("us-east-1".into()),
+        Some(endpoint.to_string()),
+    );
+    upsert_slr::Deps {
+        iam: aws_sdk_iam::Client::from_conf(iam),
+        stacks,
+        http,
+        settings: std::sync::Arc::new(upsert_slr::config::Settings::from_lookup(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })),
+        known_names: known,
+    }
+}
+
+/// A query-API request whose form sets `key` to exactly `value` (`RoleName=AWSServiceRoleForECS`
+/// does not match `AWSServiceRoleForECS_team-a`).
+pub struct FormParam(pub &'static str, pub String);
+
+impl wiremock::Match for FormParam {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        form_urlencoded::parse(&request.body).any(|(k, v)| k == self.0 && v == self.1.as_str())
+    }
+}
+
+/// `action` for the role named `name` only.
+pub fn action_on(name: &str, role: &str) -> MockBuilder {
+    action(name).and(FormParam("RoleName", role.to_string()))
+}
+
+/// How IAM says a role does not exist: `NoSuchEntity`, or (under a policy that names only
+/// service-linked paths, the role having no path) `AccessDenied`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Absent {
+    NoSuchEntity,
+    AccessDenied,
+}
+
+pub const ABSENT: [Absent; 2] = [Absent::NoSuchEntity, Absent::AccessDenied];
+
+impl Absent {
+    /// GetRole's answer for `name`.
+    pub fn get_role(self, name: &str) -> ResponseTemplate {
+        match self {
+            Absent::NoSuchEntity => error(
+                404,
+                "NoSuchEntity",
+                &format!("The role with name {name} cannot be found."),
+            ),
+            Absent::AccessDenied => get_role_denied(name),
+        }
+    }
+}
+
+/// IAM with no role named `name`, saying so `absent`'s way; ListRoles (which an AccessDenied
+/// sends the function to) lists nothing under any path unless a test mounts more.
+pub async fn mount_absent(iam: &MockServer, absent: Absent, name: &str) {
+    action_on("GetRole", name)
+        .respond_with(absent.get_role(name))
+        .mount(iam)
+        .await;
+    action("ListRoles")
+        .respond_with(roles_listed(&[]))
+        .with_priority(10)
+        .mount(iam)
+        .await;
+}

@@ -212,6 +212,8 @@ async fn route(
 pub fn loopback_env(iam: &str, answers_at: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL_IAM", iam.to_string()),
+        // The same server answers the CloudFormation reads a Delete makes: the actions differ.
+        ("AWS_ENDPOINT_URL_CLOUDFORMATION", iam.to_string()),
         ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
         ("AWS_SECRET_ACCESS_KEY", "secret".into()),
         (
