@@ -1,4 +1,5 @@
-//! Every event in `tests/corpus/` through one running binary, against LocalStack. Each file
+//! Every event in `tests/corpus/` through one running binary, against LocalStack behind the
+//! IAM gate (the shipped policy). Each file
 //! holds the payload (`event`, or `raw` bytes) and, next to it, what must happen:
 //! - `failed`: an answer with Status FAILED whose Reason contains `says`;
 //! - `success`: an answer with Status SUCCESS whose Reason contains `says`;
@@ -11,6 +12,8 @@
 
 #[path = "support/evidence.rs"]
 mod evidence;
+#[path = "support/iam_gate.rs"]
+mod iam_gate;
 #[path = "support/localstack.rs"]
 mod localstack;
 #[path = "support/runtime_api.rs"]
@@ -93,7 +96,12 @@ async fn every_corpus_event_gets_its_expected_outcome() {
     assert!(cases.len() >= 40, "the corpus has {} events", cases.len());
     let account = localstack::fresh_account();
     let api = RuntimeApi::start().await;
-    let mut function = Function::start(&api, &localstack::function_env(&account));
+    let gate = iam_gate::Gate::start(
+        &localstack::endpoint(),
+        iam_gate::Policy::shipped("any-service"),
+    )
+    .await;
+    let mut function = Function::start(&api, &localstack::function_env_at(&account, &gate.url));
 
     let mut mismatches = Vec::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();

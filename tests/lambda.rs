@@ -1,6 +1,7 @@
-//! The built binary, run the way Lambda runs it, against LocalStack's IAM and S3, with the
-//! sample events from `events/`. What CloudFormation would receive is read back from the
-//! presigned S3 URL the function answered to.
+//! The built binary, run the way Lambda runs it, against LocalStack's IAM and S3 behind the IAM
+//! gate (the shipped policy judged as IAM judges it), with the sample events from `events/`.
+//! What CloudFormation would receive is read back from the presigned S3 URL the function
+//! answered to.
 //!
 //! Needs LocalStack (`make test` starts it); fails, never skips, without it.
 
@@ -8,12 +9,17 @@
 mod cfn;
 #[path = "support/evidence.rs"]
 mod evidence;
+#[path = "support/iam_gate.rs"]
+mod iam_gate;
+#[path = "support/iam_wire.rs"]
+mod iam_wire;
 #[path = "support/localstack.rs"]
 mod localstack;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
 use cfn::assert_answer;
+use iam_gate::{Gate, Policy};
 use runtime_api::{Function, Outcome, RuntimeApi};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -27,12 +33,13 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// One function process working in a fresh LocalStack account.
+/// One function process working in a fresh LocalStack account, its AWS calls through the gate.
 struct Lambda {
     api: Arc<RuntimeApi>,
     function: Function,
     account: String,
     iam: aws_sdk_iam::Client,
+    gate: Gate,
 }
 
 impl Lambda {
@@ -44,7 +51,17 @@ impl Lambda {
         localstack::require().await;
         let account = localstack::fresh_account();
         let api = RuntimeApi::start().await;
-        let mut env = localstack::function_env(&account);
+        // The policy a deployment with the function's AllowedServices has.
+        let allowed = extra_env
+            .iter()
+            .find(|(k, _)| *k == "UPSERT_SLR_ALLOWED_SERVICES")
+            .map(|(_, v)| v.as_str());
+        let gate = Gate::start(
+            &localstack::endpoint(),
+            Policy::for_allowed_services(allowed),
+        )
+        .await;
+        let mut env = localstack::function_env_at(&account, &gate.url);
         env.extend(extra_env.iter().cloned());
         let function = Function::start(&api, &env);
         let iam = localstack::iam(&account);
@@ -53,12 +70,48 @@ impl Lambda {
             function,
             account,
             iam,
+            gate,
         }
+    }
+
+    /// `stack` (an ARN of the sample account) as the same stack of this test's account.
+    fn in_this_account(&self, stack: &str) -> String {
+        stack.replace(":123456789012:stack/", &format!(":{}:stack/", self.account))
+    }
+
+    /// CloudFormation answering for the sample events' stack as in `status` with `resources`
+    /// (logical id, physical id, status): a stack deleting resources, which LocalStack's
+    /// CloudFormation cannot be put in on demand. Replayed until the server is dropped.
+    async fn cloudformation_shows(
+        &self,
+        status: &str,
+        resources: &[(&str, &str, &str)],
+    ) -> wiremock::MockServer {
+        let server = wiremock::MockServer::start().await;
+        let stack = self.in_this_account(SAMPLE_STACK);
+        iam_wire::mount(
+            &server,
+            "DescribeStacks",
+            iam_wire::stack_in(&stack, status),
+        )
+        .await;
+        iam_wire::mount(
+            &server,
+            "ListStackResources",
+            iam_wire::stack_resources(resources),
+        )
+        .await;
+        self.gate.replay_cloudformation(&server.uri());
+        server
     }
 
     /// Invokes with `event` answering to a fresh presigned URL; returns the invocation outcome
     /// and what the function PUT there (if anything).
     async fn send(&self, mut event: Value) -> (Outcome, Option<Value>) {
+        // A stack is in the function's own account: the policy's conditions name it.
+        if let Some(stack) = event["StackId"].as_str() {
+            event["StackId"] = json!(self.in_this_account(stack));
+        }
         let key = localstack::new_key();
         event["ResponseURL"] = json!(localstack::presigned_put(&key, Duration::from_secs(600)));
         let outcome = self.api.invoke(&event, INVOKE_TIMEOUT).await;
@@ -106,11 +159,36 @@ impl Lambda {
     }
 
     /// Checks the process is still serving, never panicked and never logged a presigned URL's
-    /// signature.
+    /// signature, and that the shipped policy refused it nothing but what IAM refuses for a
+    /// role that does not exist (a GetRole judged by an ARN without path).
     fn finish(mut self) {
         self.function.assert_sound();
         assert_eq!(self.api.init_errors(), Vec::<String>::new());
+        let unexpected: Vec<String> = self
+            .gate
+            .denied()
+            .into_iter()
+            .filter(|d| !is_missing_role_lookup(d))
+            .collect();
+        assert_eq!(
+            unexpected,
+            Vec::<String>::new(),
+            "the shipped policy refused these"
+        );
     }
+}
+
+/// The stack of the sample events.
+const SAMPLE_STACK: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/app/5b9d4e10-c8a1-11ef-9a5e-0a1b2c3d4e5f";
+
+/// A GetRole of a name with no path: what IAM refuses, under a policy naming service-linked
+/// paths, for a role that does not exist.
+fn is_missing_role_lookup(denied: &str) -> bool {
+    denied
+        .strip_prefix("iam:GetRole on arn:aws:iam::")
+        .and_then(|rest| rest.split_once(":role/"))
+        .is_some_and(|(_, name)| !name.contains('/'))
 }
 
 fn with(mut event: Value, request_id: &str, props: Value) -> Value {
@@ -267,7 +345,17 @@ async fn a_new_suffix_replaces_the_role_and_the_old_one_is_deleted() {
     );
     assert_eq!(updated["Data"]["Created"], "true");
 
-    // CloudFormation cleans up the old physical id.
+    // CloudFormation cleans up the old physical id, the resource now standing for the new one.
+    let _cloudformation = lambda
+        .cloudformation_shows(
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            &[(
+                "EcsServiceLinkedRole",
+                "AWSServiceRoleForAutoScaling_b",
+                "UPDATE_COMPLETE",
+            )],
+        )
+        .await;
     let mut cleanup = sample("delete-remove.json");
     cleanup["ResourceProperties"] = props("a");
     cleanup["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling_a");
@@ -306,6 +394,7 @@ async fn removal_policy_delete_removes_only_roles_this_resource_created() {
     );
     assert!(lambda.exists("AWSServiceRoleForECS").await);
 
+    let _cloudformation = lambda.cloudformation_shows("DELETE_IN_PROGRESS", &[]).await;
     let deleted = lambda.answer(sample("delete-remove.json")).await;
     assert_answer(&deleted, "SUCCESS", "deleted AWSServiceRoleForECS");
     assert!(!lambda.exists("AWSServiceRoleForECS").await);
@@ -625,6 +714,7 @@ async fn behind_is_complete_the_log_names_the_role_on_event_created_or_is_deleti
     delete["RequestType"] = json!("Delete");
     delete["RequestId"] = json!("req-ic2");
     delete["PhysicalResourceId"] = json!("AWSServiceRoleForECS");
+    let _cloudformation = lambda.cloudformation_shows("DELETE_IN_PROGRESS", &[]).await;
     let (outcome, put) = lambda.send(delete).await;
     let Outcome::Result(result) = outcome else {
         panic!("{outcome:?}\n{}", lambda.function.logs())
@@ -896,5 +986,155 @@ async fn a_macro_event_is_answered_as_the_result_without_touching_iam() {
         "{}",
         lambda.function.logs()
     );
+    lambda.finish();
+}
+
+/// A Delete with RemovalPolicy Delete of the role this resource created, which CloudFormation
+/// did not send: LocalStack's CloudFormation has no such stack, or holds the stack in a status
+/// in which it deletes nothing. The role stays, and the Reason says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_cloudformation_did_not_send_keeps_the_role() {
+    let lambda = Lambda::start().await;
+    let create = fast(
+        with(
+            sample("create.json"),
+            "req-1",
+            json!({"RemovalPolicy": "Delete"}),
+        ),
+        "req-1",
+    );
+    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    let kept = lambda.answer(sample("delete-remove.json")).await;
+    assert_answer(
+        &kept,
+        "SUCCESS",
+        &format!(
+            "retained AWSServiceRoleForECS: CloudFormation has no stack {}, so this Delete did \
+             not come from it",
+            lambda.in_this_account(SAMPLE_STACK)
+        ),
+    );
+    assert!(lambda.exists("AWSServiceRoleForECS").await);
+
+    let template =
+        r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#;
+    let stack = localstack::create_stack(&lambda.account, "settled", template).await;
+    let props = json!({"AWSServiceName": "autoscaling.amazonaws.com", "CustomSuffix": "settled", "PropagationWaitSeconds": "0", "RemovalPolicy": "Delete"});
+    let mut create = with(sample("create.json"), "req-2", json!({}));
+    create["StackId"] = json!(stack);
+    create["ResourceProperties"] = props.clone();
+    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    let mut delete = with(sample("delete-remove.json"), "req-3", json!({}));
+    delete["StackId"] = json!(stack);
+    delete["ResourceProperties"] = props;
+    delete["PhysicalResourceId"] = json!("AWSServiceRoleForAutoScaling_settled");
+    let kept = lambda.answer(delete).await;
+    assert_answer(
+        &kept,
+        "SUCCESS",
+        &format!(
+            "retained AWSServiceRoleForAutoScaling_settled: stack {stack} is CREATE_COMPLETE, a \
+             status in which CloudFormation deletes no resource, so this Delete did not come from it"
+        ),
+    );
+    assert!(lambda.exists("AWSServiceRoleForAutoScaling_settled").await);
+    evidence::record(
+        "Never lose a role",
+        "Delete with RemovalPolicy Delete that CloudFormation did not send: no such stack, a stack not deleting (LocalStack)",
+        2,
+        "retained, the Reason naming what CloudFormation showed",
+    );
+    lambda.finish();
+}
+
+/// The hook's answer to `events/hook-create.json`: a Redshift cluster about to be created.
+async fn invoke_hook(lambda: &Lambda) -> Value {
+    match lambda
+        .api
+        .invoke(&sample("hook-create.json"), INVOKE_TIMEOUT)
+        .await
+    {
+        Outcome::Result(answer) => answer,
+        other => panic!("{other:?}\n{}", lambda.function.logs()),
+    }
+}
+
+/// The hook with AllowedServices limited to ECS, for a Redshift cluster: the role it may not
+/// create is used when it exists and reported missing when it does not, under the policy such a
+/// deployment ships; with the read narrowed to the allowed services' paths (as the policy once
+/// was), the gate refuses the lookup and the hook fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hook_limited_to_other_services_uses_an_existing_role_under_the_shipped_policy() {
+    let lambda = Lambda::start_with(&[
+        ("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com".into()),
+        ("UPSERT_SLR_HOOK_WAIT_SECONDS", "0".into()),
+    ])
+    .await;
+    let missing = invoke_hook(&lambda).await;
+    assert_eq!(missing["hookStatus"], "FAILED", "{missing}");
+    assert_eq!(
+        missing["errorCode"], "NonCompliant",
+        "a missing role, not an internal failure: {missing}"
+    );
+
+    lambda
+        .made_outside_the_stack("redshift.amazonaws.com")
+        .await;
+    let found = invoke_hook(&lambda).await;
+    assert_eq!(found["hookStatus"], "SUCCESS", "{found}");
+
+    let ecs_path = "arn:*:iam::*:role/aws-service-role/ecs.amazonaws.com/*";
+    lambda
+        .gate
+        .set_policy(Policy::shipped("ecs-only").narrowed("ReadServiceLinkedRoles", &[ecs_path]));
+    let refused = invoke_hook(&lambda).await;
+    assert_eq!(refused["hookStatus"], "FAILED", "{refused}");
+    assert_eq!(refused["errorCode"], "InternalFailure", "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("so this function's role needs iam:GetRole on it"),
+        "{message}"
+    );
+    let denied = lambda.gate.take_denied(|d| {
+        d.starts_with("iam:GetRole on arn:aws:iam::")
+            && d.contains(":role/aws-service-role/redshift.amazonaws.com/")
+    });
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    lambda.finish();
+}
+
+/// Without the stack reads, CloudFormation cannot confirm a deletion: the role stays, and the
+/// Reason names the permission. What a narrowed policy would do on AWS, failing here first.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_stack_reads_a_delete_keeps_the_role_naming_the_permission() {
+    let lambda = Lambda::start().await;
+    let create = fast(
+        with(
+            sample("create.json"),
+            "req-1",
+            json!({"RemovalPolicy": "Delete"}),
+        ),
+        "req-1",
+    );
+    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    let _cloudformation = lambda.cloudformation_shows("DELETE_IN_PROGRESS", &[]).await;
+    lambda
+        .gate
+        .set_policy(Policy::shipped("any-service").without("ReadOwnStacks"));
+
+    let kept = lambda.answer(sample("delete-remove.json")).await;
+
+    assert_eq!(kept["Status"], "SUCCESS", "{kept}");
+    let reason = kept["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("retained AWSServiceRoleForECS: AccessDenied: User: ")
+            && reason.ends_with("without it CloudFormation cannot confirm the deletion (allow cloudformation:DescribeStacks on this account's stacks)"),
+        "{reason}"
+    );
+    assert!(lambda.exists("AWSServiceRoleForECS").await);
+    let denied = lambda
+        .gate
+        .take_denied(|d| d.starts_with("cloudformation:DescribeStacks on "));
+    assert_eq!(denied.len(), 1, "{denied:?}");
     lambda.finish();
 }

@@ -62,8 +62,14 @@ pub fn fresh_account() -> String {
 
 /// Environment that points the function at LocalStack as `account`.
 pub fn function_env(account: &str) -> Vec<(&'static str, String)> {
+    function_env_at(account, &endpoint())
+}
+
+/// The same, with the function's AWS calls sent to `aws` (the IAM gate in front of LocalStack);
+/// its answers still go to LocalStack's S3.
+pub fn function_env_at(account: &str, aws: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ENDPOINT_URL", aws.to_string()),
         ("AWS_ACCESS_KEY_ID", account.to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         (
@@ -102,6 +108,67 @@ pub fn presigned_put(key: &str, valid_for: Duration) -> String {
         "{}/{BUCKET}/{key}?AWSAccessKeyId={S3_KEY}&Expires={expires}&Signature={signature}",
         endpoint()
     )
+}
+
+/// A stack CloudFormation (LocalStack's) holds in `account`, created from `template` and
+/// waited for: its StackId. The call is LocalStack's query API; it checks no signature.
+pub async fn create_stack(account: &str, name: &str, template: &str) -> String {
+    let created = cloudformation(
+        account,
+        &[
+            ("Action", "CreateStack"),
+            ("StackName", name),
+            ("TemplateBody", template),
+        ],
+    )
+    .await;
+    let stack_id = between(&created, "<StackId>", "</StackId>")
+        .unwrap_or_else(|| panic!("CreateStack: {created}"));
+    for _ in 0..100 {
+        let described = cloudformation(
+            account,
+            &[("Action", "DescribeStacks"), ("StackName", &stack_id)],
+        )
+        .await;
+        match between(&described, "<StackStatus>", "</StackStatus>").as_deref() {
+            Some("CREATE_COMPLETE") => return stack_id,
+            Some(status) if !status.ends_with("IN_PROGRESS") => {
+                panic!("{name}: {status}: {described}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("{name} was not created in 20 s")
+}
+
+async fn cloudformation(account: &str, params: &[(&str, &str)]) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("Version", "2010-05-15");
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    let body = form.finish();
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/cloudformation/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    );
+    http()
+        .post(format!("{}/", endpoint()))
+        .header("authorization", auth)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = from + text[from..].find(end)?;
+    Some(text[from..to].to_string())
 }
 
 pub fn new_key() -> String {
