@@ -2,8 +2,9 @@
 # LocalStack on the host (no Docker) for the tests and the demo.
 #   scripts/localstack.sh start [cfn]   install if needed, start on loopback, print the endpoint
 #   scripts/localstack.sh stop [cfn]    stop the instance started here
-# Without `cfn`: IAM, S3 and STS, for the function's own tests. With `cfn`: CloudFormation and
-# what its stacks use (Lambda, Logs, SSM, Step Functions), with the project's plugins
+# Without `cfn`: IAM, S3, STS and CloudFormation (no plugins), for the function's own tests.
+# With `cfn`: CloudFormation and what its stacks use (Lambda, Logs, SSM, Step Functions), with
+# the project's plugins
 # (localstack-plugins/) running Lambda functions as local processes and custom resources as
 # CloudFormation does; LOCALSTACK_PYTHON=3.13 runs that one on Python 3.13 (Step Functions
 # needs it). Listens on 127.0.0.1 only, port 4566 when free (else any free port;
@@ -48,7 +49,9 @@ start() {
     # Checked before anything is installed or stopped.
     [ -z "${LOCALSTACK_PORT:-}" ] || LOCALSTACK_PORT=$(whole_number LOCALSTACK_PORT "" 1 65535)
     local python=$LOCALSTACK_VENV/bin/python
-    local -a settings=(SERVICES=iam,s3,sts)
+    # CloudFormation too: the function asks it before deleting a role, and a stack it does not
+    # have must be answered as CloudFormation answers.
+    local -a settings=(SERVICES=cloudformation,iam,s3,sts)
     if [ "$mode" = cfn ]; then
         if [ "$venv" = "$LOCALSTACK_VENV" ]; then
             install_localstack_plugins "$venv" "$(python311)"
@@ -64,7 +67,9 @@ start() {
             XDG_CACHE_HOME="$STATE/cache"
         )
     else
-        install_localstack
+        # The plugins' fixes to the engine (an unknown stack id answered as CloudFormation
+        # answers it) hold here too; what they add for Lambda stays off without its service.
+        install_localstack_plugins "$LOCALSTACK_VENV" "$(python311)"
     fi
     stop 2>/dev/null || true
     rm -rf "$STATE"
