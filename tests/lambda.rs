@@ -199,6 +199,10 @@ fn with(mut event: Value, request_id: &str, props: Value) -> Value {
     event
 }
 
+fn created_stack(event: &Value) -> String {
+    event["StackId"].as_str().expect("StackId").to_string()
+}
+
 fn fast(event: Value, request_id: &str) -> Value {
     with(event, request_id, json!({"PropagationWaitSeconds": "1"}))
 }
@@ -242,12 +246,28 @@ async fn create_then_adopt_then_retained_delete() {
 
     // Another stack declaring the same role, with the same wait: the creator already waited it
     // out, so the role is adopted at once, Created "false".
-    let adopt = fast(sample("create.json"), "req-adopt");
+    // Its Reason names the stack that owns the role and what that stack's delete would do.
+    let mut adopt = fast(sample("create.json"), "req-adopt");
+    let creator = lambda.in_this_account(&created_stack(&adopt));
+    adopt["StackId"] = json!(created_stack(&adopt).replace("stack/app/", "stack/other/"));
+    adopt["LogicalResourceId"] = json!("SharedEcsRole");
     let adopted = lambda.answer(adopt).await;
     assert_eq!(adopted["Status"], "SUCCESS");
     assert_eq!(adopted["Data"]["Created"], "false");
     assert_eq!(adopted["Data"]["Arn"], arn);
-    assert_eq!(adopted["Reason"], "adopted existing AWSServiceRoleForECS");
+    assert_eq!(
+        adopted["Reason"],
+        format!(
+            "adopted existing AWSServiceRoleForECS (created by EcsServiceLinkedRole of stack \
+             {creator}, RemovalPolicy Retain: its delete keeps the role)"
+        )
+    );
+
+    // The creating resource asking again is told nothing about owners: the role is its own.
+    let again = lambda
+        .answer(fast(sample("create.json"), "req-again"))
+        .await;
+    assert_eq!(again["Reason"], "adopted existing AWSServiceRoleForECS");
 
     let deleted = lambda.answer(sample("delete.json")).await;
     assert_answer(

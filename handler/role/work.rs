@@ -141,22 +141,25 @@ impl Work<'_> {
         if self.owner.created_in_this_request(&role) {
             return Upserted::Created(role);
         }
-        if let Some(owner) = role.tag(STACK_TAG) {
+        if let Some(ownership) = self.ownership(&role) {
             tracing::info!(
                 role_name = %role.name,
-                owner_stack_id = owner,
+                owner_stack_id = role.tag(STACK_TAG).unwrap_or_default(),
                 owner_logical_id = role.tag(LOGICAL_ID_TAG).unwrap_or_default(),
                 owner_removal_policy = role.tag(REMOVAL_POLICY_TAG).unwrap_or("unrecorded"),
-                "adopted a role another resource created: {}",
-                self.ownership(&role).unwrap_or_default()
+                "adopted a role another resource created: {ownership}"
             );
         }
         Upserted::Adopted(role)
     }
 
     /// Who created an adopted role, and whether that resource's delete would remove it; `None`
-    /// for a role no stack marked as its own.
+    /// for a role no stack marked as its own, or marked as this resource's.
     pub(super) fn ownership(&self, role: &Role) -> Option<String> {
+        // This resource's own role, asked for again: nobody else's delete is involved.
+        if self.owner.owns(role) {
+            return None;
+        }
         let stack = role.tag(STACK_TAG)?;
         let logical = role.tag(LOGICAL_ID_TAG).unwrap_or("a resource");
         if stack == self.owner.stack_id {

@@ -136,3 +136,61 @@ def test_an_account_holding_only_the_legacy_elasticsearch_role_adopts_it_for_ope
     deleted = cloud.delete("opensearch-legacy")
     assert deleted.status == "DELETE_COMPLETE", deleted
     assert cloud.role(legacy), "deleting the stack removed a role it adopted"
+
+
+def roles_stack(**resources):
+    """A stack of Custom::ServiceLinkedRole resources for autoscaling: logical id -> (suffix,
+    the logical id it depends on or None)."""
+    body = {"Resources": {}}
+    for logical_id, (suffix, after) in resources.items():
+        body["Resources"][logical_id] = {
+            "Type": "Custom::ServiceLinkedRole",
+            "Properties": {
+                "ServiceToken": {"Fn::ImportValue": EXPORT},
+                "ServiceTimeout": 300,
+                "AWSServiceName": "autoscaling.amazonaws.com",
+                "CustomSuffix": suffix,
+                "PropagationWaitSeconds": 1,
+                "RemovalPolicy": "Delete",
+            },
+            **({"DependsOn": after} if after else {}),
+        }
+    return json.dumps(body)
+
+
+def test_everyday_stack_changes_never_delete_a_role_in_use(app):
+    """CloudFormation, not the event, says what is deleted: a rename and a removed adopter keep
+    the role, a replacement's cleanup and the stack's delete remove the roles they own."""
+    cloud, _ = app
+    kept, old, new = ("AWSServiceRoleForAutoScaling_" + s for s in ("kept", "one", "two"))
+
+    created = cloud.deploy("everyday", roles_stack(Creator=("kept", None), Adopter=("kept", "Creator"), Replaced=("one", None)))
+    assert created.status == "CREATE_COMPLETE", created
+    assert not fallbacks(created.events)
+    assert cloud.role(kept) and cloud.role(old)
+
+    # The adopter removed: its Delete, in the update's cleanup, does not own the role.
+    removed = cloud.deploy("everyday", roles_stack(Creator=("kept", None), Replaced=("one", None)))
+    assert removed.status == "UPDATE_COMPLETE", removed
+    assert removed.resource("Adopter").status == "DELETE_COMPLETE"
+    assert cloud.role(kept), "removing the adopter deleted the creator's role"
+
+    # The creator renamed (a construct moved, in CDK): CloudFormation creates Renamed first,
+    # which adopts the role, then deletes Creator, whose tags still match; Renamed holds it.
+    renamed = cloud.deploy("everyday", roles_stack(Renamed=("kept", None), Replaced=("one", None)))
+    assert renamed.status == "UPDATE_COMPLETE", renamed
+    assert renamed.resource("Creator").status == "DELETE_COMPLETE"
+    assert cloud.role(kept), "a rename deleted the role the stack now declares"
+
+    # A new suffix replaces Replaced's role: the old one goes in the cleanup phase.
+    replaced = cloud.deploy("everyday", roles_stack(Renamed=("kept", None), Replaced=("two", None)))
+    assert replaced.status == "UPDATE_COMPLETE", replaced
+    assert cloud.role(new)
+    assert cloud.role(old) is None, "the replaced role was not deleted"
+
+    # The stack deleted: the role Replaced created goes. The renamed resource adopted its role
+    # (the creator's tags name Creator), so that one is kept.
+    deleted = cloud.delete("everyday")
+    assert deleted.status == "DELETE_COMPLETE", deleted
+    assert cloud.role(new) is None, "deleting the stack kept a role it created"
+    assert cloud.role(kept), "a role the stack's remaining resource only adopted was deleted"
