@@ -821,3 +821,71 @@ async fn bodies_of(h: &Harness, action: &str) -> Vec<String> {
         .filter(|b| action_of(b) == Some(action))
         .collect()
 }
+
+/// A stack delete sends the properties CloudFormation last applied, which the owner recorded on
+/// the role: a Delete saying `RemovalPolicy: Delete` for a role recorded as Retain (an event
+/// sent by hand while the stack happens to be deleting) keeps it. A role from before the record
+/// existed follows the event.
+#[tokio::test]
+async fn a_delete_cannot_overrule_the_removal_policy_the_owner_recorded() {
+    for (recorded, deleted) in [
+        (Some("Retain"), false),
+        (Some("Delete"), true),
+        (None, true),
+    ] {
+        let h = Harness::new().await;
+        let mut tags = owned_tags();
+        if let Some(policy) = recorded {
+            tags.push(("upsert-slr:removal-policy", policy));
+        }
+        mount(
+            &h.iam,
+            "GetRole",
+            ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)),
+        )
+        .await;
+        mount(
+            &h.iam,
+            "DescribeStacks",
+            stack_in(STACK, "DELETE_IN_PROGRESS"),
+        )
+        .await;
+        let task = "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/5e2</DeletionTaskId>";
+        mount(
+            &h.iam,
+            "DeleteServiceLinkedRole",
+            ok("DeleteServiceLinkedRole", task),
+        )
+        .await;
+        mount(
+            &h.iam,
+            "GetServiceLinkedRoleDeletionStatus",
+            deletion_status("SUCCEEDED", ""),
+        )
+        .await;
+
+        h.invoke(delete_event(&h)).await.unwrap();
+
+        let calls = h.iam_actions().await;
+        let answer = h.answer().await;
+        assert_eq!(
+            calls.contains(&"DeleteServiceLinkedRole".to_string()),
+            deleted,
+            "recorded {recorded:?}: {answer}"
+        );
+        if deleted {
+            assert_answer(&answer, "SUCCESS", "deleted AWSServiceRoleForECS");
+        } else {
+            assert_answer(
+                &answer,
+                "SUCCESS",
+                "retained AWSServiceRoleForECS: its owner recorded RemovalPolicy Retain \
+                 (tag upsert-slr:removal-policy), which a Delete cannot overrule",
+            );
+            assert!(
+                !calls.contains(&"DescribeStacks".to_string()),
+                "kept before asking CloudFormation: {calls:?}"
+            );
+        }
+    }
+}

@@ -10,7 +10,7 @@
 
 use super::Failure;
 use super::properties::RemovalPolicy;
-use super::work::Work;
+use super::work::{REMOVAL_POLICY_TAG, Work};
 use crate::adapters::cloudformation::{StackArn, StackResource};
 use crate::adapters::iam::{self, DeletionStatus};
 
@@ -69,6 +69,14 @@ impl Work<'_> {
             return Ok(Removal::Retained(format!(
                 "{} was not created by this resource",
                 role.name
+            )));
+        }
+        // CloudFormation sends a stack delete the properties it last applied, which the owner
+        // recorded on the role: an event saying otherwise did not come from that stack delete.
+        if role.tag(REMOVAL_POLICY_TAG) == Some(RemovalPolicy::Retain.as_str()) {
+            return Ok(Removal::Retained(format!(
+                "its owner recorded RemovalPolicy Retain (tag {REMOVAL_POLICY_TAG}), which a \
+                 Delete cannot overrule"
             )));
         }
         if let Confirmation::Unconfirmed(why) = self.cloudformation_confirms(&role.name).await? {
