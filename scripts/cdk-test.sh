@@ -65,54 +65,7 @@ cp README.md "$work/docs-src/"
 [ ! -d docs ] || cp -r docs "$work/docs-src/"
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
 timed "the packed artifacts" env -C "$work" PATH="$no_cargo_path" PYTHONPATH="$work/docs-src/tests" \
-    VERSION="$version" ARCH="$arch" bash -euo pipefail -c '
-    ! command -v cargo >/dev/null || { echo "cargo is still on PATH: $(command -v cargo)" >&2; exit 1; }
-    cd ts
-    npm ci --no-audit --no-fund --loglevel=error
-    npm install --no-audit --no-fund --loglevel=error "../upsert-slr-cdk-$VERSION.tgz"
-    echo "synth tests against aws-cdk-lib $(node -p "require(\"aws-cdk-lib/package.json\").version"), in the installed package" >&2
-    mkdir node_modules/upsert-slr-cdk/test
-    # nag.test.js runs cdk-nag 3 and the last cdk-nag 2 here (the consumer app has both).
-    cp ../synth.test.js ../aspect.test.js ../nag.test.js node_modules/upsert-slr-cdk/test/
-    node --test node_modules/upsert-slr-cdk/test/
-    test -s node_modules/upsert-slr-cdk/API.md || { echo "the package has no API.md" >&2; exit 1; }
-    npx tsc
-    CDK_OUTDIR=cdk.out node app.js
-    roles="[
-        {\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Role for ECS, managed by upsert-slr\", \"RemovalPolicy\": \"Retain\"},
-        {\"AWSServiceName\": \"autoscaling.amazonaws.com\", \"CustomSuffix\": \"example\", \"PropagationWaitSeconds\": 30, \"RemovalPolicy\": \"Delete\"}]"
-    zip="../upsert-slr-$VERSION-$ARCH.zip"
-    python3 ../check_synth.py cdk.out UpsertSlrExample direct "$zip" "$roles"
-    python3 ../check_synth.py cdk.out UpsertSlrExampleProvider provider "$zip" "$roles"
-    python3 ../check_synth.py cdk.out UpsertSlrExampleFunction function "$zip" "[]"
-    python3 ../check_synth.py cdk.out UpsertSlrExampleShared shared - \
-        "[{\"AWSServiceName\": \"elasticloadbalancing.amazonaws.com\", \"RemovalPolicy\": \"Delete\"}]"
-    start=$SECONDS
-    python3 -m checks.doc_snippets ts doc-snippets
-    npx tsc -p doc-snippets
-    node doc-snippets/run.js
-    python3 -m checks.doc_snippets ts-selftest
-    echo "the documentation'"'"'s TypeScript snippets took $((SECONDS - start)) s" >&2
-    cd ../py
-    python3.11 -m venv venv
-    venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt "../upsert_slr_cdk-$VERSION-py3-none-any.whl"
-    CDK_OUTDIR=cdk.out venv/bin/python app.py
-    ecs="{\"AWSServiceName\": \"ecs.amazonaws.com\", \"Description\": \"Service-linked role for Amazon ECS\"}"
-    python3 ../check_synth.py cdk.out UpsertSlrPython direct "$zip" "[$ecs]"
-    python3 ../check_synth.py cdk.out UpsertSlrPythonProvider provider "$zip" "[$ecs]"
-    python3 ../check_synth.py cdk.out UpsertSlrPythonFunction function "../upsert-slr-$VERSION-x86_64.zip" "[]"
-    python3 ../check_synth.py cdk.out UpsertSlrPythonShared shared - \
-        "[{\"AWSServiceName\": \"ecs.amazonaws.com\"}, {\"AWSServiceName\": \"opensearchservice.amazonaws.com\"}]"
-    # cdk-nag'"'"'s four packs on every mode, through the Python binding: 3.x, then the last 2.x.
-    venv/bin/pip install --quiet --disable-pip-version-check -r requirements-nag.txt
-    CDK_OUTDIR=nag.out venv/bin/python nag_app.py
-    venv/bin/pip install --quiet --disable-pip-version-check cdk-nag==2.38.2
-    CDK_OUTDIR=nag2.out venv/bin/python nag_app.py
-    start=$SECONDS
-    venv/bin/python -m checks.doc_snippets python
-    venv/bin/python -m checks.doc_snippets python-selftest
-    echo "the documentation'"'"'s Python snippets took $((SECONDS - start)) s" >&2
-'
+    VERSION="$version" ARCH="$arch" bash "$ROOT/scripts/cdk-consumer.sh"
 say "ServiceLinkedRoleFunction (from the Python app) against template.yaml through the SAM transform"
 AWS_DEFAULT_REGION=us-east-1 "$TOOLS_VENV/bin/python" -m checks.cdk_function "$work/py/cdk.out" UpsertSlrPythonFunction template.yaml \
     '{"AllowedServices": "ecs.amazonaws.com,opensearchservice.amazonaws.com", "Architecture": "x86_64"}'
@@ -151,12 +104,15 @@ cargo build --quiet --bin upsert-slr
 say "starting it under cargo lambda watch (account $ACCOUNT) with the synthesized environment: ${environment[*]}"
 # It may PUT to LocalStack, so that the test would see it if it answered CloudFormation
 # itself behind the Provider.
-start_watch "$work/watch.log" "${environment[@]}"
+# CloudFormation is the test's stand-in (LocalStack cannot hold a stack in the phase that
+# deletes), which the function asks before a RemovalPolicy Delete removes anything.
+CFN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_watch "$work/watch.log" "${environment[@]}" AWS_ENDPOINT_URL_CLOUDFORMATION="http://127.0.0.1:$CFN_PORT"
 
 say "end-to-end: the Provider framework runtime in front of the function"
 cd examples/cdk
 if ! UPSERT_SLR_FUNCTION_ENDPOINT="http://127.0.0.1:$WATCH_PORT" UPSERT_SLR_ACCOUNT=$ACCOUNT \
-    UPSERT_SLR_TEMPLATE="$template" npm run --silent test:e2e; then
+    UPSERT_SLR_CLOUDFORMATION_PORT=$CFN_PORT UPSERT_SLR_TEMPLATE="$template" npm run --silent test:e2e; then
     echo "--- function log (cargo lambda watch) ---" >&2
     tail -n 60 "$work/watch.log" >&2
     exit 1

@@ -14,11 +14,14 @@
 //
 // Started by scripts/cdk-test.sh, which provides LOCALSTACK_ENDPOINT, UPSERT_SLR_FUNCTION_ENDPOINT
 // (the emulator), UPSERT_SLR_ACCOUNT (the fresh LocalStack account the function runs in) and
-// UPSERT_SLR_TEMPLATE (the synthesized template).
-import { test } from 'node:test';
+// UPSERT_SLR_TEMPLATE (the synthesized template) and UPSERT_SLR_CLOUDFORMATION_PORT (where the
+// function's CloudFormation calls go: this test's stand-in, which shows the stack in the phase a
+// request needs; LocalStack's CloudFormation cannot hold a stack in the phase that deletes).
+import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { InvokeCommandInput, Lambda } from '@aws-sdk/client-lambda';
 
@@ -31,6 +34,7 @@ const LOCALSTACK = required('LOCALSTACK_ENDPOINT').replace(/\/$/, '');
 const FUNCTION_ENDPOINT = required('UPSERT_SLR_FUNCTION_ENDPOINT');
 const ACCOUNT = required('UPSERT_SLR_ACCOUNT');
 const TEMPLATE = JSON.parse(fs.readFileSync(required('UPSERT_SLR_TEMPLATE'), 'utf8'));
+const CLOUDFORMATION_PORT = Number(required('UPSERT_SLR_CLOUDFORMATION_PORT'));
 /** The emulator knows the function by its plain name. */
 const FUNCTION_NAME = 'upsert-slr';
 const QUERY_INTERVAL_MS = 1000;
@@ -149,6 +153,41 @@ const STACK_ID = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/cdk-e2e/${cr
 const FRAMEWORK_ARN = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:cdk-e2e-UpsertSlrProviderframeworkonEv-1Q2W3E4R5T6Y`;
 const arnOf = (service: string, role: string) => `arn:aws:iam::${ACCOUNT}:role/aws-service-role/${service}/${role}`;
 let requests = 0;
+
+/**
+ * What CloudFormation shows of STACK_ID: a Delete removes a role only when CloudFormation is
+ * deleting in the stack, which the function asks it (DescribeStacks, ListStackResources).
+ */
+let stackStatus = 'CREATE_COMPLETE';
+const cloudFormationCalls: string[] = [];
+const cloudFormation = http.createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => (body += chunk));
+  request.on('end', () => {
+    const params = new URLSearchParams(body);
+    const action = params.get('Action') ?? '';
+    cloudFormationCalls.push(action);
+    const ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+    const answer = (status: number, xml: string) => {
+      response.writeHead(status, { 'content-type': 'text/xml' });
+      response.end(xml);
+    };
+    if (params.get('StackName') !== STACK_ID) {
+      return answer(400, `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${params.get('StackName')} does not exist</Message></Error><RequestId>${crypto.randomUUID()}</RequestId></ErrorResponse>`);
+    }
+    const meta = `<ResponseMetadata><RequestId>${crypto.randomUUID()}</RequestId></ResponseMetadata>`;
+    if (action === 'DescribeStacks') {
+      return answer(200, `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member><StackId>${STACK_ID}</StackId><StackName>cdk-e2e</StackName><CreationTime>2026-11-23T04:00:00.000Z</CreationTime><StackStatus>${stackStatus}</StackStatus><DisableRollback>false</DisableRollback><Tags/><Outputs/><Parameters/></member></Stacks></DescribeStacksResult>${meta}</DescribeStacksResponse>`);
+    }
+    if (action === 'ListStackResources') {
+      // Every resource of a stack being deleted is itself being deleted: none holds a role.
+      return answer(200, `<ListStackResourcesResponse xmlns="${ns}"><ListStackResourcesResult><StackResourceSummaries/></ListStackResourcesResult>${meta}</ListStackResourcesResponse>`);
+    }
+    answer(400, `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${action} is not answered here</Message></Error></ErrorResponse>`);
+  });
+});
+cloudFormation.listen(CLOUDFORMATION_PORT, '127.0.0.1');
+after(() => cloudFormation.close());
 
 function cloudFormationRequest(type: string, logicalId: string, properties: Record<string, string>, extra: object = {}) {
   const key = `cdk-e2e-${ACCOUNT}-${++requests}-${type.toLowerCase()}`;
@@ -282,9 +321,22 @@ test('direct backing: the function answers CloudFormation itself, after the prop
   });
   assert.ok(run.ms >= 2000, `answered after ${run.ms} ms, before the wait was over`);
 
+  // A Delete while the stack is not deleting anything (sent by hand, or replayed) keeps it.
+  const kept = await invokeDirectly('Delete', 'DirectEksRole', { PhysicalResourceId: 'AWSServiceRoleForAmazonEKS' });
+  assert.equal(kept.answer?.Status, 'SUCCESS', JSON.stringify(kept.answer));
+  assert.equal(
+    kept.answer.Reason,
+    `retained AWSServiceRoleForAmazonEKS: stack ${STACK_ID} is CREATE_COMPLETE, a status in which CloudFormation deletes no resource, so this Delete did not come from it`,
+  );
+  assert.ok(await roleExists('AWSServiceRoleForAmazonEKS'), 'a Delete CloudFormation is not making keeps the role');
+
+  stackStatus = 'DELETE_IN_PROGRESS';
+  cloudFormationCalls.length = 0;
   const removed = await invokeDirectly('Delete', 'DirectEksRole', { PhysicalResourceId: 'AWSServiceRoleForAmazonEKS' });
+  stackStatus = 'CREATE_COMPLETE';
   assert.equal(removed.answer?.Status, 'SUCCESS', JSON.stringify(removed.answer));
-  assert.equal(await roleExists('AWSServiceRoleForAmazonEKS'), false, 'RemovalPolicy Delete removes the role it created');
+  assert.ok(cloudFormationCalls.includes('DescribeStacks'), `CloudFormation was asked: ${cloudFormationCalls}`);
+  assert.equal(await roleExists('AWSServiceRoleForAmazonEKS'), false, 'the stack delete removes the role it created');
 });
 
 test('Create: the role is created, the framework gives its name and ARN', async () => {
@@ -366,7 +418,11 @@ test('isComplete waits out PropagationWaitSeconds: onEvent returns at once, the 
   assert.deepEqual(run.answer.Data, data);
 });
 
-test('Delete through the Provider: removes the role this resource created, keeps the others', async () => {
+test('Delete through the Provider, in a stack delete: removes the role this resource created, keeps the others', async (t) => {
+  stackStatus = 'DELETE_IN_PROGRESS';
+  t.after(() => {
+    stackStatus = 'CREATE_COMPLETE';
+  });
   const removed = await deploy('Delete', 'AutoScalingRole', {
     PhysicalResourceId: 'AWSServiceRoleForAutoScaling',
   });
