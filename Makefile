@@ -23,9 +23,8 @@ demo-events:  ## the function under cargo lambda watch, sent sample events: what
 cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor, stacks, the CDK app
 	scripts/cfn-test.sh
 
-lint:  ## cargo fmt --check and clippy, as CI runs them
-	cargo fmt --check
-	cargo clippy --all-targets --all-features -- -D warnings
+lint:  ## every language linted, as CI runs it: rustfmt and clippy, shellcheck, ruff (lint and format)
+	scripts/lint.sh
 
 build-Function:  ## what `sam build` runs (template.yaml's BuildMethod makefile): make build, its bootstrap into SAM's ARTIFACTS_DIR
 	scripts/build.sh

@@ -19,8 +19,26 @@ Every answer is read back from S3 and must be SUCCESS, or the run fails.
   bench.py --ours BIN --anchor-dir DIR --endpoint URL [--cold N] [--warm N] [--markdown FILE]
   bench.py --variant before=BIN --variant after=BIN --endpoint URL   (builds of ours compared)
 """
-import argparse, http.client, http.server, json, os, platform, queue, random, re, statistics
-import subprocess, sys, tempfile, threading, time, urllib.parse, uuid, zipfile
+
+import argparse
+import contextlib
+import http.client
+import http.server
+import json
+import os
+import platform
+import queue
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+import zipfile
 from pathlib import Path
 
 from rig import cfn_response  # presigned SigV2 URLs for LocalStack S3
@@ -53,7 +71,8 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
 
     @property
     def address(self):
-        return "%s:%d" % self.server_address
+        host, port = self.server_address[:2]
+        return f"{host}:{port}"
 
     def serve(self):
         """Starts a fresh session: a new event queue, no timestamps."""
@@ -109,13 +128,17 @@ class RuntimeHandler(http.server.BaseHTTPRequestHandler):
         request_id, payload, deadline_ms = event
         with api.lock:
             api.handed[request_id] = now_ms()
-        self.reply(200, payload, [
-            ("Lambda-Runtime-Aws-Request-Id", request_id),
-            ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
-            ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
-            ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
-            ("Content-Type", "application/json"),
-        ])
+        self.reply(
+            200,
+            payload,
+            [
+                ("Lambda-Runtime-Aws-Request-Id", request_id),
+                ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
+                ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
+                ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
+                ("Content-Type", "application/json"),
+            ],
+        )
 
     def do_POST(self):
         arrived = now_ms()
@@ -136,8 +159,7 @@ class RuntimeHandler(http.server.BaseHTTPRequestHandler):
 class Implementation:
     def __init__(self, name, command, env):
         self.name, self.command, self.env = name, command, env
-        self.init, self.init_cpu, self.first, self.warm, self.warm_cpu, self.rss_mib = (
-            [], [], [], [], [], [])
+        self.init, self.init_cpu, self.first, self.warm, self.warm_cpu, self.rss_mib = ([], [], [], [], [], [])
 
 
 def event(key, request_id):
@@ -163,11 +185,16 @@ def open_account(endpoint, account):
     not have): make that request here, before the function runs, so that it is not counted."""
     host, port = urllib.parse.urlsplit(endpoint).netloc.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    conn.request("POST", "/", "Action=ListRoles&Version=2010-05-08&MaxItems=1", {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/iam/"
-                         "aws4_request, SignedHeaders=host, Signature=0",
-    })
+    conn.request(
+        "POST",
+        "/",
+        "Action=ListRoles&Version=2010-05-08&MaxItems=1",
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/iam/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -208,8 +235,7 @@ def cold_start(api, impl, warm_count, endpoint, log_dir):
     with open(log_path, "ab") as log:
         api.serve()
         started = now_ms()
-        proc = subprocess.Popen(impl.command, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(impl.command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             while api.first_next is None:  # init: until it waits for its first event
                 if proc.poll() is not None:
@@ -227,7 +253,8 @@ def cold_start(api, impl, warm_count, endpoint, log_dir):
                 if kind != "response" or not answer or answer.get("Status") != "SUCCESS":
                     raise RuntimeError(
                         f"{impl.name}: invocation {n} ended with /{kind} {body[:300]!r}, "
-                        f"answer {answer}; log: {log_path}")
+                        f"answer {answer}; log: {log_path}"
+                    )
             warm_cpu = (cpu_ms(proc.pid) - warm_cpu) / warm_count
             rss = peak_rss_kb(proc.pid)
         finally:
@@ -245,10 +272,8 @@ def cpu_ms(pid):
     """CPU time the process has used so far, all its threads (from the scheduler, in ns)."""
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that just ended
             total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that just ended
     return total / 1e6
 
 
@@ -309,13 +334,17 @@ def machine():
                 break
     with open("/proc/meminfo") as f:
         mem_kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
-    return (f"{os.cpu_count()} cores, {cpu}, {mem_kb / 1024 / 1024:.0f} GiB, "
-            f"{platform.system()} {platform.release()}")
+    return f"{os.cpu_count()} cores, {cpu}, {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}"
 
 
-FIGURES = (("init", "init", "ms"), ("init CPU time", "init_cpu", "ms"),
-           ("first invocation", "first", "ms"), ("warm invocation", "warm", "ms"),
-           ("CPU time per warm invocation", "warm_cpu", "ms"), ("peak RSS", "rss_mib", "MiB"))
+FIGURES = (
+    ("init", "init", "ms"),
+    ("init CPU time", "init_cpu", "ms"),
+    ("first invocation", "first", "ms"),
+    ("warm invocation", "warm", "ms"),
+    ("CPU time per warm invocation", "warm_cpu", "ms"),
+    ("peak RSS", "rss_mib", "MiB"),
+)
 
 
 def run(impls, cold, warm, endpoint):
@@ -330,8 +359,10 @@ def run(impls, cold, warm, endpoint):
     for i in range(cold):
         for impl in impls if i % 2 == 0 else impls[::-1]:
             cold_start(api, impl, warm, endpoint, log_dir)
-        print(f"cold start {i + 1}/{cold}: init " +
-              ", ".join(f"{impl.name} {impl.init[-1]:.1f} ms" for impl in impls), file=sys.stderr)
+        print(
+            f"cold start {i + 1}/{cold}: init " + ", ".join(f"{impl.name} {impl.init[-1]:.1f} ms" for impl in impls),
+            file=sys.stderr,
+        )
     api.shutdown()
     return log_dir
 
@@ -341,8 +372,7 @@ def compare_builds(variants, args):
     impls = []
     for variant in variants:
         name, binary = variant.split("=", 1)
-        impls.append(Implementation(name, [str(Path(binary).resolve())],
-                                    {"UPSERT_SLR_RESPONSE_MODE": "direct"}))
+        impls.append(Implementation(name, [str(Path(binary).resolve())], {"UPSERT_SLR_RESPONSE_MODE": "direct"}))
     run(impls, args.cold, args.warm, args.endpoint)
     print("| figure (median) | " + " | ".join(impl.name for impl in impls) + " |")
     print("|---|" + "---:|" * len(impls))
@@ -362,8 +392,12 @@ def main():
     parser.add_argument("--ours-zip-other", help="the other architecture's zip, if built")
     parser.add_argument("--other-arch", default="arm64")
     parser.add_argument("--anchor-dir", help="where the npm package is installed")
-    parser.add_argument("--variant", action="append", metavar="NAME=BINARY",
-                        help="instead of ours and the anchor: builds of ours side by side")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME=BINARY",
+        help="instead of ours and the anchor: builds of ours side by side",
+    )
     parser.add_argument("--cold", type=int, default=20, help="cold starts per implementation")
     parser.add_argument("--warm", type=int, default=5, help="warm invocations per cold start")
     parser.add_argument("--versions", default="", help="extra 'name version' lines, ';'-separated")
@@ -376,8 +410,7 @@ def main():
         parser.error("--ours and --anchor-dir are needed (or --variant)")
 
     anchor_dir = Path(args.anchor_dir).resolve()
-    ours = Implementation("ours", [str(Path(args.ours).resolve())],
-                          {"UPSERT_SLR_RESPONSE_MODE": "direct"})
+    ours = Implementation("ours", [str(Path(args.ours).resolve())], {"UPSERT_SLR_RESPONSE_MODE": "direct"})
     anchor = Implementation("anchor", ["node", str(anchor_dir / "runtime.js")], {})
     log_dir = run([ours, anchor], args.cold, args.warm, args.endpoint)
 
@@ -385,25 +418,38 @@ def main():
     rows = []  # (figure, anchor, ours, ratio, anchor range, ours range)
     for label, attr, unit in FIGURES:
         a, o = getattr(anchor, attr), getattr(ours, attr)
-        rows.append((f"{label} (median of {len(o)}, {unit})", num(median(a)), num(median(o)),
-                     median(a) / median(o), spread(a), spread(o)))
+        rows.append(
+            (
+                f"{label} (median of {len(o)}, {unit})",
+                num(median(a)),
+                num(median(o)),
+                median(a) / median(o),
+                spread(a),
+                spread(o),
+            )
+        )
     for arch, path in ((args.arch, args.ours_zip), (args.other_arch, args.ours_zip_other)):
         if path:
             size = Path(path).stat().st_size
-            rows.append((f"deployment zip, {arch} (MB)", f"{bundled / 1e6:.2f}",
-                         f"{size / 1e6:.2f}", bundled / size, "", ""))
+            rows.append(
+                (f"deployment zip, {arch} (MB)", f"{bundled / 1e6:.2f}", f"{size / 1e6:.2f}", bundled / size, "", "")
+            )
 
-    table = ["| figure | anchor (npm upsert-slr) | ours | anchor/ours | anchor range "
-             "| ours range |",
-             "|---|---:|---:|---:|---|---|"]
+    table = [
+        "| figure | anchor (npm upsert-slr) | ours | anchor/ours | anchor range | ours range |",
+        "|---|---:|---:|---:|---|---|",
+    ]
     table += [f"| {f} | {a} | {o} | **{r:.1f}×** | {ar} | {orr} |" for f, a, o, r, ar, orr in rows]
     print("\n".join(table))
 
     if args.markdown:
         versions = [run_text(["rustc", "-V"]), f"node {run_text(['node', '-v'])}"]
         versions += [v.strip() for v in args.versions.split(";") if v.strip()]
-        other = (f"{args.other_arch} too" if args.ours_zip_other else
-                 f"{args.other_arch} is built only where its Rust target is installed, and was not")
+        other = (
+            f"{args.other_arch} too"
+            if args.ours_zip_other
+            else f"{args.other_arch} is built only where its Rust target is installed, and was not"
+        )
         report = f"""upsert-slr against the npm package `upsert-slr` it replaces (its Lambda
 handler, `lambda/dist/index.js`, on Node.js with `@aws-sdk/client-iam`), both driven by the same
 Lambda Runtime API and the same LocalStack (IAM and S3) on one machine, interleaved.

@@ -10,8 +10,9 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 require_cargo
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     die "the npm package runs on Node.js: install node (20 or newer) and npm"
+fi
 # Read before the builds, so that a value it cannot take is refused at once.
 quick=
 switched_on BENCH_QUICK && quick=1

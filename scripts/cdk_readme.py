@@ -1,9 +1,11 @@
 """Prints the README of the npm and PyPI package upsert-slr-cdk: the repository's docs/cdk.md,
 under the package's name. One text for the registries and the repository."""
+
 import re
 import sys
+from pathlib import Path
 
-text = open(sys.argv[1], encoding="utf-8").read()
+text = Path(sys.argv[1]).read_text(encoding="utf-8")
 title, _, body = text.partition("\n")
 if not title.startswith("# "):
     sys.exit(f"{sys.argv[1]}: the first line must be the page's title")

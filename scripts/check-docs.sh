@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
     (cd tests/checks/mermaid && npm ci --no-audit --no-fund --loglevel=error)
 python -m checks.doc_snippets mermaid "$work/diagrams"
 # The parse means something only if it can fail: the first diagram with its first `end` gone.
-first=$(ls "$work/diagrams" | head -1)
+first=$(find "$work/diagrams" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -1)
 sed '0,/^ *end$/{/^ *end$/d}' "$work/diagrams/$first" >"$work/broken.mmd"
 cmp -s "$work/diagrams/$first" "$work/broken.mmd" && die "could not break a copy of $first"
 if node tests/checks/mermaid/check.mjs "$work/broken.mmd" >/dev/null 2>&1; then

@@ -25,8 +25,9 @@ def version(text: str) -> tuple[int, ...]:
 
 def glibc_symbols(binary: Path) -> dict[str, tuple[int, ...]]:
     """Each glibc-versioned dynamic symbol of `binary`, and the version it needs."""
-    out = subprocess.run(["readelf", "--dyn-syms", "--wide", str(binary)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["readelf", "--dyn-syms", "--wide", str(binary)], check=True, capture_output=True, text=True
+    ).stdout
     return {m.group(1): version(m.group(2)) for m in VERSIONED.finditer(out)}
 
 

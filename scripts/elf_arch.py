@@ -1,6 +1,6 @@
 """Fails unless BINARY is a 64-bit little-endian ELF executable for the Lambda ARCH.
 
-    python3 scripts/elf_arch.py BINARY ARCH     (ARCH: x86_64 or arm64)
+python3 scripts/elf_arch.py BINARY ARCH     (ARCH: x86_64 or arm64)
 """
 
 import struct

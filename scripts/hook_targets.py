@@ -45,9 +45,7 @@ def target_names(table: dict) -> list[str]:
     while len(names) > MAX_TARGET_NAMES and candidates:
         service = candidates.pop(0)
         wildcards.add(service)
-        names = sorted(
-            {f"AWS::{n.split('::')[1]}::*" if n.split("::")[1] in wildcards else n for n in names}
-        )
+        names = sorted({f"AWS::{n.split('::')[1]}::*" if n.split("::")[1] in wildcards else n for n in names})
     if len(names) > MAX_TARGET_NAMES:
         sys.exit(f"{len(names)} target names, more than CloudFormation's {MAX_TARGET_NAMES}")
     return names

@@ -51,7 +51,7 @@ start() {
     local python=$LOCALSTACK_VENV/bin/python
     # CloudFormation too: the function asks it before deleting a role, and a stack it does not
     # have must be answered as CloudFormation answers.
-    local -a settings=(SERVICES=cloudformation,iam,s3,sts)
+    local -a settings=("SERVICES=cloudformation,iam,s3,sts")
     if [ "$mode" = cfn ]; then
         if [ "$venv" = "$LOCALSTACK_VENV" ]; then
             install_localstack_plugins "$venv" "$(python311)"
@@ -62,7 +62,7 @@ start() {
         # CFN_PER_RESOURCE_TIMEOUT above CloudFormation's longest ServiceTimeout (3600 s), so
         # that the custom resource's own ServiceTimeout is what bounds the wait.
         settings=(
-            SERVICES=cloudformation,iam,lambda,logs,redshift,s3,ssm,stepfunctions,sts
+            "SERVICES=cloudformation,iam,lambda,logs,redshift,s3,ssm,stepfunctions,sts"
             LAMBDA_RUNTIME_EXECUTOR=local-process CFN_PER_RESOURCE_TIMEOUT=3700
             XDG_CACHE_HOME="$STATE/cache"
         )

@@ -76,8 +76,9 @@ def release_template(sam: dict, version: str) -> dict:
     function = plain["Resources"]["Function"]["Properties"]
     function["Code"] = {
         "S3Bucket": {"Ref": "CodeS3Bucket"},
-        "S3Key": {"Fn::If": ["HasCodeS3Key", {"Ref": "CodeS3Key"},
-                             {"Fn::Sub": f"upsert-slr-{version}-${{Architecture}}.zip"}]},
+        "S3Key": {
+            "Fn::If": ["HasCodeS3Key", {"Ref": "CodeS3Key"}, {"Fn::Sub": f"upsert-slr-{version}-${{Architecture}}.zip"}]
+        },
     }
     # The SAM transform marks what it made; this function is not made by SAM.
     function["Tags"] = [t for t in function.get("Tags", []) if t["Key"] != "lambda:createdBy"]
@@ -89,8 +90,7 @@ def release_template(sam: dict, version: str) -> dict:
     groups.insert(0, {"Label": {"default": "Code"}, "Parameters": list(CODE_PARAMETERS)})
     conditions = plain.setdefault("Conditions", {})
     conditions["HasCodeS3Key"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "CodeS3Key"}, ""]}]}
-    order = ["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions",
-             "Resources", "Outputs"]
+    order = ["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions", "Resources", "Outputs"]
     out = {key: plain[key] for key in order if key in plain}
     out["Description"] = plain["Description"].replace("upsert-slr:", f"upsert-slr {version}:", 1)
     out["Parameters"] = {**CODE_PARAMETERS, **plain["Parameters"]}

@@ -18,7 +18,7 @@ from=${FROM:-dist/SHA256SUMS}
 [ -e "$from" ] || die "$from does not exist: run make dist, or give FROM=<installed package>"
 
 expected=$(python3 scripts/release_digests.py "$from")
-read -r _ _ version _ commit <<<"$(head -n 1 <<<"$expected")"
+read -r _ _ _ _ commit <<<"$(head -n 1 <<<"$expected")"
 head=$(git rev-parse HEAD)
 if [ "$commit" != unknown ] && [ "$commit" != "$head" ]; then
     die "$from was built from commit $commit, this checkout is at $head: git checkout $commit first"

@@ -13,6 +13,7 @@ services it may create, record the removal policy only on roles a stack marked, 
 account's stacks. Standard library only: it runs where nothing but the packed artifacts, Python
 and Node.js are installed.
 """
+
 import collections
 import hashlib
 import json
@@ -44,8 +45,12 @@ def expected_types(mode, roles):
         "direct": {"AWS::Lambda::Function": 1, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 1},
         # The function, the framework's onEvent, isComplete and onTimeout functions, the waiter
         # state machine: each with its role and policy.
-        "provider": {"AWS::Lambda::Function": 4, "AWS::IAM::Role": 5, "AWS::IAM::Policy": 5,
-                     "AWS::StepFunctions::StateMachine": 1},
+        "provider": {
+            "AWS::Lambda::Function": 4,
+            "AWS::IAM::Role": 5,
+            "AWS::IAM::Policy": 5,
+            "AWS::StepFunctions::StateMachine": 1,
+        },
         "shared": {},
         "function": {"AWS::Lambda::Function": 1, "AWS::IAM::Role": 1, "AWS::Logs::LogGroup": 1},
     }[mode]
@@ -74,17 +79,27 @@ def wildcard(pattern):
 
 def granting(statements, action, arn):
     """The statements allowing `action` on `arn`, conditions aside."""
-    return [s for s in statements if s["Effect"] == "Allow"
-            and any(wildcard(a.lower()).fullmatch(action.lower()) for a in as_list(s["Action"]))
-            and any(wildcard(r).fullmatch(arn) for r in as_list(s["Resource"]))]
+    return [
+        s
+        for s in statements
+        if s["Effect"] == "Allow"
+        and any(wildcard(a.lower()).fullmatch(action.lower()) for a in as_list(s["Action"]))
+        and any(wildcard(r).fullmatch(arn) for r in as_list(s["Resource"]))
+    ]
 
 
 def function_statements(resources):
     """The statements of the one policy document that holds the function's own grants."""
     documents = [r["Properties"]["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
-    documents += [p["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IAM::Role"
-                  for p in r["Properties"].get("Policies", [])]
-    ours = [d for d in documents if any(s.get("Sid") == "CreateAllowedServiceLinkedRoles" for s in as_list(d["Statement"]))]
+    documents += [
+        p["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Role"
+        for p in r["Properties"].get("Policies", [])
+    ]
+    ours = [
+        d for d in documents if any(s.get("Sid") == "CreateAllowedServiceLinkedRoles" for s in as_list(d["Statement"]))
+    ]
     assert len(ours) == 1, f"one policy with the function's statements: {ours}"
     return as_list(ours[0]["Statement"])
 
@@ -93,17 +108,22 @@ def check_policy(stack, statements, services):
     """The reads that reach past `services`, and what stays within them."""
     by_sid = {s.get("Sid"): s for s in statements}
     read = by_sid.get("ReadServiceLinkedRoles", {})
-    assert read.get("Resource") == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"}, \
-        f"{stack}: ReadServiceLinkedRoles must reach every service-linked role: {read}"
+    assert read.get("Resource") == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"
+    }, f"{stack}: ReadServiceLinkedRoles must reach every service-linked role: {read}"
     record = by_sid.get("RecordRemovalPolicyOfOwnServiceLinkedRoles", {})
     assert as_list(record.get("Action")) == ["iam:TagRole"] and record.get("Condition") == {
         "ForAllValues:StringEquals": {"aws:TagKeys": ["upsert-slr:removal-policy"]},
         "StringLike": {"aws:ResourceTag/upsert-slr:stack-id": STACK_IDS},
-    }, f"{stack}: RecordRemovalPolicyOfOwnServiceLinkedRoles must tag only the removal policy of a marked role: {record}"
+    }, (
+        f"{stack}: RecordRemovalPolicyOfOwnServiceLinkedRoles must tag only the removal policy of a marked role: {record}"
+    )
     stacks = by_sid.get("ReadOwnStacks", {})
-    assert sorted(as_list(stacks.get("Action"))) == ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"] \
-        and stacks.get("Resource") == {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"} \
-        and "Condition" not in stacks, f"{stack}: ReadOwnStacks must read, and only read, this account's stacks: {stacks}"
+    assert (
+        sorted(as_list(stacks.get("Action"))) == ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"]
+        and stacks.get("Resource") == {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"}
+        and "Condition" not in stacks
+    ), f"{stack}: ReadOwnStacks must read, and only read, this account's stacks: {stacks}"
 
     resolved = in_account(statements)
     for service, name in SAMPLE_ROLES.items():
@@ -111,14 +131,21 @@ def check_policy(stack, statements, services):
         for action in ("iam:GetRole", "iam:GetServiceLinkedRoleDeletionStatus"):
             assert [s for s in granting(resolved, action, arn) if "Condition" not in s], f"{stack}: {action} on {arn}"
         allowed = any(wildcard(p).fullmatch(service) for p in services)
-        for action in ("iam:CreateServiceLinkedRole", "iam:TagRole", "iam:UpdateRoleDescription", "iam:DeleteServiceLinkedRole"):
+        for action in (
+            "iam:CreateServiceLinkedRole",
+            "iam:TagRole",
+            "iam:UpdateRoleDescription",
+            "iam:DeleteServiceLinkedRole",
+        ):
             found = granting(resolved, action, arn)
             assert bool(found) == allowed, f"{stack}: {action} on {arn} granted {found}, allowed {allowed}"
             assert all("Condition" in s for s in found), f"{stack}: {action} on {arn} without a condition"
     arn = f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/app/4f4e2b70-1d2c-11ef-9a8b-0e1f2a3b4c5d"
     for action in ("cloudformation:DescribeStacks", "cloudformation:ListStackResources"):
         assert granting(resolved, action, arn), f"{stack}: {action} on {arn}"
-        assert not granting(resolved, action, arn.replace(ACCOUNT, "999999999999")), f"{stack}: {action} on another account's stack"
+        assert not granting(resolved, action, arn.replace(ACCOUNT, "999999999999")), (
+            f"{stack}: {action} on another account's stack"
+        )
 
 
 def main(out, stack, mode, zip_path, expected_json):
@@ -127,7 +154,9 @@ def main(out, stack, mode, zip_path, expected_json):
     resources = template["Resources"]
     expected = json.loads(expected_json)
     types = dict(collections.Counter(r["Type"] for r in resources.values() if r["Type"] != "AWS::CDK::Metadata"))
-    assert types == expected_types(mode, len(expected)), f"{stack}: {types}, expected {expected_types(mode, len(expected))}"
+    assert types == expected_types(mode, len(expected)), (
+        f"{stack}: {types}, expected {expected_types(mode, len(expected))}"
+    )
     with open(os.path.join(out, f"{stack}.assets.json")) as f:
         assets = json.load(f)["files"]
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
@@ -145,9 +174,7 @@ def main(out, stack, mode, zip_path, expected_json):
         # The S3 object the function's code comes from is an asset whose staged file is the zip.
         key = function["Code"]["S3Key"]
         sources = [
-            a["source"]
-            for a in assets.values()
-            if any(d["objectKey"] == key for d in a["destinations"].values())
+            a["source"] for a in assets.values() if any(d["objectKey"] == key for d in a["destinations"].values())
         ]
         assert len(sources) == 1, f"one asset for {key}: {sources}"
         assert sources[0]["packaging"] == "file", sources[0]
@@ -180,7 +207,11 @@ def main(out, stack, mode, zip_path, expected_json):
     if mode == "function":
         exports = [o["Export"]["Name"] for o in template["Outputs"].values() if "Export" in o]
         assert exports == ["upsert-slr-ServiceToken"], exports
-    code = "no function" if mode == "shared" else f"the function {os.path.basename(zip_path)} ({function['Architectures'][0]})"
+    code = (
+        "no function"
+        if mode == "shared"
+        else f"the function {os.path.basename(zip_path)} ({function['Architectures'][0]})"
+    )
     print(f"{stack} ({mode}): {len(roles)} Custom::ServiceLinkedRole, {types}; {code}")
 
 

@@ -42,7 +42,6 @@ import uuid
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
 from localstack import config
 from localstack.aws.api.cloudformation import ResourceStatus, StackStatus
 from localstack.aws.connect import connect_to
@@ -66,7 +65,7 @@ CLEANUP_POLL_SECONDS = 0.5
 
 class CustomResourceProvider(ResourceProvider[dict]):
     TYPE = "AWS::CloudFormation::CustomResource"
-    SCHEMA = {
+    SCHEMA = {  # noqa: RUF012 -- LocalStack reads a provider's schema as this class attribute
         "typeName": TYPE,
         "description": "Lambda-backed custom resource",
         "properties": {"ServiceToken": {"type": "string"}},
@@ -98,7 +97,10 @@ class CustomResourceProvider(ResourceProvider[dict]):
                 return event
             LOG.warning(
                 "%s: the Delete of the replaced resource %s is sent right after its Update, not in "
-                "the cleanup phase: %s", request.logical_resource_id, old_id, unreachable,
+                "the cleanup phase: %s",
+                request.logical_resource_id,
+                old_id,
+                unreachable,
             )
             ctx.clear()
             ctx.update(phase="cleanup", result=event.resource_model)
@@ -144,7 +146,10 @@ class CustomResourceProvider(ResourceProvider[dict]):
             # ROLLBACK_IN_PROGRESS), with nothing rolled back.
             LOG.warning(
                 "%s: the replaced resource %s is kept, as CloudFormation's rollback would keep it: "
-                "the update failed (stack %s)", logical_id, physical_id, stack.status,
+                "the update failed (stack %s)",
+                logical_id,
+                physical_id,
+                stack.status,
             )
             return
 
@@ -206,7 +211,9 @@ class CustomResourceProvider(ResourceProvider[dict]):
                 f"your logs for requestId [{sent['RequestId']}]. If you are using the Python "
                 "cfn-response module, you may need to update your Lambda function code so that "
                 "CloudFormation can attach the updated version.",
-                request.desired_state, properties, physical_id,
+                request.desired_state,
+                properties,
+                physical_id,
             )
         try:
             response = _validate(answer, sent, request_type)
@@ -217,7 +224,9 @@ class CustomResourceProvider(ResourceProvider[dict]):
             return _failed(
                 "Received response status [FAILED] from custom resource. Message returned: "
                 f"{response.get('Reason', '')} (RequestId: {sent['RequestId']})",
-                request.desired_state, properties, new_id,
+                request.desired_state,
+                properties,
+                new_id,
             )
         data = response.get("Data") or {}
         model = {**data, BRIDGE_KEY: {"PhysicalResourceId": new_id, "Properties": properties, "Data": data}}
@@ -287,7 +296,9 @@ def _s3(request):
 def _send(request, request_type, properties, old_properties, physical_id) -> dict:
     token = properties.get("ServiceToken")
     if not isinstance(token, str) or not token.startswith("arn:") or ":lambda:" not in token:
-        raise BridgeError(f"ServiceToken {token!r} is not a Lambda function ARN: only Lambda-backed custom resources are supported here")
+        raise BridgeError(
+            f"ServiceToken {token!r} is not a Lambda function ARN: only Lambda-backed custom resources are supported here"
+        )
     timeout = int(float(properties.get("ServiceTimeout") or DEFAULT_SERVICE_TIMEOUT))
     if timeout > config.CFN_PER_RESOURCE_TIMEOUT:
         raise BridgeError(
@@ -302,14 +313,16 @@ def _send(request, request_type, properties, old_properties, physical_id) -> dic
     try:
         s3.create_bucket(
             Bucket=bucket,
-            **({} if request.region_name == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": request.region_name}}),
+            **(
+                {}
+                if request.region_name == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": request.region_name}}
+            ),
         )
     except ClientError as e:
         if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
-    url = s3.generate_presigned_url(
-        "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=timeout + 7200
-    )
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=timeout + 7200)
     event = {
         "RequestType": request_type,
         "ServiceToken": token,
@@ -331,7 +344,14 @@ def _send(request, request_type, properties, old_properties, physical_id) -> dic
         lambda_client.invoke(FunctionName=token, InvocationType="Event", Payload=json.dumps(event).encode())
     except ClientError as e:
         raise BridgeError(f"Invoking {token} failed: {e.response['Error'].get('Message', e)}") from e
-    LOG.info("%s %s of %s sent to %s (RequestId %s)", request_type, request.logical_resource_id, request.stack_name, token, request_id)
+    LOG.info(
+        "%s %s of %s sent to %s (RequestId %s)",
+        request_type,
+        request.logical_resource_id,
+        request.stack_name,
+        token,
+        request_id,
+    )
     return {
         "RequestId": request_id,
         "StackId": request.stack_id,
@@ -371,7 +391,9 @@ def _validate(body: bytes, sent: dict, request_type: str) -> dict:
     if response.get("Status") not in ("SUCCESS", "FAILED"):
         raise BridgeError(f"Invalid response object: Status {response.get('Status')!r} is not SUCCESS or FAILED")
     physical_id = response.get("PhysicalResourceId")
-    if physical_id is not None and (not isinstance(physical_id, str) or not physical_id or len(physical_id.encode()) > 1024):
+    if physical_id is not None and (
+        not isinstance(physical_id, str) or not physical_id or len(physical_id.encode()) > 1024
+    ):
         raise BridgeError("Invalid PhysicalResourceId")
     if physical_id is None and request_type == "Create" and response["Status"] == "SUCCESS":
         raise BridgeError("Invalid PhysicalResourceId")

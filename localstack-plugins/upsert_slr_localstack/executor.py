@@ -14,6 +14,7 @@ unless UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES names it, so the executor adds the
 origin to that variable for every provided.* function it runs. Deployments to AWS never see it.
 """
 
+import contextlib
 import ctypes
 import json
 import logging
@@ -159,7 +160,7 @@ class LocalProcessExecutor(RuntimeExecutor):
             error = self._failure(request_id, deadline)
         elapsed_ms = (time.monotonic() - started) * 1000
         self._drain()
-        lines = header + [self._take_output().rstrip("\n")] if self._output else header
+        lines = [*header, self._take_output().rstrip("\n")] if self._output else header
         lines.append(f"END RequestId: {request_id}")
         report = (
             f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms\t"
@@ -296,10 +297,8 @@ class LocalProcessExecutor(RuntimeExecutor):
         proc = self._proc
         if proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

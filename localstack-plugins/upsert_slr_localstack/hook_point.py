@@ -61,11 +61,18 @@ def install() -> None:
 
         @wraps(original_action)
         def _execute_resource_action(
-            self, action, logical_resource_id, resource_type, before_properties, after_properties,
+            self,
+            action,
+            logical_resource_id,
+            resource_type,
+            before_properties,
+            after_properties,
             part_of_replacement=False,
         ):
             if not part_of_replacement:
-                refusal = _ask_hooks(self, action, logical_resource_id, resource_type, before_properties, after_properties)
+                refusal = _ask_hooks(
+                    self, action, logical_resource_id, resource_type, before_properties, after_properties
+                )
                 if refusal:
                     return _refuse(self, action, logical_resource_id, resource_type, refusal)
             return original_action(
@@ -96,6 +103,7 @@ def _ask_hooks(executor, action, logical_id, resource_type, before_properties, a
         return None
     failed = []
     for hook in matching:
+
         def report(status, reason, hook=hook):
             _hook_event(executor, target, hook, status, reason)
 
@@ -113,8 +121,14 @@ def _ask_hooks(executor, action, logical_id, resource_type, before_properties, a
             failed.append(outcome)
         LOG.warning(
             "hook %s failed on %s %s of %s/%s (FailureMode %s, so the operation %s): %s",
-            hook.alias, target.type_name, target.action, target.stack_name, target.logical_id,
-            hook.failure_mode, "stops" if hook.failure_mode == "FAIL" else "proceeds", outcome.reason,
+            hook.alias,
+            target.type_name,
+            target.action,
+            target.stack_name,
+            target.logical_id,
+            hook.failure_mode,
+            "stops" if hook.failure_mode == "FAIL" else "proceeds",
+            outcome.reason,
         )
     if not failed:
         return None

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-
 from localstack.aws.connect import connect_to
 
 from .custom_resource import as_strings, json_object
@@ -205,8 +204,14 @@ def evaluate(hook: Hook, target: Target, report: Callable[[str, str], None]) -> 
         status = answer["hookStatus"]
         LOG.info(
             "hook %s on %s %s of %s/%s, invocation %d: %s %s",
-            hook.alias, target.type_name, target.action, target.stack_name, target.logical_id,
-            invocation, status, message,
+            hook.alias,
+            target.type_name,
+            target.action,
+            target.stack_name,
+            target.logical_id,
+            invocation,
+            status,
+            message,
         )
         if status == "SUCCESS":
             return Outcome(hook, SUCCEEDED, message or "Hook succeeded")
@@ -214,7 +219,8 @@ def evaluate(hook: Hook, target: Target, report: Callable[[str, str], None]) -> 
             return Outcome(hook, COMPLETE_FAILED, message or answer.get("errorCode") or "Hook failed")
         if invocation > MAX_IN_PROGRESS:
             return Outcome(
-                hook, FAILED,
+                hook,
+                FAILED,
                 f"the hook answered IN_PROGRESS {invocation} times; at most {MAX_IN_PROGRESS} are allowed",
             )
         report(IN_PROGRESS, message or f"invocation {invocation} answered IN_PROGRESS")
@@ -250,9 +256,7 @@ def _invoke(hook: Hook, target: Target, event: dict) -> bytes:
     client = connect_to(
         aws_access_key_id=account_id,
         region_name=region,
-        config=Config(
-            read_timeout=INVOCATION_TIMEOUT, connect_timeout=5, retries={"total_max_attempts": 1}
-        ),
+        config=Config(read_timeout=INVOCATION_TIMEOUT, connect_timeout=5, retries={"total_max_attempts": 1}),
     ).lambda_
     try:
         response = client.invoke(
@@ -263,7 +267,9 @@ def _invoke(hook: Hook, target: Target, event: dict) -> bytes:
             f"the hook's function {hook.function} did not answer within {INVOCATION_TIMEOUT} seconds"
         ) from None
     except ClientError as e:
-        raise HookError(f"invoking the hook's function {hook.function} failed: {e.response['Error'].get('Message', e)}") from None
+        raise HookError(
+            f"invoking the hook's function {hook.function} failed: {e.response['Error'].get('Message', e)}"
+        ) from None
     except BotoCoreError as e:
         raise HookError(f"invoking the hook's function {hook.function} failed: {e}") from None
     payload = response["Payload"].read()
@@ -300,7 +306,9 @@ def _answer(payload: bytes, token: str) -> dict:
             f"not the request's {token!r}"
         )
     if answer.get("hookStatus") not in ("SUCCESS", "FAILED", "IN_PROGRESS"):
-        raise HookError(f"the hook's answer has hookStatus {answer.get('hookStatus')!r}, not SUCCESS, FAILED or IN_PROGRESS")
+        raise HookError(
+            f"the hook's answer has hookStatus {answer.get('hookStatus')!r}, not SUCCESS, FAILED or IN_PROGRESS"
+        )
     delay = answer.get("callbackDelaySeconds") or 0
     if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
         raise HookError(f"the hook's answer has callbackDelaySeconds {delay!r}, not a whole number of seconds")

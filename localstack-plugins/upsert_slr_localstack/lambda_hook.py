@@ -32,7 +32,7 @@ ACTIONS = ("CREATE", "UPDATE", "DELETE")
 
 class LambdaHookProvider(ResourceProvider[dict]):
     TYPE = "AWS::CloudFormation::LambdaHook"
-    SCHEMA = {
+    SCHEMA = {  # noqa: RUF012 -- LocalStack reads a provider's schema as this class attribute
         "typeName": TYPE,
         "description": "A Lambda Hook, emulated for resource operations",
         "properties": {
@@ -91,12 +91,18 @@ class LambdaHookProvider(ResourceProvider[dict]):
         if ignored:
             LOG.warning(
                 "hook %s targets %s as well: only RESOURCE operations are emulated here",
-                hook.alias, ", ".join(ignored),
+                hook.alias,
+                ", ".join(ignored),
             )
         LOG.info(
             "hook %s (%s) active in %s/%s: %s, FailureMode %s, function %s",
-            hook.alias, hook.arn, request.account_id, request.region_name,
-            "ENABLED" if hook.enabled else "DISABLED", hook.failure_mode, hook.function,
+            hook.alias,
+            hook.arn,
+            request.account_id,
+            request.region_name,
+            "ENABLED" if hook.enabled else "DISABLED",
+            hook.failure_mode,
+            hook.function,
         )
         return ProgressEvent(OperationStatus.SUCCESS, {**request.desired_state, "HookArn": hook.arn})
 
@@ -162,7 +168,9 @@ def _check_target_filters(filters: dict) -> None:
         raise InvalidHook(f"#/TargetFilters: extraneous key [{sorted(unknown)[0]}] is not permitted")
     if "Targets" in filters:
         if set(filters) != {"Targets"}:
-            raise InvalidHook("#/TargetFilters: Targets cannot be combined with TargetNames, Actions or InvocationPoints")
+            raise InvalidHook(
+                "#/TargetFilters: Targets cannot be combined with TargetNames, Actions or InvocationPoints"
+            )
         for target in filters["Targets"]:
             for key in ("TargetName", "Action", "InvocationPoint"):
                 if not isinstance(target, dict) or not target.get(key):

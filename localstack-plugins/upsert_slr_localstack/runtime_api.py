@@ -5,6 +5,7 @@ executor offers one invocation at a time and is woken (through a pipe it can sel
 the function's output) whenever the runtime gets ready, answers, or reports an init error.
 """
 
+import contextlib
 import json
 import os
 import threading
@@ -42,9 +43,7 @@ class RuntimeApi:
         os.set_blocking(self.wake_fd, False)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="lambda-runtime-api", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-runtime-api", daemon=True)
         self._thread.start()
 
     @property
@@ -84,16 +83,12 @@ class RuntimeApi:
         self._server.shutdown()
         self._server.server_close()
         for fd in (self.wake_fd, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def _wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
-        except OSError:
-            pass
 
     # Called from the server's threads.
 

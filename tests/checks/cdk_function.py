@@ -10,9 +10,11 @@ Its service-linked-roles policy is also read for concrete roles and stacks
 (checks.policies.function_policy_problems), so that the two cannot be wrong together: any
 service's role read whatever AllowedServices says, nothing created or changed outside it.
 """
+
 import json
 import os
 import sys
+from pathlib import Path
 
 from cfnlint.decode import decode_str
 from release_template import translate
@@ -23,7 +25,7 @@ NO_VALUE = object()
 
 
 def processed_sam(path, overrides):
-    template, matches = decode_str(open(path).read())
+    template, matches = decode_str(Path(path).read_text())
     assert not matches, matches
     template = json.loads(json.dumps(template))
     # Expanded as the release template is; where the code comes from is not compared.
@@ -77,7 +79,7 @@ def evaluate(node, values, conditions):
 
 
 def sam_parameter_default(path):
-    template, _ = decode_str(open(path).read())
+    template, _ = decode_str(Path(path).read_text())
     return template["Parameters"]["AllowedServices"]["Default"]
 
 
@@ -92,8 +94,10 @@ def renamed(node, names):
 def single(statement):
     """The statement with a one-element Action or Resource list as its element, as IAM reads
     it (and as the CDK writes it)."""
-    return {k: v[0] if k in ("Action", "Resource") and isinstance(v, list) and len(v) == 1 else v
-            for k, v in statement.items()}
+    return {
+        k: v[0] if k in ("Action", "Resource") and isinstance(v, list) and len(v) == 1 else v
+        for k, v in statement.items()
+    }
 
 
 def only(resources, type_):
@@ -143,23 +147,32 @@ def main(out, stack, template_yaml, parameters_json):
             for policies in (a["Policies"], b["Policies"]):
                 for policy in policies:
                     policy["PolicyDocument"]["Statement"] = [single(t) for t in policy["PolicyDocument"]["Statement"]]
-            for policy_a, policy_b in zip(a["Policies"], b["Policies"]):
-                for sa, sb in zip(policy_a["PolicyDocument"]["Statement"], policy_b["PolicyDocument"]["Statement"]):
-                    assert sa == sb, f"{policy_a['PolicyName']}: statement {json.dumps(sa)}\n  template.yaml: {json.dumps(sb)}"
+            for policy_a, policy_b in zip(a["Policies"], b["Policies"], strict=False):
+                for sa, sb in zip(
+                    policy_a["PolicyDocument"]["Statement"], policy_b["PolicyDocument"]["Statement"], strict=False
+                ):
+                    assert sa == sb, (
+                        f"{policy_a['PolicyName']}: statement {json.dumps(sa)}\n  template.yaml: {json.dumps(sb)}"
+                    )
         for key in sorted(set(a) | set(b)):
-            assert a.get(key) == b.get(key), f"{logical_id}.{key}: {json.dumps(a.get(key))}\n  template.yaml: {json.dumps(b.get(key))}"
+            assert a.get(key) == b.get(key), (
+                f"{logical_id}.{key}: {json.dumps(a.get(key))}\n  template.yaml: {json.dumps(b.get(key))}"
+            )
 
     allowed = json.loads(parameters_json).get("AllowedServices", sam_parameter_default(template_yaml)).split(",")
     resolve = Resolver(cdk, {})
-    [policy] = [p for p in resolve(ours["FunctionRole"]["Properties"])["Policies"] if p["PolicyName"] == "service-linked-roles"]
+    [policy] = [
+        p for p in resolve(ours["FunctionRole"]["Properties"])["Policies"] if p["PolicyName"] == "service-linked-roles"
+    ]
     problems = function_policy_problems(as_list(policy["PolicyDocument"]["Statement"]), allowed)
     assert not problems, f"{stack}'s function policy:\n  " + "\n  ".join(problems)
 
     exports = [renamed(o, names) for o in cdk["Outputs"].values() if "Export" in o]
     sam_export = sam["Outputs"]["ServiceToken"]
     assert exports == [sam_export], f"exports: {exports}\n  template.yaml: {sam_export}"
-    print(f"{stack}: the function, its role and policy, log group and export are template.yaml's "
-          f"(with {parameters_json})")
+    print(
+        f"{stack}: the function, its role and policy, log group and export are template.yaml's (with {parameters_json})"
+    )
 
 
 if __name__ == "__main__":

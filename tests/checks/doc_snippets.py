@@ -32,10 +32,49 @@ DOCS = ["README.md", "CONTRIBUTING.md"]
 
 # First words a command in a ```sh block may start with, besides the repository's own files.
 TOOLS = {
-    "aws", "awslocal", "sam", "cdk", "cdklocal", "npx", "npm", "node", "pip", "pip3", "python",
-    "python3", "python3.11", "python3.13", "cargo", "rustup", "rustc", "git", "cd", "export",
-    "make", "sudo", "apt-get", "curl", "twine", "source", "ls", "cat", "echo", "env", "unzip",
-    "sha256sum", "tar", "mkdir", "cp", "mv", "rm", "jq", "grep", "test", "cfn-lint", "zip", "bash",
+    "aws",
+    "awslocal",
+    "sam",
+    "cdk",
+    "cdklocal",
+    "npx",
+    "npm",
+    "node",
+    "pip",
+    "pip3",
+    "python",
+    "python3",
+    "python3.11",
+    "python3.13",
+    "cargo",
+    "rustup",
+    "rustc",
+    "git",
+    "cd",
+    "export",
+    "make",
+    "sudo",
+    "apt-get",
+    "curl",
+    "twine",
+    "source",
+    "ls",
+    "cat",
+    "echo",
+    "env",
+    "unzip",
+    "sha256sum",
+    "tar",
+    "mkdir",
+    "cp",
+    "mv",
+    "rm",
+    "jq",
+    "grep",
+    "test",
+    "cfn-lint",
+    "zip",
+    "bash",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
 # Mermaid diagrams are parsed by tests/checks/mermaid/check.mjs (`mermaid` below), not here.
@@ -43,8 +82,13 @@ UNCHECKED = {"mermaid", "text", ""}
 PLACEHOLDER = re.compile(r"VERSION|ARCH|<[^>]*>|\*|\{[^}]*\}|\.\.\.|…|\$")
 # The names a TypeScript snippet may use without importing them.
 TS_KNOWN = {
-    **{n: "aws-cdk-lib" for n in ["App", "Stack", "Aspects", "CfnOutput", "Duration", "RemovalPolicy", "Fn", "DefaultStackSynthesizer"]},
-    **{n: "upsert-slr-cdk" for n in ["ServiceLinkedRole", "ServiceLinkedRoles", "ServiceLinkedRoleFunction", "Backing"]},
+    **{
+        n: "aws-cdk-lib"
+        for n in ["App", "Stack", "Aspects", "CfnOutput", "Duration", "RemovalPolicy", "Fn", "DefaultStackSynthesizer"]
+    },
+    **{
+        n: "upsert-slr-cdk" for n in ["ServiceLinkedRole", "ServiceLinkedRoles", "ServiceLinkedRoleFunction", "Backing"]
+    },
 }
 TS_NAMESPACES = {"lambda": "aws-cdk-lib/aws-lambda", "ecs": "aws-cdk-lib/aws-ecs", "cdk": "aws-cdk-lib"}
 
@@ -148,7 +192,9 @@ class Checker:
         self.failures.append(f"{where}: {message}")
 
     def tracked_top_level(self):
-        files = subprocess.run(["git", "-C", str(self.root), "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+        files = subprocess.run(
+            ["git", "-C", str(self.root), "ls-files"], capture_output=True, text=True, check=True
+        ).stdout.split()
         return {f.split("/")[0] for f in files if "/" in f}, {f for f in files if "/" not in f}
 
     def is_repo_path(self, token):
@@ -202,7 +248,7 @@ class Checker:
                 self.fail(where, f"cannot read the command ({e}): {line.strip()}")
                 continue
             command, redirected = [], False
-            for token in tokens + [";"]:
+            for token in [*tokens, ";"]:
                 if token and set(token) <= set("<>&") and set(token) & set("<>"):
                     redirected = True  # the next word is a file or a heredoc's delimiter
                 elif token and set(token) <= set("&|;()"):
@@ -232,7 +278,14 @@ class Checker:
                 self.check_path(where, arg)
         if first == "make":
             # -C DIR and -f FILE take a value that is not a target.
-            self.check_make(where, [a for i, a in enumerate(args) if a not in ("-C", "-f") and (i == 0 or args[i - 1] not in ("-C", "-f"))])
+            self.check_make(
+                where,
+                [
+                    a
+                    for i, a in enumerate(args)
+                    if a not in ("-C", "-f") and (i == 0 or args[i - 1] not in ("-C", "-f"))
+                ],
+            )
         if first == "cargo" and "--test" in args:
             i = args.index("--test")
             if i + 1 < len(args):
@@ -264,7 +317,10 @@ class Checker:
             self.templates.append((block, "Resources:\n" + textwrap.indent(text, "  "), 1))
             resources = data
         else:
-            self.fail(block.where, "not a template (no top-level Resources) or a fragment of Resources (LogicalId: with a Type)")
+            self.fail(
+                block.where,
+                "not a template (no top-level Resources) or a fragment of Resources (LogicalId: with a Type)",
+            )
             return
         self.check_slrs(block, resources, data.get("Parameters", {}) if "Resources" in data else {})
 
@@ -394,9 +450,11 @@ def check(args):
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
     c = checker.counts
-    print(f"docs ({', '.join(rel(p) for p in paths)}): {c['yaml']} yaml, {c['json']} json, {c['sh']} sh, "
-          f"{c['links']} links, {c['paths']} paths, {c['make']} make targets checked; "
-          f"{checker.slrs} Custom::ServiceLinkedRole; {'FAILED' if failures else 'ok'}")
+    print(
+        f"docs ({', '.join(rel(p) for p in paths)}): {c['yaml']} yaml, {c['json']} json, {c['sh']} sh, "
+        f"{c['links']} links, {c['paths']} paths, {c['make']} make targets checked; "
+        f"{checker.slrs} Custom::ServiceLinkedRole; {'FAILED' if failures else 'ok'}"
+    )
     return 1 if failures else 0
 
 
@@ -409,6 +467,7 @@ def snippets(args, langs):
 
 
 # --- TypeScript ------------------------------------------------------------------------------
+
 
 def declares(text, name):
     return re.search(rf"\b(const|let|var|function|class)\s+{name}\b", text) is not None
@@ -423,7 +482,9 @@ def ts_source(block):
     while i < len(lines):
         if re.match(r"^import\s", lines[i]):
             statement = [lines[i]]
-            while not re.search(r"from\s+['\"][^'\"]+['\"];?\s*$|^import\s+['\"]", statement[-1]) and i + 1 < len(lines):
+            while not re.search(r"from\s+['\"][^'\"]+['\"];?\s*$|^import\s+['\"]", statement[-1]) and i + 1 < len(
+                lines
+            ):
                 i += 1
                 statement.append(lines[i])
             imports.append(" ".join(s.strip() for s in statement))
@@ -453,12 +514,14 @@ def ts_source(block):
         m = re.search(r"\b(const|let|var)\s+app\b[^;]*;", text, re.S)
         if not m:
             raise SystemExit(f"{block.where}: declare `app` in one statement ending with `;`")
-        text = text[: m.end()] + f" {made} {given}" + text[m.end():]
+        text = text[: m.end()] + f" {made} {given}" + text[m.end() :]
         head = "export function synth(): __cdk.App[] {"
         tail = "\nreturn [app]; }\n"
     else:
-        head = (f"export function synth(): __cdk.App[] {{ const app = new __cdk.App(); {made} "
-                f"function __body(this: __cdk.Stack) {{ {given}")
+        head = (
+            f"export function synth(): __cdk.App[] {{ const app = new __cdk.App(); {made} "
+            f"function __body(this: __cdk.Stack) {{ {given}"
+        )
         tail = "\n}\n__body.call(__stack); return [app]; }\n"
     prefix = " ".join(header) + " " + head
     padding = "\n" * (block.line - 1)
@@ -522,8 +585,15 @@ def ts_project(outdir, args):
         (outdir / f"{name}.ts").write_text(ts_source(block))
         entries.append({"where": block.where, "module": f"{name}.js"})
     config = {
-        "compilerOptions": {"target": "ES2022", "module": "commonjs", "lib": ["ES2022"], "strict": True,
-                            "noImplicitThis": True, "skipLibCheck": True, "types": []},
+        "compilerOptions": {
+            "target": "ES2022",
+            "module": "commonjs",
+            "lib": ["ES2022"],
+            "strict": True,
+            "noImplicitThis": True,
+            "skipLibCheck": True,
+            "types": [],
+        },
         "include": ["*.ts"],
     }
     (outdir / "tsconfig.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -569,7 +639,9 @@ def run_python(args):
                 exec(compile(PY_PRELUDE + PY_HARNESS, "<prelude>", "exec"), namespace)
                 # Padded so that a traceback names the markdown file's own line numbers; an app
                 # the snippet makes gets the prelude's stack and cluster, on the same line.
-                text = re.sub(r"^(app\s*=.*)$", r"\1; " + PY_HARNESS.replace("\n", "; "), block.text, count=1, flags=re.M)
+                text = re.sub(
+                    r"^(app\s*=.*)$", r"\1; " + PY_HARNESS.replace("\n", "; "), block.text, count=1, flags=re.M
+                )
                 exec(compile("\n" * (block.line - 1) + text, block.path, "exec"), namespace)
                 problems, found = [], False
                 for stack in namespace["app"].synth().stacks_recursively:
@@ -578,11 +650,14 @@ def run_python(args):
                             problems.append(f"{m.id}: {m.entry.data}")
                     for r in (stack.template.get("Resources") or {}).values():
                         if r["Type"] == "Custom::ServiceLinkedRole" or (
-                            r["Type"] == "AWS::Lambda::Function" and r.get("Properties", {}).get("Handler") == "bootstrap"
+                            r["Type"] == "AWS::Lambda::Function"
+                            and r.get("Properties", {}).get("Handler") == "bootstrap"
                         ):
                             found = True
                 if not found:
-                    problems.append("synthesized neither a Custom::ServiceLinkedRole nor the function (Handler bootstrap)")
+                    problems.append(
+                        "synthesized neither a Custom::ServiceLinkedRole nor the function (Handler bootstrap)"
+                    )
             except Exception as e:
                 import traceback
 
@@ -604,11 +679,20 @@ def run_python(args):
 # --- self-test -------------------------------------------------------------------------------
 
 BAD = {
-    "bad-yaml.md": ("```yaml\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      MemorySize: 64\n```\n", "E3034"),
+    "bad-yaml.md": (
+        "```yaml\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      MemorySize: 64\n```\n",
+        "E3034",
+    ),
     "bad-fragment.md": ("```yaml\nOutputs:\n  X:\n    Value: 1\n```\n", "not a template"),
-    "bad-timeout.md": ("```yaml\n  Role:\n    Type: Custom::ServiceLinkedRole\n    Properties:\n      ServiceToken: !ImportValue x\n      AWSServiceName: ecs.amazonaws.com\n```\n", "ServiceTimeout is not set"),
-    "bad-property.md": ("```yaml\n  Role:\n    Type: Custom::ServiceLinkedRole\n    Properties:\n      ServiceToken: !ImportValue x\n      ServiceTimeout: 960\n      AWSServiceNam: ecs.amazonaws.com\n```\n", "does not read"),
-    "bad-json.md": ("```json\n{\"a\": 1,}\n```\n", "JSON does not parse"),
+    "bad-timeout.md": (
+        "```yaml\n  Role:\n    Type: Custom::ServiceLinkedRole\n    Properties:\n      ServiceToken: !ImportValue x\n      AWSServiceName: ecs.amazonaws.com\n```\n",
+        "ServiceTimeout is not set",
+    ),
+    "bad-property.md": (
+        "```yaml\n  Role:\n    Type: Custom::ServiceLinkedRole\n    Properties:\n      ServiceToken: !ImportValue x\n      ServiceTimeout: 960\n      AWSServiceNam: ecs.amazonaws.com\n```\n",
+        "does not read",
+    ),
+    "bad-json.md": ('```json\n{"a": 1,}\n```\n', "JSON does not parse"),
     "bad-make.md": ("Run `make no-such-target`.\n", "no such target"),
     "bad-sh-make.md": ("```sh\ncd x && make nope\n```\n", "make nope"),
     "bad-tool.md": ("```sh\nfrobnicate --all\n```\n", "not a known tool"),
@@ -741,7 +825,9 @@ def python_selftest():
     output = io.StringIO()
     with contextlib.redirect_stderr(output):
         status = run_python([fixture])
-    problems = ([] if status else [f"{rel(fixture)} passed"]) + expect_each(output.getvalue(), snippets([fixture], {"python"}))
+    problems = ([] if status else [f"{rel(fixture)} passed"]) + expect_each(
+        output.getvalue(), snippets([fixture], {"python"})
+    )
     for problem in problems:
         print(f"FAIL python-selftest: {problem}", file=sys.stderr)
     print(f"Python snippets self-test: {'FAILED' if problems else 'ok'}", file=sys.stderr)

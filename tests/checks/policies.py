@@ -15,6 +15,7 @@ front of LocalStack (which enforces no policy); make templates fails while the f
 `granting` reads a resolved policy as IAM matches actions and ARNs, for the checks that name
 concrete roles and stacks.
 """
+
 import json
 import re
 import sys
@@ -75,6 +76,7 @@ class Resolver:
             if "." in name:
                 return self.arn(name.split(".")[0])
             return str(self.ref(name))
+
         return re.sub(r"\$\{([^}!]+)\}", value, text)
 
     def __call__(self, node):
@@ -222,8 +224,12 @@ def function_policy_problems(statements, allowed, account="123456789012", partit
         found = granting(statements, action, resource)
         return bool([s for s in found if not s.get("Condition")] if unconditionally else found)
 
-    is_allowed = lambda service: any(wildcard(p).fullmatch(service) for p in allowed)
-    role = lambda service, name, at=account: f"arn:{partition}:iam::{at}:role/aws-service-role/{service}/{name}"
+    def is_allowed(service):
+        return any(wildcard(p).fullmatch(service) for p in allowed)
+
+    def role(service, name, at=account):
+        return f"arn:{partition}:iam::{at}:role/aws-service-role/{service}/{name}"
+
     for service, name in SAMPLE_ROLES.items():
         arn = role(service, name)
         for action in ROLE_READS:

@@ -28,11 +28,26 @@ ROLE_PATHS = {
     "Fn::If": [
         "AllowsAnyService",
         {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*"},
-        {"Fn::Split": [",", {"Fn::Join": ["", [
-            "arn:*:iam::*:role/aws-service-role/",
-            {"Fn::Join": ["/*,arn:*:iam::*:role/aws-service-role/", {"Fn::Split": [",", {"Ref": "AllowedServices"}]}]},
-            "/*",
-        ]]}]},
+        {
+            "Fn::Split": [
+                ",",
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:*:iam::*:role/aws-service-role/",
+                            {
+                                "Fn::Join": [
+                                    "/*,arn:*:iam::*:role/aws-service-role/",
+                                    {"Fn::Split": [",", {"Ref": "AllowedServices"}]},
+                                ]
+                            },
+                            "/*",
+                        ],
+                    ]
+                },
+            ]
+        },
     ]
 }
 # Where reads may act, whatever AllowedServices says: any service's role.
@@ -47,9 +62,17 @@ STACK_READ_ACTIONS = {"cloudformation:DescribeStacks", "cloudformation:ListStack
 GRANTED_SERVICES = {"iam", "cloudformation", "logs", "xray"}
 # Calls that change a role that exists; each needs this tool's ownership tag on the role.
 CHANGING_ROLE_ACTIONS = {
-    "iam:UpdateRoleDescription", "iam:DeleteServiceLinkedRole", "iam:UpdateRole", "iam:DeleteRole",
-    "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:UpdateRoleDescription",
+    "iam:DeleteServiceLinkedRole",
+    "iam:UpdateRole",
+    "iam:DeleteRole",
+    "iam:UntagRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary",
 }
 # Calls that can be granted only on "*": the fallback lookup, and Lambda's own X-Ray calls
@@ -108,8 +131,10 @@ def ownership_tag_keys():
     id first, the removal policy last."""
     source = (ROOT / "handler/role/work.rs").read_text()
     found = re.findall(r'pub const ([A-Z_]+_TAG): &str = "([^"]+)";', source)
-    check([name for name, _ in found] == TAG_CONSTANTS,
-          f"could not read the ownership tags {TAG_CONSTANTS} from work.rs: {found}")
+    check(
+        [name for name, _ in found] == TAG_CONSTANTS,
+        f"could not read the ownership tags {TAG_CONSTANTS} from work.rs: {found}",
+    )
     return [key for _, key in found]
 
 
@@ -118,8 +143,10 @@ def cloudformation_actions_called_by_handler():
     source = (ROOT / "handler/adapters/cloudformation.rs").read_text()
     match = re.search(r"pub const ACTIONS: \[&str; (\d+)\] = \[([^\]]*)\];", source)
     names = re.findall(r'"([A-Za-z]+)"', match.group(2)) if match else []
-    check(match and len(names) == int(match.group(1)) and names,
-          "could not read ACTIONS from handler/adapters/cloudformation.rs")
+    check(
+        match and len(names) == int(match.group(1)) and names,
+        "could not read ACTIONS from handler/adapters/cloudformation.rs",
+    )
     return {f"cloudformation:{name}" for name in names}
 
 
@@ -146,13 +173,20 @@ def check_role_statement(s, tag_keys, stack_actions):
     if s["Resource"] == "*":
         check(actions in STAR_ACTIONS, f"only {STAR_ACTIONS} may be on *: {s}")
     elif actions & ROLE_READ_ACTIONS:
-        check(actions <= ROLE_READ_ACTIONS and s["Resource"] == ALL_SLRS and not condition,
-              f"the role reads, and only they, must reach every service-linked role ({ALL_SLRS}): {s}")
+        check(
+            actions <= ROLE_READ_ACTIONS and s["Resource"] == ALL_SLRS and not condition,
+            f"the role reads, and only they, must reach every service-linked role ({ALL_SLRS}): {s}",
+        )
     elif "iam" in services:
-        check(s["Resource"] == ROLE_PATHS, f"IAM actions that create or change must be scoped to the allowed services' paths: {s}")
+        check(
+            s["Resource"] == ROLE_PATHS,
+            f"IAM actions that create or change must be scoped to the allowed services' paths: {s}",
+        )
     if "cloudformation" in services:
-        check(actions <= STACK_READ_ACTIONS & stack_actions and s["Resource"] == OWN_STACKS and not condition,
-              f"CloudFormation: only {sorted(STACK_READ_ACTIONS)}, and only on this account's stacks {OWN_STACKS}: {s}")
+        check(
+            actions <= STACK_READ_ACTIONS & stack_actions and s["Resource"] == OWN_STACKS and not condition,
+            f"CloudFormation: only {sorted(STACK_READ_ACTIONS)}, and only on this account's stacks {OWN_STACKS}: {s}",
+        )
     if "iam:CreateServiceLinkedRole" in actions:
         check(
             condition == {"StringLike": {"iam:AWSServiceName": {"Fn::Split": [",", {"Ref": "AllowedServices"}]}}},
@@ -185,9 +219,7 @@ def service_linked_role_policies(where, template, overrides_list):
 def check_sam_template(template):
     function = template["Resources"]["Function"]["Properties"]
     role = template["Resources"]["FunctionRole"]["Properties"]
-    statements = [
-        s for p in inline_policies(role) for s in as_list(p["PolicyDocument"]["Statement"])
-    ]
+    statements = [s for p in inline_policies(role) for s in as_list(p["PolicyDocument"]["Statement"])]
     granted = set()
     tag_keys = ownership_tag_keys()
     stack_actions = cloudformation_actions_called_by_handler()
@@ -196,8 +228,10 @@ def check_sam_template(template):
         granted |= set(as_list(s["Action"]))
         check_role_statement(s, tag_keys, stack_actions)
     tagging = [s.get("Condition") for s in statements if "iam:TagRole" in as_list(s["Action"])]
-    check(tagging == tag_role_conditions(tag_keys),
-          f"TagRole must be granted in exactly two forms, {tag_role_conditions(tag_keys)}: {tagging}")
+    check(
+        tagging == tag_role_conditions(tag_keys),
+        f"TagRole must be granted in exactly two forms, {tag_role_conditions(tag_keys)}: {tagging}",
+    )
     check_options(template)
     for overrides in ({}, RESTRICTED, CHOSEN):
         for finding in policies.findings(template, overrides):
@@ -253,7 +287,9 @@ def check_hook(template, env):
     check(template["Parameters"]["RegisterHook"]["Default"] == "false", "the hook must be off by default")
     check(hook.get("Condition") == "HasHook", "the Hook must be conditional on RegisterHook")
     props = hook.get("Properties", {})
-    check(props.get("LambdaFunction") == {"Fn::GetAtt": ["Function", "Arn"]}, "the Hook must invoke the function itself")
+    check(
+        props.get("LambdaFunction") == {"Fn::GetAtt": ["Function", "Arn"]}, "the Hook must invoke the function itself"
+    )
     check(template["Parameters"]["HookFailureMode"]["Default"] == "WARN", "FailureMode must default to WARN")
     table = json.loads((ROOT / "slr-needs.json").read_text())
     check(
@@ -263,11 +299,15 @@ def check_hook(template, env):
     role = resources.get("HookExecutionRole", {}).get("Properties", {})
     statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
     check(
-        statements == [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Function", "Arn"]}}],
+        statements
+        == [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Function", "Arn"]}}],
         f"the hook's execution role may only invoke the function: {statements}",
     )
     principals = [s["Principal"] for s in role.get("AssumeRolePolicyDocument", {}).get("Statement", [])]
-    check(principals == [{"Service": "hooks.cloudformation.amazonaws.com"}], f"the hook's execution role trusts {principals}")
+    check(
+        principals == [{"Service": "hooks.cloudformation.amazonaws.com"}],
+        f"the hook's execution role trusts {principals}",
+    )
     check(env.get("UPSERT_SLR_HOOK_MODE") == {"Ref": "HookMode"}, "UPSERT_SLR_HOOK_MODE must be HookMode")
     check(
         env.get("UPSERT_SLR_HOOK_WAIT_SECONDS") == {"Ref": "HookWaitSeconds"},
@@ -297,43 +337,65 @@ def check_options(template):
     """Permissions boundary, bring-your-own role, log key and tracing: each reaches what it
     names, and with the defaults nothing is added."""
     for name, default in OPTIONAL_PARAMETERS.items():
-        check(template["Parameters"].get(name, {}).get("Default") == default,
-              f"parameter {name} must exist with the default {default!r}")
+        check(
+            template["Parameters"].get(name, {}).get("Default") == default,
+            f"parameter {name} must exist with the default {default!r}",
+        )
     defaults = resolved(template, {})
-    check(sorted(defaults) == ["Function", "FunctionRole", "LogGroup", "Macro"],
-          f"the default stack's resources changed: {sorted(defaults)}")
-    check("PermissionsBoundary" not in defaults["FunctionRole"]["Properties"],
-          "the default role has a permissions boundary")
+    check(
+        sorted(defaults) == ["Function", "FunctionRole", "LogGroup", "Macro"],
+        f"the default stack's resources changed: {sorted(defaults)}",
+    )
+    check(
+        "PermissionsBoundary" not in defaults["FunctionRole"]["Properties"],
+        "the default role has a permissions boundary",
+    )
     check("KmsKeyId" not in defaults["LogGroup"]["Properties"], "the default log group names a key")
-    check([p["PolicyName"] for p in defaults["FunctionRole"]["Properties"]["Policies"]]
-          == ["logs", "service-linked-roles"], "the default role's policies changed")
-    check(defaults["Function"]["Properties"].get("Tracing", "PassThrough") == "PassThrough",
-          "the default function is actively traced")
+    check(
+        [p["PolicyName"] for p in defaults["FunctionRole"]["Properties"]["Policies"]]
+        == ["logs", "service-linked-roles"],
+        "the default role's policies changed",
+    )
+    check(
+        defaults["Function"]["Properties"].get("Tracing", "PassThrough") == "PassThrough",
+        "the default function is actively traced",
+    )
 
     chosen = resolved(template, CHOSEN)
     role = chosen["FunctionRole"]["Properties"]
-    check(role.get("PermissionsBoundary") == CHOSEN["PermissionsBoundary"],
-          f"PermissionsBoundary does not reach the function's role: {role.get('PermissionsBoundary')}")
-    check(chosen["LogGroup"]["Properties"].get("KmsKeyId") == CHOSEN["LogKmsKeyArn"],
-          "LogKmsKeyArn does not reach the log group")
+    check(
+        role.get("PermissionsBoundary") == CHOSEN["PermissionsBoundary"],
+        f"PermissionsBoundary does not reach the function's role: {role.get('PermissionsBoundary')}",
+    )
+    check(
+        chosen["LogGroup"]["Properties"].get("KmsKeyId") == CHOSEN["LogKmsKeyArn"],
+        "LogKmsKeyArn does not reach the log group",
+    )
     check(chosen["Function"]["Properties"].get("Tracing") == "Active", "Tracing does not reach the function")
-    check("xray" in [p["PolicyName"] for p in role["Policies"]],
-          "an actively traced function's role cannot send its traces")
+    check(
+        "xray" in [p["PolicyName"] for p in role["Policies"]],
+        "an actively traced function's role cannot send its traces",
+    )
     # A name stands for the policy of that name in the stack's account (a StackSet's case).
     named = resolved(template, {"PermissionsBoundary": "boundaries/workloads"})["FunctionRole"]["Properties"]
-    check(named.get("PermissionsBoundary") == "arn:aws:iam::123456789012:policy/boundaries/workloads",
-          f"a PermissionsBoundary name does not become the account's policy: {named.get('PermissionsBoundary')}")
+    check(
+        named.get("PermissionsBoundary") == "arn:aws:iam::123456789012:policy/boundaries/workloads",
+        f"a PermissionsBoundary name does not become the account's policy: {named.get('PermissionsBoundary')}",
+    )
     by_name = resolved(template, {"RoleArn": "platform/upsert-slr"})
-    check(by_name["Function"]["Properties"]["Role"] == "arn:aws:iam::123456789012:role/platform/upsert-slr",
-          f"a RoleArn name does not become the account's role: {by_name['Function']['Properties']['Role']}")
+    check(
+        by_name["Function"]["Properties"]["Role"] == "arn:aws:iam::123456789012:role/platform/upsert-slr",
+        f"a RoleArn name does not become the account's role: {by_name['Function']['Properties']['Role']}",
+    )
     check("FunctionRole" not in by_name, "with a RoleArn name the stack still creates a role")
 
     own = "arn:aws:iam::123456789012:role/platform/upsert-slr"
     brought = resolved(template, {"RoleArn": own})
     check("FunctionRole" not in brought, "with RoleArn the stack still creates a role")
     check(brought["Function"]["Properties"]["Role"] == own, "with RoleArn the function does not use it")
-    check(not [r for r in brought.values() if r["Type"] == "AWS::IAM::Role"],
-          "with RoleArn the stack creates an IAM role")
+    check(
+        not [r for r in brought.values() if r["Type"] == "AWS::IAM::Role"], "with RoleArn the stack creates an IAM role"
+    )
 
 
 def check_suppressions(where, resources):
@@ -478,8 +540,10 @@ def check_fixture(sam):
     """The Rust suites' IAM gate evaluates the policy template.yaml grants, from a file."""
     path = ROOT / policies.FIXTURE_PATH
     current = path.read_text() if path.is_file() else None
-    check(current == policies.fixture_text(sam),
-          f"{policies.FIXTURE_PATH} is not template.yaml's policy: run {policies.REGENERATE}")
+    check(
+        current == policies.fixture_text(sam),
+        f"{policies.FIXTURE_PATH} is not template.yaml's policy: run {policies.REGENERATE}",
+    )
 
 
 def check_documented_policy(sam):
@@ -493,9 +557,11 @@ def check_documented_policy(sam):
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         shown = f"unreadable: {e}"
     granted = [policies.as_iam_reads(s) for s in policies.function_policy(sam, ONE_SERVICE)]
-    check(shown == granted,
-          "docs/configuration.md's statements are not template.yaml's with AllowedServices "
-          f"ecs.amazonaws.com: {json.dumps(granted)}")
+    check(
+        shown == granted,
+        "docs/configuration.md's statements are not template.yaml's with AllowedServices "
+        f"ecs.amazonaws.com: {json.dumps(granted)}",
+    )
 
 
 def main():

@@ -57,7 +57,9 @@ def bootstrap() -> Path:
 def app(new_cloud, bootstrap):
     """A fresh account with the SAM application deployed; returns (cloud, deployment)."""
     cloud = new_cloud()
-    deployment = cloud.deploy("upsert-slr", cloud.sam_template(cloud.upload_function(bootstrap)), cloud.sam_parameters())
+    deployment = cloud.deploy(
+        "upsert-slr", cloud.sam_template(cloud.upload_function(bootstrap)), cloud.sam_parameters()
+    )
     assert deployment.status == "CREATE_COMPLETE", deployment
     return cloud, deployment
 

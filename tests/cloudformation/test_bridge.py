@@ -164,7 +164,7 @@ def records(cloud, stack_id, count, timeout=30):
             for event in page["events"]:
                 for line in event["message"].splitlines():
                     if line.startswith(RECORD):
-                        record = json.loads(line[len(RECORD):])
+                        record = json.loads(line[len(RECORD) :])
                         if record["received"]["StackId"] == stack_id:
                             found.append(record)
         if len(found) >= count or time.monotonic() > deadline:

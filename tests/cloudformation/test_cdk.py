@@ -121,7 +121,9 @@ def deploy_and_destroy_the_app_roles(cloud, run, stack_name, deployed):
     autoscaling = resource_events(cloud, "AutoScalingRole", stack_name)
     waited = (autoscaling["CREATE_COMPLETE"] - autoscaling["CREATE_IN_PROGRESS"]).total_seconds()
     assert 30 <= waited < 120, waited
-    print(f"cdklocal deploy of {stack_name} took {time.monotonic() - started:.0f} s; the AutoScaling role waited {waited:.0f} s")
+    print(
+        f"cdklocal deploy of {stack_name} took {time.monotonic() - started:.0f} s; the AutoScaling role waited {waited:.0f} s"
+    )
     deployed(resource_types(cloud, stack_name))
 
     run("destroy", "--force", stack_name)
@@ -136,8 +138,11 @@ def test_default_deploy_and_destroy(cdklocal):
 
     def deployed(types):
         assert types == [
-            "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::Lambda::Function",
-            "Custom::ServiceLinkedRole", "Custom::ServiceLinkedRole",
+            "AWS::IAM::Policy",
+            "AWS::IAM::Role",
+            "AWS::Lambda::Function",
+            "Custom::ServiceLinkedRole",
+            "Custom::ServiceLinkedRole",
         ], types
 
     deploy_and_destroy_the_app_roles(cloud, run, STACK, deployed)
@@ -200,7 +205,12 @@ def test_function_construct_then_a_shared_stack_with_plain_cloudformation(cdkloc
     exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
     arn = exports[EXPORT]
     config = cloud.lambda_.get_function_configuration(FunctionName=arn)
-    assert (config["Runtime"], config["Handler"], config["MemorySize"], config["Timeout"]) == ("provided.al2023", "bootstrap", 128, 300)
+    assert (config["Runtime"], config["Handler"], config["MemorySize"], config["Timeout"]) == (
+        "provided.al2023",
+        "bootstrap",
+        128,
+        300,
+    )
     # The package's default architecture, and no ResponseURL prefix of the stack's own: the rig
     # runs it under qemu-user and lets it answer LocalStack's ResponseURLs.
     assert config["Architectures"] == ["arm64"], config["Architectures"]
@@ -217,7 +227,7 @@ def test_function_construct_then_a_shared_stack_with_plain_cloudformation(cdkloc
 def test_shared_stack_in_an_account_never_bootstrapped(app, assembly):
     """The same template, with plain CreateStack, in an account that has the SAM app and no
     trace of cdk bootstrap."""
-    cloud, deployment = app
+    cloud, _deployment = app
     names = [s["StackName"] for s in cloud.cfn.describe_stacks()["Stacks"]]
     assert "CDKToolkit" not in names, names
     assert not any(b["Name"].startswith("cdk-") for b in cloud.s3.list_buckets()["Buckets"])
@@ -233,7 +243,9 @@ def test_aspect_adds_the_role_to_two_stacks_one_creating_it_the_other_adopting_i
     assert cloud.role(REDSHIFT) is None
     started = time.monotonic()
     for name in WAREHOUSES:
-        run("deploy", "--require-approval", "never", "--parameters", f"{name}:MasterUserPassword=Example-Passw0rd", name)
+        run(
+            "deploy", "--require-approval", "never", "--parameters", f"{name}:MasterUserPassword=Example-Passw0rd", name
+        )
     print(f"cdklocal deploy of {', '.join(WAREHOUSES)} took {time.monotonic() - started:.0f} s")
     outputs = [outputs_of(cloud, name) for name in WAREHOUSES]
     assert [o["RoleCreated"] for o in outputs] == ["true", "false"], outputs
@@ -246,7 +258,9 @@ def test_aspect_adds_the_role_to_two_stacks_one_creating_it_the_other_adopting_i
         # Oldest first.
         events = cloud.cfn.describe_stack_events(StackName=name)["StackEvents"][::-1]
         order = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events]
-        role_done = order.index(next(e for e in order if e[0].startswith("UpsertSlrRedshift") and e[1] == "CREATE_COMPLETE"))
+        role_done = order.index(
+            next(e for e in order if e[0].startswith("UpsertSlrRedshift") and e[1] == "CREATE_COMPLETE")
+        )
         cluster_started = order.index(("Warehouse", "CREATE_IN_PROGRESS"))
         assert role_done < cluster_started, order
 

@@ -27,8 +27,10 @@ def activate(cloud, function, name, stacks, mode="FAIL", status="ENABLED", filte
     alias = f"Test::Hooks::{name}"
     deployment = cloud.deploy(f"hook-{name}", hook_template(cloud, function, alias, stacks, mode, status, filters))
     assert deployment.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), deployment
-    assert deployment.outputs["Ref"] == deployment.outputs["Arn"] == (
-        f"arn:aws:cloudformation:us-east-1:{cloud.account}:type/hook/Test-Hooks-{name}"
+    assert (
+        deployment.outputs["Ref"]
+        == deployment.outputs["Arn"]
+        == (f"arn:aws:cloudformation:us-east-1:{cloud.account}:type/hook/Test-Hooks-{name}")
     ), deployment.outputs
     return alias
 
@@ -93,7 +95,7 @@ def records(cloud, stack, count, timeout=30):
             for event in page["events"]:
                 for line in event["message"].splitlines():
                     if line.startswith(RECORD):
-                        record = json.loads(line[len(RECORD):])
+                        record = json.loads(line[len(RECORD) :])
                         if record["received"]["stackId"] == wanted:
                             found.append(record)
         if len(found) >= count or time.monotonic() > deadline:
@@ -157,11 +159,17 @@ def test_the_resource_is_created_only_after_the_hook_succeeded(cloud, created):
     [succeeded] = hook_events(cloud, "hooked")
     assert (succeeded["LogicalResourceId"], succeeded["ResourceStatus"]) == ("Param", "CREATE_IN_PROGRESS")
     assert (succeeded["HookType"], succeeded["HookStatus"], succeeded["HookStatusReason"]) == (
-        alias, "HOOK_COMPLETE_SUCCEEDED", "fine",
+        alias,
+        "HOOK_COMPLETE_SUCCEEDED",
+        "fine",
     )
     assert (succeeded["HookInvocationPoint"], succeeded["HookFailureMode"]) == ("PRE_PROVISION", "FAIL")
     created_at = parameter(cloud, "hooked")["LastModifiedDate"]
-    assert record["answered_at"] < succeeded["Timestamp"].timestamp() < created_at.timestamp(), (record, succeeded, created_at)
+    assert record["answered_at"] < succeeded["Timestamp"].timestamp() < created_at.timestamp(), (
+        record,
+        succeeded,
+        created_at,
+    )
     assert deployment.resource("Param").status == "CREATE_COMPLETE"
 
 
@@ -218,10 +226,15 @@ def test_failed_in_fail_mode_fails_the_stack_with_the_hooks_message(cloud, funct
     answer = {"hookStatus": "FAILED", "errorCode": "NonCompliant", "message": "values must not end in v1"}
     failed = cloud.deploy("strict", target("strict", [answer]))
     assert failed.status == "CREATE_FAILED", failed
-    assert failed.resource("Param").reason == f"The following hook(s) failed: [{alias}]. {alias}: values must not end in v1"
+    assert (
+        failed.resource("Param").reason
+        == f"The following hook(s) failed: [{alias}]. {alias}: values must not end in v1"
+    )
     [event] = hook_events(cloud, "strict")
     assert (event["HookStatus"], event["HookStatusReason"], event["HookFailureMode"]) == (
-        "HOOK_COMPLETE_FAILED", "values must not end in v1", "FAIL",
+        "HOOK_COMPLETE_FAILED",
+        "values must not end in v1",
+        "FAIL",
     )
     assert parameter(cloud, "strict") is None, "created although its hook failed"
 
@@ -233,7 +246,10 @@ def test_failed_in_warn_mode_deploys_with_the_warning_recorded(cloud, function):
     assert deployment.status == "CREATE_COMPLETE", deployment
     [event] = hook_events(cloud, "lenient")
     assert (event["HookType"], event["HookStatus"], event["HookStatusReason"], event["HookFailureMode"]) == (
-        alias, "HOOK_COMPLETE_FAILED", "values should not end in v1", "WARN",
+        alias,
+        "HOOK_COMPLETE_FAILED",
+        "values should not end in v1",
+        "WARN",
     )
     assert parameter(cloud, "lenient")["Value"] == "lenient-v1"
 
@@ -293,7 +309,10 @@ def test_update_and_delete_are_hooked(cloud, created):
     received = update["received"]
     assert received["actionInvocationPoint"] == "UPDATE_PRE_PROVISION"
     model = received["requestData"]["targetModel"]
-    assert (model["resourceProperties"]["Value"], model["previousResourceProperties"]["Value"]) == ("hooked-v2", "hooked-v1")
+    assert (model["resourceProperties"]["Value"], model["previousResourceProperties"]["Value"]) == (
+        "hooked-v2",
+        "hooked-v1",
+    )
 
     hooked = stack_id(cloud, "hooked")
     assert cloud.delete("hooked").status == "DELETE_COMPLETE"
@@ -311,23 +330,25 @@ def test_a_stack_with_a_hook_under_a_false_condition_can_be_deleted(cloud):
     """The function's template registers its hook and the hook's role only when asked, the hook
     reading the role's ARN; LocalStack's engine could create such a stack but not delete it
     (localstack-plugins: conditions.py)."""
-    template = json.dumps({
-        "Parameters": {"RegisterHook": {"Type": "String", "Default": "false"}},
-        "Conditions": {"HasHook": {"Fn::Equals": [{"Ref": "RegisterHook"}, "true"]}},
-        "Resources": {
-            "Kept": {"Type": PARAMETER, "Properties": {"Type": "String", "Value": "kept"}},
-            "HookRole": {
-                "Type": "AWS::IAM::Role",
-                "Condition": "HasHook",
-                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+    template = json.dumps(
+        {
+            "Parameters": {"RegisterHook": {"Type": "String", "Default": "false"}},
+            "Conditions": {"HasHook": {"Fn::Equals": [{"Ref": "RegisterHook"}, "true"]}},
+            "Resources": {
+                "Kept": {"Type": PARAMETER, "Properties": {"Type": "String", "Value": "kept"}},
+                "HookRole": {
+                    "Type": "AWS::IAM::Role",
+                    "Condition": "HasHook",
+                    "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+                },
+                "ReadsTheRole": {
+                    "Type": PARAMETER,
+                    "Condition": "HasHook",
+                    "Properties": {"Type": "String", "Value": {"Fn::GetAtt": ["HookRole", "Arn"]}},
+                },
             },
-            "ReadsTheRole": {
-                "Type": PARAMETER,
-                "Condition": "HasHook",
-                "Properties": {"Type": "String", "Value": {"Fn::GetAtt": ["HookRole", "Arn"]}},
-            },
-        },
-    })
+        }
+    )
     for register in ("false", "true"):
         stack = f"conditional-hook-{register}"
         created = cloud.deploy(stack, template, {"RegisterHook": register})

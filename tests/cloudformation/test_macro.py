@@ -10,22 +10,24 @@ REDSHIFT = "AWSServiceRoleForRedshift"
 
 def warehouse(**top) -> str:
     """A template with one Redshift cluster and no role."""
-    return json.dumps({
-        **top,
-        "Resources": {
-            "Warehouse": {
-                "Type": "AWS::Redshift::Cluster",
-                "Properties": {
-                    "ClusterType": "single-node",
-                    "NodeType": "dc2.large",
-                    "DBName": "dev",
-                    "MasterUsername": "admin",
-                    "MasterUserPassword": "Example-Passw0rd",
+    return json.dumps(
+        {
+            **top,
+            "Resources": {
+                "Warehouse": {
+                    "Type": "AWS::Redshift::Cluster",
+                    "Properties": {
+                        "ClusterType": "single-node",
+                        "NodeType": "dc2.large",
+                        "DBName": "dev",
+                        "MasterUsername": "admin",
+                        "MasterUserPassword": "Example-Passw0rd",
+                    },
                 },
             },
-        },
-        "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["Warehouse", "Endpoint.Address"]}}},
-    })
+            "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["Warehouse", "Endpoint.Address"]}}},
+        }
+    )
 
 
 def test_a_template_naming_no_role_gets_it_before_its_cluster(app):
@@ -35,7 +37,9 @@ def test_a_template_naming_no_role_gets_it_before_its_cluster(app):
 
     # A short propagation wait, through the template's metadata (a Transform-section macro gets
     # no parameters).
-    stack = cloud.deploy("warehouse", warehouse(Transform="UpsertSlr", Metadata={"UpsertSlr": {"PropagationWaitSeconds": 2}}))
+    stack = cloud.deploy(
+        "warehouse", warehouse(Transform="UpsertSlr", Metadata={"UpsertSlr": {"PropagationWaitSeconds": 2}})
+    )
     assert stack.status == "CREATE_COMPLETE", stack
     assert not fallbacks(stack.events), stack.events
 

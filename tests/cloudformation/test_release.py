@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from rig.localstack_cfn import EXPORT, fallbacks, template
 
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
@@ -65,8 +64,11 @@ def test_release_zip_and_template_deploy_the_function(new_cloud, release):
     # The function runs the very zip that was uploaded.
     assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
 
-    deployment = cloud.deploy("ecs-role", template("service-linked-role.yaml"),
-                              {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1})
+    deployment = cloud.deploy(
+        "ecs-role",
+        template("service-linked-role.yaml"),
+        {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1},
+    )
     assert deployment.status == "CREATE_COMPLETE", deployment
     assert not fallbacks(deployment.events)
     role = cloud.role("AWSServiceRoleForECS")
@@ -98,11 +100,16 @@ def test_a_permissions_boundary_reaches_the_function_role(new_cloud, release):
     cloud = new_cloud()
     bucket = upload(cloud, zip_path, zip_path.name)
     boundary = cloud.iam.create_policy(
-        PolicyName="workloads", Path="/boundaries/",
+        PolicyName="workloads",
+        Path="/boundaries/",
         PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:*", "logs:*"], "Resource": "*"}]}',
     )["Policy"]["Arn"]
-    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
-                  "PermissionsBoundary": boundary}
+    parameters = {
+        "CodeS3Bucket": bucket,
+        "Architecture": ARCH,
+        "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
+        "PermissionsBoundary": boundary,
+    }
     function = cloud.deploy("upsert-slr", text, parameters)
     assert function.status == "CREATE_COMPLETE", function
     assert not fallbacks(function.events)
@@ -111,8 +118,16 @@ def test_a_permissions_boundary_reaches_the_function_role(new_cloud, release):
     assert role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, role
 
     # The same policy by name, as a StackSet gives it to every account.
-    named = cloud.deploy("upsert-slr-named", text, {**parameters, "PermissionsBoundary": "boundaries/workloads",
-                                                    "ServiceTokenExportName": "upsert-slr-named", "MacroName": ""})
+    named = cloud.deploy(
+        "upsert-slr-named",
+        text,
+        {
+            **parameters,
+            "PermissionsBoundary": "boundaries/workloads",
+            "ServiceTokenExportName": "upsert-slr-named",
+            "MacroName": "",
+        },
+    )
     assert named.status == "CREATE_COMPLETE", named
     role_name = stack_resources(cloud, "upsert-slr-named")["FunctionRole"]["PhysicalResourceId"]
     assert cloud.iam.get_role(RoleName=role_name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
@@ -124,15 +139,21 @@ def test_a_role_of_ones_own_creates_no_role_and_still_creates_a_service_linked_r
     cloud = new_cloud()
     bucket = upload(cloud, zip_path, zip_path.name)
     platform = cloud.iam.create_role(
-        RoleName="upsert-slr", Path="/platform/",
+        RoleName="upsert-slr",
+        Path="/platform/",
         AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
     )["Role"]
     cloud.iam.put_role_policy(
-        RoleName="upsert-slr", PolicyName="service-linked-roles",
+        RoleName="upsert-slr",
+        PolicyName="service-linked-roles",
         PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:GetRole", "iam:TagRole", "iam:ListRoles", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}',
     )
-    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
-                  "RoleArn": "platform/upsert-slr"}
+    parameters = {
+        "CodeS3Bucket": bucket,
+        "Architecture": ARCH,
+        "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
+        "RoleArn": "platform/upsert-slr",
+    }
     roles_before = {r["RoleName"] for r in cloud.iam.list_roles()["Roles"]}
     function = cloud.deploy("upsert-slr", text, parameters)
     assert function.status == "CREATE_COMPLETE", function
@@ -143,8 +164,11 @@ def test_a_role_of_ones_own_creates_no_role_and_still_creates_a_service_linked_r
     config = cloud.lambda_.get_function_configuration(FunctionName=function.outputs["ServiceToken"])
     assert config["Role"] == platform["Arn"]
 
-    deployment = cloud.deploy("ecs-role", template("service-linked-role.yaml"),
-                              {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1})
+    deployment = cloud.deploy(
+        "ecs-role",
+        template("service-linked-role.yaml"),
+        {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1},
+    )
     assert deployment.status == "CREATE_COMPLETE", deployment
     assert not fallbacks(deployment.events)
     role = cloud.role("AWSServiceRoleForECS")

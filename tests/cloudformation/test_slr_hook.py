@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-
 from rig.localstack_cfn import fallbacks
 
 REDSHIFT = "AWSServiceRoleForRedshift"
@@ -22,21 +21,23 @@ WAIT = 4
 
 def warehouse(**resources) -> str:
     """A plain template with one Redshift cluster: no role, no transform."""
-    return json.dumps({
-        "Resources": {
-            "Warehouse": {
-                "Type": "AWS::Redshift::Cluster",
-                "Properties": {
-                    "ClusterType": "single-node",
-                    "NodeType": "dc2.large",
-                    "DBName": "dev",
-                    "MasterUsername": "admin",
-                    "MasterUserPassword": "Example-Passw0rd",
+    return json.dumps(
+        {
+            "Resources": {
+                "Warehouse": {
+                    "Type": "AWS::Redshift::Cluster",
+                    "Properties": {
+                        "ClusterType": "single-node",
+                        "NodeType": "dc2.large",
+                        "DBName": "dev",
+                        "MasterUsername": "admin",
+                        "MasterUserPassword": "Example-Passw0rd",
+                    },
                 },
+                **resources,
             },
-            **resources,
-        },
-    })
+        }
+    )
 
 
 def with_hook(new_cloud, bootstrap, **parameters):

@@ -61,9 +61,9 @@ def test_a_refused_suffix_fails_with_iams_message(app):
     assert refused.status == "CREATE_FAILED", refused
     slr = refused.resource("Slr")
     assert slr.status == "CREATE_FAILED"
-    assert slr.reason.startswith(
-        FAILED + "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com"
-    ), slr.reason
+    assert slr.reason.startswith(FAILED + "InvalidInput: Custom suffix is not allowed for ecs.amazonaws.com"), (
+        slr.reason
+    )
     assert slr.reason.endswith(")") and "(RequestId: " in slr.reason
     deleted = cloud.delete("ecs-suffix")
     assert deleted.status == "DELETE_COMPLETE", deleted
@@ -111,6 +111,7 @@ def test_baseline_through_import_value(app):
     assert cloud.role("AWSServiceRoleForRDS"), "the baseline deleted a role it adopted"
     assert cloud.role(names["SpotRoleArn"]) is None, "the baseline kept a role it created"
 
+
 def test_the_canary_sees_a_fallback(new_cloud):
     cloud = new_cloud()
     body = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}
@@ -123,15 +124,20 @@ def test_an_account_holding_only_the_legacy_elasticsearch_role_adopts_it_for_ope
     # gives es.amazonaws.com's role (LocalStack's CreateServiceLinkedRole names it otherwise).
     cloud, _ = app
     legacy = "AWSServiceRoleForAmazonElasticsearchService"
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    made = cloud.iam.create_role(RoleName=legacy, Path="/aws-service-role/es.amazonaws.com/",
-                                 AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    made = cloud.iam.create_role(
+        RoleName=legacy, Path="/aws-service-role/es.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]
 
     search = deploy_role(cloud, "opensearch-legacy", AWSServiceName="opensearchservice.amazonaws.com")
     assert search.status == "CREATE_COMPLETE", search
     assert search.outputs == {"RoleName": legacy, "RoleArn": made["Arn"], "Created": "false"}
-    assert cloud.role("AWSServiceRoleForAmazonOpenSearchService") is None, "a second role was created beside the legacy one"
+    assert cloud.role("AWSServiceRoleForAmazonOpenSearchService") is None, (
+        "a second role was created beside the legacy one"
+    )
 
     deleted = cloud.delete("opensearch-legacy")
     assert deleted.status == "DELETE_COMPLETE", deleted
@@ -164,7 +170,9 @@ def test_everyday_stack_changes_never_delete_a_role_in_use(app):
     cloud, _ = app
     kept, old, new = ("AWSServiceRoleForAutoScaling_" + s for s in ("kept", "one", "two"))
 
-    created = cloud.deploy("everyday", roles_stack(Creator=("kept", None), Adopter=("kept", "Creator"), Replaced=("one", None)))
+    created = cloud.deploy(
+        "everyday", roles_stack(Creator=("kept", None), Adopter=("kept", "Creator"), Replaced=("one", None))
+    )
     assert created.status == "CREATE_COMPLETE", created
     assert not fallbacks(created.events)
     assert cloud.role(kept) and cloud.role(old)

@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
 """Plays CloudFormation's side of a custom resource against LocalStack S3, standard library only.
 
-  presign KEY            a presigned PUT URL for KEY (S3 signature version 2, as CloudFormation
-                         makes them: the signature covers an empty Content-Type)
-  event IN KEY [K=V ...] IN with a fresh ResponseURL for KEY; K=V sets top-level fields, and
-                         Props.K=V resource properties
-  fetch KEY              what the function PUT at KEY (what CloudFormation would read)
+presign KEY            a presigned PUT URL for KEY (S3 signature version 2, as CloudFormation
+                       makes them: the signature covers an empty Content-Type)
+event IN KEY [K=V ...] IN with a fresh ResponseURL for KEY; K=V sets top-level fields, and
+                       Props.K=V resource properties
+fetch KEY              what the function PUT at KEY (what CloudFormation would read)
 """
-import base64, hmac, hashlib, json, os, sys, time, urllib.error, urllib.parse, urllib.request
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 BUCKET = "cfn-responses"
@@ -37,7 +47,7 @@ def event(path, key, settings):
     for setting in settings:
         name, value = setting.split("=", 1)
         if name.startswith("Props."):
-            ev["ResourceProperties"][name[len("Props."):]] = value
+            ev["ResourceProperties"][name[len("Props.") :]] = value
         else:
             ev[name] = value
     return ev

@@ -18,13 +18,24 @@ ROLE = "service-linked-role.yaml"
 ECS = "AWSServiceRoleForECS"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_demo"
 # A template that names no role: the SAM app's macro adds the one its cluster needs.
-MACRO_TEMPLATE = json.dumps({
-    "Transform": "UpsertSlr",
-    "Metadata": {"UpsertSlr": {"PropagationWaitSeconds": 2}},
-    "Resources": {"Warehouse": {"Type": "AWS::Redshift::Cluster", "Properties": {
-        "ClusterType": "single-node", "NodeType": "dc2.large", "DBName": "dev",
-        "MasterUsername": "admin", "MasterUserPassword": "Example-Passw0rd"}}},
-})
+MACRO_TEMPLATE = json.dumps(
+    {
+        "Transform": "UpsertSlr",
+        "Metadata": {"UpsertSlr": {"PropagationWaitSeconds": 2}},
+        "Resources": {
+            "Warehouse": {
+                "Type": "AWS::Redshift::Cluster",
+                "Properties": {
+                    "ClusterType": "single-node",
+                    "NodeType": "dc2.large",
+                    "DBName": "dev",
+                    "MasterUsername": "admin",
+                    "MasterUserPassword": "Example-Passw0rd",
+                },
+            }
+        },
+    }
+)
 
 
 def show(title, deployment, expected):
@@ -105,15 +116,22 @@ def main(endpoint, bootstrap):
     show_role(cloud, AUTOSCALING, True)
 
     warehouse = cloud.deploy("demo-macro", MACRO_TEMPLATE)
-    show("7. Transform: UpsertSlr on a template naming no role: the macro adds Redshift's, first",
-         warehouse, "CREATE_COMPLETE")
+    show(
+        "7. Transform: UpsertSlr on a template naming no role: the macro adds Redshift's, first",
+        warehouse,
+        "CREATE_COMPLETE",
+    )
     processed = cloud.cfn.get_template(StackName="demo-macro", TemplateStage="Processed")["TemplateBody"]
     processed = processed if isinstance(processed, dict) else json.loads(processed)
     added = processed["Resources"].get("UpsertSlrRedshift")
-    print(f"  processed template: Warehouse DependsOn {processed['Resources']['Warehouse'].get('DependsOn')!r}; "
-          f"UpsertSlrRedshift {json.dumps(added)}")
+    print(
+        f"  processed template: Warehouse DependsOn {processed['Resources']['Warehouse'].get('DependsOn')!r}; "
+        f"UpsertSlrRedshift {json.dumps(added)}"
+    )
     order = [(e.resource, e.status) for e in warehouse.events]
-    if not added or order.index(("UpsertSlrRedshift", "CREATE_COMPLETE")) > order.index(("Warehouse", "CREATE_IN_PROGRESS")):
+    if not added or order.index(("UpsertSlrRedshift", "CREATE_COMPLETE")) > order.index(
+        ("Warehouse", "CREATE_IN_PROGRESS")
+    ):
         sys.exit("demo failed: the macro's role was not added, or not made before the cluster")
     show_role(cloud, "AWSServiceRoleForRedshift", True)
 
@@ -121,8 +139,11 @@ def main(endpoint, bootstrap):
     for stack in ("demo-ecs-again", "demo-ecs", "demo-ecs-suffix", "demo-macro"):
         show(f"   {stack} (RemovalPolicy Retain): the role stays", cloud.delete(stack), "DELETE_COMPLETE")
     show_role(cloud, ECS, True)
-    show("   demo-autoscaling (RemovalPolicy Delete, created by it): the role goes",
-         cloud.delete("demo-autoscaling"), "DELETE_COMPLETE")
+    show(
+        "   demo-autoscaling (RemovalPolicy Delete, created by it): the role goes",
+        cloud.delete("demo-autoscaling"),
+        "DELETE_COMPLETE",
+    )
     show_role(cloud, AUTOSCALING, False)
 
     logs = cloud.logs.filter_log_events(logGroupName=f"/aws/lambda/{first_function(cloud)}")["events"]
@@ -130,7 +151,9 @@ def main(endpoint, bootstrap):
     print(f"\n{BOLD}The function's log in CloudWatch Logs{END}: {len(handled)} events handled")
     for f in handled:
         stack = f.get("stack_id", "").split("/")[1] if "/" in f.get("stack_id", "") else ""
-        print(f"  {f.get('request_type', ''):<7} {stack:<17} {f.get('outcome', ''):<9} {f.get('role_name', '') or '':<34} {DIM}{f.get('reason', '')[:90]}{END}")
+        print(
+            f"  {f.get('request_type', ''):<7} {stack:<17} {f.get('outcome', ''):<9} {f.get('role_name', '') or '':<34} {DIM}{f.get('reason', '')[:90]}{END}"
+        )
 
 
 def first_function(cloud):

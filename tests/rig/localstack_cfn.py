@@ -52,9 +52,7 @@ class LocalCloud:
     def __init__(self, endpoint: str, account: str | None = None):
         self.endpoint = endpoint.rstrip("/")
         self.account = account or str(random.randrange(10**11, 10**12))
-        session = boto3.Session(
-            aws_access_key_id=self.account, aws_secret_access_key="test", region_name=REGION
-        )
+        session = boto3.Session(aws_access_key_id=self.account, aws_secret_access_key="test", region_name=REGION)
         cfg = Config(retries={"max_attempts": 2}, read_timeout=120)
         self.cfn = session.client("cloudformation", endpoint_url=self.endpoint, config=cfg)
         self.iam = session.client("iam", endpoint_url=self.endpoint, config=cfg)
@@ -127,7 +125,9 @@ class LocalCloud:
             time.sleep(0.5)
         raw = self.cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
         events = [
-            Event(stack, e["LogicalResourceId"], e["ResourceType"], e["ResourceStatus"], e.get("ResourceStatusReason", ""))
+            Event(
+                stack, e["LogicalResourceId"], e["ResourceType"], e["ResourceStatus"], e.get("ResourceStatusReason", "")
+            )
             for e in reversed(raw)
             if e["EventId"] not in seen
         ]

@@ -4,7 +4,12 @@ RELIABILITY.md from the evidence the tests recorded (one JSON line per check tha
 
 usage: python3 -m rig.reliability EVIDENCE_JSONL LOG_DIR OUT_MD [--require-logs]
 Exits 1 if any log holds a signature, or with --require-logs if no log was captured."""
-import datetime, json, pathlib, subprocess, sys
+
+import datetime
+import json
+import pathlib
+import subprocess
+import sys
 
 # The same list the Rust tests check each function's logs against.
 MARKERS = pathlib.Path(__file__).resolve().parents[1] / "support/secret-markers.txt"
@@ -39,12 +44,20 @@ def main(evidence_path, log_dir, out_path, require_logs):
     path = pathlib.Path(evidence_path)
     if path.exists():
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    rows.append({"area": "Secrets", "cases": files,
-                 "tried": "every function log captured by the suites above, searched for " + ", ".join(f"`{s}`" for s in SECRETS),
-                 "held": f"0 matches in {lines} log lines"})
+    rows.append(
+        {
+            "area": "Secrets",
+            "cases": files,
+            "tried": "every function log captured by the suites above, searched for "
+            + ", ".join(f"`{s}`" for s in SECRETS),
+            "held": f"0 matches in {lines} log lines",
+        }
+    )
     rows.sort(key=lambda r: (AREAS.index(r["area"]) if r["area"] in AREAS else len(AREAS), r["tried"]))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
     if commit and dirty:
         commit += "` with uncommitted changes`"
     out = [

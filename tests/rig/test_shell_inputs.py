@@ -17,8 +17,13 @@ def environment(**env) -> dict:
 
 
 def bash(script: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", f"set -euo pipefail; source scripts/common.sh; {script}"], cwd=ROOT,
-                          env=environment(**env), capture_output=True, text=True)
+    return subprocess.run(
+        ["bash", "-c", f"set -euo pipefail; source scripts/common.sh; {script}"],
+        cwd=ROOT,
+        env=environment(**env),
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("value, number", [(None, "30"), ("", "30"), ("1", "1"), ("007", "7"), ("86400", "86400")])
@@ -36,7 +41,10 @@ def test_whole_numbers_refused(value):
 
 @pytest.mark.parametrize("value, on", [(None, False), ("", False), ("0", False), ("1", True)])
 def test_switches(value, on):
-    run = bash("if switched_on BENCH_QUICK; then echo on; else echo off; fi", **({} if value is None else {"BENCH_QUICK": value}))
+    run = bash(
+        "if switched_on BENCH_QUICK; then echo on; else echo off; fi",
+        **({} if value is None else {"BENCH_QUICK": value}),
+    )
     assert run.stdout.strip() == ("on" if on else "off"), run.stderr
 
 
@@ -48,7 +56,12 @@ def test_switches_refused(value):
 
 
 def test_localstack_python_refused():
-    run = subprocess.run(["scripts/localstack.sh", "stop", "cfn"], cwd=ROOT, capture_output=True, text=True,
-                         env=environment(LOCALSTACK_PYTHON="3.12"))
+    run = subprocess.run(
+        ["scripts/localstack.sh", "stop", "cfn"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment(LOCALSTACK_PYTHON="3.12"),
+    )
     assert run.returncode == 1
     assert run.stderr == "error: LOCALSTACK_PYTHON=3.12: use 3.11 (the default) or 3.13\n"

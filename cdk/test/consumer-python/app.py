@@ -12,14 +12,18 @@ from upsert_slr_cdk import Backing, ServiceLinkedRole, ServiceLinkedRoleFunction
 class Roles(cdk.Stack):
     def __init__(self, scope, id, **role_props):
         super().__init__(scope, id)
-        ServiceLinkedRole(self, "ECSServiceLinkedRole", aws_service_name="ecs.amazonaws.com",
-                          description="Service-linked role for Amazon ECS", **role_props)
+        ServiceLinkedRole(
+            self,
+            "ECSServiceLinkedRole",
+            aws_service_name="ecs.amazonaws.com",
+            description="Service-linked role for Amazon ECS",
+            **role_props,
+        )
 
 
 class SharedRoles(cdk.Stack):
     def __init__(self, scope, id):
-        super().__init__(scope, id,
-                         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
+        super().__init__(scope, id, synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
         token = ServiceLinkedRoleFunction.import_service_token()
         for name, service in [("EcsRole", "ecs.amazonaws.com"), ("OpenSearchRole", "opensearchservice.amazonaws.com")]:
             ServiceLinkedRole(self, name, aws_service_name=service, service_token=token)
@@ -28,8 +32,12 @@ class SharedRoles(cdk.Stack):
 class Function(cdk.Stack):
     def __init__(self, scope, id):
         super().__init__(scope, id)
-        ServiceLinkedRoleFunction(self, "UpsertSlr", allowed_services=["ecs.amazonaws.com", "opensearchservice.amazonaws.com"],
-                                  architecture=lambda_.Architecture.X86_64)
+        ServiceLinkedRoleFunction(
+            self,
+            "UpsertSlr",
+            allowed_services=["ecs.amazonaws.com", "opensearchservice.amazonaws.com"],
+            architecture=lambda_.Architecture.X86_64,
+        )
 
 
 class Needers(cdk.Stack):
@@ -38,24 +46,45 @@ class Needers(cdk.Stack):
 
     def __init__(self, scope, id):
         super().__init__(scope, id)
-        opensearch.CfnDomain(self, "InVpc", vpc_options=opensearch.CfnDomain.VPCOptionsProperty(subnet_ids=["subnet-1"]))
+        opensearch.CfnDomain(
+            self, "InVpc", vpc_options=opensearch.CfnDomain.VPCOptionsProperty(subnet_ids=["subnet-1"])
+        )
         opensearch.CfnDomain(self, "Public")
-        redshift.CfnCluster(self, "Warehouse", cluster_type="single-node", db_name="dev", master_username="admin",
-                            node_type="ra3.large", manage_master_password=True)
+        redshift.CfnCluster(
+            self,
+            "Warehouse",
+            cluster_type="single-node",
+            db_name="dev",
+            master_username="admin",
+            node_type="ra3.large",
+            manage_master_password=True,
+        )
         cdk.CfnResource(self, "Cluster", type="AWS::ECS::Cluster")
-        cdk.Aspects.of(self).add(ServiceLinkedRoles(exclude=["ecs.amazonaws.com"], removal_policy=cdk.RemovalPolicy.DESTROY))
+        cdk.Aspects.of(self).add(
+            ServiceLinkedRoles(exclude=["ecs.amazonaws.com"], removal_policy=cdk.RemovalPolicy.DESTROY)
+        )
 
 
 def check_needers(template):
     """The aspect's roles: OpenSearch's and Redshift's, each resource needing one depending on it."""
     resources = template["Resources"]
-    roles = {r["Properties"]["AWSServiceName"]: id for id, r in resources.items() if r["Type"] == "Custom::ServiceLinkedRole"}
+    roles = {
+        r["Properties"]["AWSServiceName"]: id for id, r in resources.items() if r["Type"] == "Custom::ServiceLinkedRole"
+    }
     assert sorted(roles) == ["opensearchservice.amazonaws.com", "redshift.amazonaws.com"], roles
     assert all(resources[id]["Properties"]["RemovalPolicy"] == "Delete" for id in roles.values()), roles
-    by_prefix = {prefix: resource.get("DependsOn", []) for id, resource in resources.items()
-                 for prefix in ("InVpc", "Public", "Warehouse", "Cluster") if id.startswith(prefix)}
-    assert by_prefix == {"InVpc": [roles["opensearchservice.amazonaws.com"]], "Public": [],
-                         "Warehouse": [roles["redshift.amazonaws.com"]], "Cluster": []}, by_prefix
+    by_prefix = {
+        prefix: resource.get("DependsOn", [])
+        for id, resource in resources.items()
+        for prefix in ("InVpc", "Public", "Warehouse", "Cluster")
+        if id.startswith(prefix)
+    }
+    assert by_prefix == {
+        "InVpc": [roles["opensearchservice.amazonaws.com"]],
+        "Public": [],
+        "Warehouse": [roles["redshift.amazonaws.com"]],
+        "Cluster": [],
+    }, by_prefix
 
 
 app = cdk.App()

@@ -20,16 +20,22 @@ ServiceLinkedRole(direct, "Ecs", aws_service_name="ecs.amazonaws.com")
 provider = cdk.Stack(app, "Provider")
 ServiceLinkedRole(provider, "Ecs", aws_service_name="ecs.amazonaws.com", backing=Backing.PROVIDER)
 shared = cdk.Stack(app, "SharedToken")
-ServiceLinkedRole(shared, "Ecs", aws_service_name="ecs.amazonaws.com",
-                  service_token=ServiceLinkedRoleFunction.import_service_token())
+ServiceLinkedRole(
+    shared, "Ecs", aws_service_name="ecs.amazonaws.com", service_token=ServiceLinkedRoleFunction.import_service_token()
+)
 ServiceLinkedRoleFunction(cdk.Stack(app, "Function"), "Slr")
 options = cdk.Stack(app, "FunctionOptions")
-ServiceLinkedRoleFunction(options, "Slr", allowed_services=["ecs.amazonaws.com"],
-                          log_group_encryption_key=kms.Key(options, "Key", enable_key_rotation=True),
-                          tracing=lambda_.Tracing.ACTIVE)
+ServiceLinkedRoleFunction(
+    options,
+    "Slr",
+    allowed_services=["ecs.amazonaws.com"],
+    log_group_encryption_key=kms.Key(options, "Key", enable_key_rotation=True),
+    tracing=lambda_.Tracing.ACTIVE,
+)
 own = cdk.Stack(app, "FunctionOwnRole")
-ServiceLinkedRoleFunction(own, "Slr", role=iam.Role.from_role_arn(
-    own, "Platform", "arn:aws:iam::123456789012:role/platform/upsert-slr"))
+ServiceLinkedRoleFunction(
+    own, "Slr", role=iam.Role.from_role_arn(own, "Platform", "arn:aws:iam::123456789012:role/platform/upsert-slr")
+)
 aspect = cdk.Stack(app, "Aspect")
 cdk.CfnResource(aspect, "Cluster", type="AWS::ECS::Cluster")
 cdk.Aspects.of(aspect).add(ServiceLinkedRoles())
@@ -44,8 +50,12 @@ else:
     for pack in packs:
         cdk.Aspects.of(app).add(pack())
     assembly = app.synth()
-    findings = [f"{m.id}: {m.entry.data}" for s in assembly.stacks for m in s.messages
-                if str(m.level.value).lower() in ("error", "warning")]
+    findings = [
+        f"{m.id}: {m.entry.data}"
+        for s in assembly.stacks
+        for m in s.messages
+        if str(m.level.value).lower() in ("error", "warning")
+    ]
     if findings:
         raise SystemExit("unacknowledged cdk-nag findings:\n" + "\n".join(findings))
 print(f"cdk-nag {version('cdk-nag')}: {len(assembly.stacks)} stacks, no unacknowledged finding")

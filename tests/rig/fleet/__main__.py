@@ -4,9 +4,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from rig.fleet import Breach, say
-from rig.fleet import plan
-from rig.fleet.checks import check_baseline, check_fallbacks, check_functions, check_hook, check_no_function_left, check_teardown
+from rig.fleet import Breach, plan, say
+from rig.fleet.checks import (
+    check_baseline,
+    check_fallbacks,
+    check_functions,
+    check_hook,
+    check_no_function_left,
+    check_teardown,
+)
 from rig.fleet.report import markdown, measure, table
 from rig.fleet.sampler import Sampler
 from rig.fleet.stacksets import BASELINE_SET, DELETE_SET, FUNCTION_SET, HOOK_SET, NARROW_SET, Fleet

@@ -55,8 +55,10 @@ def check_hook(fleet: Fleet, stacks: list[Instance]) -> None:
         raise Breach("the hook:\n  " + "\n  ".join(breaches))
     made = sum(1 for i in stacks for h in i.hooks if h[2].startswith("created "))
     fleet.figures["hooked"] = {"stacks": len(stacks), "invocations": sum(len(i.hooks) for i in stacks)}
-    say(f"{fleet.hooked}: a plain Redshift template deployed in {len(stacks)} regions through the hook "
-        f"({fleet.figures['hooked']['invocations']} hook answers, {made} of them creating the one {HOOKED_ROLE})")
+    say(
+        f"{fleet.hooked}: a plain Redshift template deployed in {len(stacks)} regions through the hook "
+        f"({fleet.figures['hooked']['invocations']} hook answers, {made} of them creating the one {HOOKED_ROLE})"
+    )
 
 
 def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
@@ -64,14 +66,16 @@ def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
     created = adopted = 0
     answers = {}
     with ThreadPoolExecutor(8) as pool:
-        for i, a in zip(baseline, pool.map(fleet.answers, baseline)):
+        for i, a in zip(baseline, pool.map(fleet.answers, baseline), strict=True):
             answers[(i.account, i.region)] = a
     for i in baseline:
         if i.account == fleet.narrow:
             failed = i.last("SpotSlr")
             want = f'AWSServiceName "{REFUSED}" is not allowed by this function\'s UPSERT_SLR_ALLOWED_SERVICES'
             if i.status != "CREATE_FAILED" or not failed or failed[2] != "CREATE_FAILED" or want not in failed[3]:
-                breaches.append(f"{i.name}: expected CREATE_FAILED, SpotSlr failing with {want!r}; got {i.status}, {failed}")
+                breaches.append(
+                    f"{i.name}: expected CREATE_FAILED, SpotSlr failing with {want!r}; got {i.status}, {failed}"
+                )
             else:
                 fleet.figures["refused_reason"] = failed[3]
         elif i.status != "CREATE_COMPLETE":
@@ -84,7 +88,9 @@ def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
                     breaches.append(f"{account}: a {service} role exists though the function refuses it: {roles}")
                 continue
             if len(roles) != 1:
-                breaches.append(f"{account}: {len(roles)} roles for {service}, not one: {[r['RoleName'] for r in roles]}")
+                breaches.append(
+                    f"{account}: {len(roles)} roles for {service}, not one: {[r['RoleName'] for r in roles]}"
+                )
                 continue
             role = roles[0]
             made = role["CreateDate"]
@@ -106,7 +112,8 @@ def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
                 if event[0] < ready:
                     breaches.append(
                         f"{instance.name}/{logical_id}: complete at {event[0].isoformat()}, before the role's "
-                        f"CreateDate {made.isoformat()} + {PROPAGATION_WAIT} s")
+                        f"CreateDate {made.isoformat()} + {PROPAGATION_WAIT} s"
+                    )
                 reports.append((region, data.get("Created"), event[0]))
             trues = [r for r in reports if r[1] == "true"]
             falses = [r for r in reports if r[1] == "false"]
@@ -116,25 +123,33 @@ def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
             if len(trues) != (0 if seeded else 1):
                 breaches.append(
                     f"{account}/{service}: {len(trues)} resources report Created 'true' across {fleet.regions}, "
-                    f"expected {0 if seeded else 1}")
+                    f"expected {0 if seeded else 1}"
+                )
             created += len(trues)
             adopted += len(falses)
             tags = {t["Key"]: t["Value"] for t in fleet.role_tags(account, role["RoleName"])}
             if seeded:
                 before = fleet.seeded[account]
                 if tags or role.get("Description") != before.get("Description") or made != before["CreateDate"]:
-                    breaches.append(f"{account}: the seeded ECS role changed: tags {tags}, description "
-                                    f"{role.get('Description')!r}, created {made}")
+                    breaches.append(
+                        f"{account}: the seeded ECS role changed: tags {tags}, description "
+                        f"{role.get('Description')!r}, created {made}"
+                    )
             elif trues:
                 creator = next(i for i in baseline if i.account == account and i.region == trues[0][0])
-                if tags.get("upsert-slr:stack-id") != creator.stack_id or tags.get("upsert-slr:logical-id") != logical_id:
+                if (
+                    tags.get("upsert-slr:stack-id") != creator.stack_id
+                    or tags.get("upsert-slr:logical-id") != logical_id
+                ):
                     breaches.append(f"{account}/{service}: created in {creator.region} but tagged {tags}")
     if breaches:
         raise Breach("baseline:\n  " + "\n  ".join(breaches))
     fleet.figures["roles_created"], fleet.figures["roles_adopted"] = created, adopted
-    say(f"baseline: {created} roles created, {adopted} adopted; every account has one role per service, "
+    say(
+        f"baseline: {created} roles created, {adopted} adopted; every account has one role per service, "
         f"one creator each, no answer before CreateDate + {PROPAGATION_WAIT} s; seeded roles untouched; "
-        f"{fleet.narrow} refused {REFUSED} in every region")
+        f"{fleet.narrow} refused {REFUSED} in every region"
+    )
 
 
 def check_teardown(fleet: Fleet, baseline: list[Instance]) -> None:
@@ -171,8 +186,10 @@ def check_teardown(fleet: Fleet, baseline: list[Instance]) -> None:
     if breaches:
         raise Breach("baseline teardown:\n  " + "\n  ".join(breaches))
     fleet.figures["roles_kept"], fleet.figures["roles_deleted"] = kept, gone
-    say(f"baseline torn down: {kept} roles kept (Retain, and the seeded role under Delete), "
-        f"{gone} made under RemovalPolicy Delete removed")
+    say(
+        f"baseline torn down: {kept} roles kept (Retain, and the seeded role under Delete), "
+        f"{gone} made under RemovalPolicy Delete removed"
+    )
 
 
 def check_no_function_left(fleet: Fleet) -> None:

@@ -54,8 +54,10 @@ def parse_accounts(name: str, text: str) -> int:
 def parse_regions(name: str, text: str, separators: str = r"[,+\s]+") -> tuple[str, ...]:
     if re.fullmatch(r"[0-9]+", text):
         if not 1 <= int(text) <= len(REGIONS):
-            raise Refused(f"{name}={text}: a count of regions is 1 to {len(REGIONS)} ({', '.join(REGIONS)}, in "
-                          f"that order); name the regions to have others")
+            raise Refused(
+                f"{name}={text}: a count of regions is 1 to {len(REGIONS)} ({', '.join(REGIONS)}, in "
+                f"that order); name the regions to have others"
+            )
         return tuple(REGIONS[: int(text)])
     names = tuple(n for n in re.split(separators, text) if n)
     if not names:
@@ -75,8 +77,12 @@ def parse_sizes(text: str) -> list[Size]:
         if not match:
             raise Refused(f"FLEET_SIZES={text}: {item} is not ACCOUNTSxREGIONS, like 3x2 or 3xus-east-1+eu-west-1")
         accounts, regions = match.groups()
-        sizes.append(Size(parse_accounts(f"FLEET_SIZES={text}: in {item}, ACCOUNTS", accounts),
-                          parse_regions(f"FLEET_SIZES={text}: in {item}, REGIONS", regions, r"\+")))
+        sizes.append(
+            Size(
+                parse_accounts(f"FLEET_SIZES={text}: in {item}, ACCOUNTS", accounts),
+                parse_regions(f"FLEET_SIZES={text}: in {item}, REGIONS", regions, r"\+"),
+            )
+        )
     if not sizes:
         raise Refused(f"FLEET_SIZES={text}: give ACCOUNTSxREGIONS, like 3x2")
     return sizes
@@ -85,8 +91,10 @@ def parse_sizes(text: str) -> list[Size]:
 def from_environment(env) -> list[Size]:
     sizes, accounts, regions = (env.get(n, "").strip() for n in ("FLEET_SIZES", "FLEET_ACCOUNTS", "FLEET_REGIONS"))
     if sizes and (accounts or regions):
-        raise Refused("FLEET_SIZES gives every fleet its accounts and regions: set it alone, or FLEET_ACCOUNTS "
-                      "and FLEET_REGIONS without it (make fleet-quick and make fleet-scale set FLEET_SIZES)")
+        raise Refused(
+            "FLEET_SIZES gives every fleet its accounts and regions: set it alone, or FLEET_ACCOUNTS "
+            "and FLEET_REGIONS without it (make fleet-quick and make fleet-scale set FLEET_SIZES)"
+        )
     if sizes:
         return parse_sizes(sizes)
     return [Size(parse_accounts("FLEET_ACCOUNTS", accounts or "10"), parse_regions("FLEET_REGIONS", regions or "2"))]
@@ -103,8 +111,10 @@ def check_markdown(text: str) -> None:
     if path.exists():
         after = path.read_text().partition(MARKDOWN_START)[2]
         if MARKDOWN_END not in after:
-            raise Refused(f"FLEET_MARKDOWN={text} has no lines {MARKDOWN_START} and {MARKDOWN_END} for the "
-                          f"figures to go between: add them, or name a new file")
+            raise Refused(
+                f"FLEET_MARKDOWN={text} has no lines {MARKDOWN_START} and {MARKDOWN_END} for the "
+                f"figures to go between: add them, or name a new file"
+            )
 
 
 def main() -> int:

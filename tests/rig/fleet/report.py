@@ -27,9 +27,12 @@ def measure(fleet: Fleet, functions: list[Instance], baseline: list[Instance]) -
     # Each baseline resource: how long the engine held it, beyond the propagation wait it must take.
     held = [
         (done[0] - start[0]).total_seconds()
-        for i in baseline if i.account != fleet.narrow
+        for i in baseline
+        if i.account != fleet.narrow
         for lid in SERVICES
-        for start, done in [(first(i.create_events, lid, "CREATE_IN_PROGRESS"), first(i.create_events, lid, "CREATE_COMPLETE"))]
+        for start, done in [
+            (first(i.create_events, lid, "CREATE_IN_PROGRESS"), first(i.create_events, lid, "CREATE_COMPLETE"))
+        ]
         if start and done
     ]
     f["resource_held"] = spread(held)
@@ -55,37 +58,53 @@ ROWS = [
     ("instances (function + baseline)", lambda f: f"{f['instances']['function']} + {f['instances']['baseline']}"),
     ("roles created / adopted", lambda f: f"{f['roles_created']} / {f['roles_adopted']}"),
     ("roles kept / removed at teardown", lambda f: f"{f['roles_kept']} / {f['roles_deleted']}"),
-    *[(f"phase: {name} (s)", (lambda n: lambda f: fmt(f["phases"][n]))(name))
-      for name in ("seed", "function", "baseline", "checks", "baseline teardown", "function teardown")],
-    *[(f"{kind} instance deploy p50 / p95 / max (s)",
-       (lambda k: lambda f: " / ".join(fmt(f[f"{k}_deploy"][q]) for q in ("p50", "p95", "max")))(kind))
-      for kind in ("function", "baseline")],
-    ("baseline resource, in progress to complete, p50 / p95 / max (s)",
-     lambda f: " / ".join(fmt(f["resource_held"][q]) for q in ("p50", "p95", "max"))),
+    *[
+        (f"phase: {name} (s)", (lambda n: lambda f: fmt(f["phases"][n]))(name))
+        for name in ("seed", "function", "baseline", "checks", "baseline teardown", "function teardown")
+    ],
+    *[
+        (
+            f"{kind} instance deploy p50 / p95 / max (s)",
+            (lambda k: lambda f: " / ".join(fmt(f[f"{k}_deploy"][q]) for q in ("p50", "p95", "max")))(kind),
+        )
+        for kind in ("function", "baseline")
+    ],
+    (
+        "baseline resource, in progress to complete, p50 / p95 / max (s)",
+        lambda f: " / ".join(fmt(f["resource_held"][q]) for q in ("p50", "p95", "max")),
+    ),
     ("function processes: most alive at once / started", lambda f: f"{f['max_alive']} / {f['processes']}"),
     ("function processes: summed peak RSS (MiB)", lambda f: fmt(f["sum_hwm_mib"])),
     ("function processes: most RSS at one moment (MiB)", lambda f: fmt(f["max_rss_sum_mib"])),
     ("function processes: CPU time, all (s)", lambda f: fmt(f["function_cpu_s"], 2)),
-    ("LocalStack: CPU time, function + baseline phases (s)",
-     lambda f: fmt(f.get("localstack_cpu", {}).get("function", 0) + f.get("localstack_cpu", {}).get("baseline", 0))),
+    (
+        "LocalStack: CPU time, function + baseline phases (s)",
+        lambda f: fmt(f.get("localstack_cpu", {}).get("function", 0) + f.get("localstack_cpu", {}).get("baseline", 0)),
+    ),
     ("LocalStack: peak RSS so far (MiB)", lambda f: fmt(f["localstack_hwm_mib"])),
 ]
 
 
 def table(runs: list[dict]) -> str:
-    lines = ["| figure | " + " | ".join(f"{r['accounts']} × {r['regions']}" for r in runs) + " |",
-             "|---|" + "---:|" * len(runs)]
+    lines = [
+        "| figure | " + " | ".join(f"{r['accounts']} × {r['regions']}" for r in runs) + " |",
+        "|---|" + "---:|" * len(runs),
+    ]
     for label, get in ROWS:
         lines.append(f"| {label} | " + " | ".join(get(r) for r in runs) + " |")
     return "\n".join(lines)
 
 
 def machine() -> list[str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) / 2**20
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    mem = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal")) / 2**20
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return [f"machine: {os.cpu_count()} cores, {cpu}, {mem:.0f} GiB, Linux {platform.release()}",
-            f"load average at the end (1, 5, 15 min): {load} — the machine is shared; other builds ran beside this one"]
+    return [
+        f"machine: {os.cpu_count()} cores, {cpu}, {mem:.0f} GiB, Linux {platform.release()}",
+        f"load average at the end (1, 5, 15 min): {load} — the machine is shared; other builds ran beside this one",
+    ]
 
 
 def markdown(path: Path, runs: list[dict], versions: list[str]) -> None:
@@ -95,19 +114,20 @@ def markdown(path: Path, runs: list[dict], versions: list[str]) -> None:
     _, tail = rest.split(end, 1)
     narrow = next((r["refused_reason"] for r in runs if r.get("refused_reason")), "")
     regions = dict.fromkeys(name for r in runs for name in r["region_names"])
-    body = "\n".join([
-        "The function, then the role baseline, deployed through LocalStack's self-managed StackSets",
-        "into fleets of growing size, one after another on one LocalStack, each checked and torn down",
-        "(`make fleet-scale`; `make fleet` runs one fleet and prints the same table).",
-        "",
-        table(runs),
-        "",
-        f"- PropagationWaitSeconds {PROPAGATION_WAIT} (the rig's baseline default); regions "
-        f"{', '.join(regions)}.",
-        f"- The refused account's Reason: `{narrow}`",
-        "",
-        "This run:",
-        "",
-        *[f"- {line}" for line in machine() + versions],
-    ])
+    body = "\n".join(
+        [
+            "The function, then the role baseline, deployed through LocalStack's self-managed StackSets",
+            "into fleets of growing size, one after another on one LocalStack, each checked and torn down",
+            "(`make fleet-scale`; `make fleet` runs one fleet and prints the same table).",
+            "",
+            table(runs),
+            "",
+            f"- PropagationWaitSeconds {PROPAGATION_WAIT} (the rig's baseline default); regions {', '.join(regions)}.",
+            f"- The refused account's Reason: `{narrow}`",
+            "",
+            "This run:",
+            "",
+            *[f"- {line}" for line in machine() + versions],
+        ]
+    )
     path.write_text(f"{head}{start}\n{body}\n{end}{tail}")

@@ -37,9 +37,22 @@ REFUSED = "spot.amazonaws.com"
 PROPAGATION_WAIT = 5
 SEEDED_DESCRIPTION = "Made in the console, before the baseline existed"
 # What the hooked account deploys: a template that names no role and no transform.
-WAREHOUSE = json.dumps({"Resources": {"Warehouse": {"Type": "AWS::Redshift::Cluster", "Properties": {
-    "ClusterType": "single-node", "NodeType": "dc2.large", "DBName": "dev",
-    "MasterUsername": "admin", "MasterUserPassword": "Example-Passw0rd"}}}})
+WAREHOUSE = json.dumps(
+    {
+        "Resources": {
+            "Warehouse": {
+                "Type": "AWS::Redshift::Cluster",
+                "Properties": {
+                    "ClusterType": "single-node",
+                    "NodeType": "dc2.large",
+                    "DBName": "dev",
+                    "MasterUsername": "admin",
+                    "MasterUserPassword": "Example-Passw0rd",
+                },
+            }
+        }
+    }
+)
 HOOKED_SERVICE, HOOKED_ROLE = "redshift.amazonaws.com", "AWSServiceRoleForRedshift"
 FUNCTION_SET, NARROW_SET, HOOK_SET = "upsert-slr", "upsert-slr-narrow", "upsert-slr-hook"
 BASELINE_SET, DELETE_SET = "upsert-slr-baseline", "upsert-slr-baseline-delete"
@@ -93,8 +106,12 @@ class Fleet:
         self.seeded: dict[str, dict] = {}  # account -> the seeded ECS role as IAM described it
         self.instances: dict[str, list[Instance]] = {}
         self.phases: dict[str, float] = {}
-        self.figures: dict = {"size": str(size), "accounts": size.accounts, "regions": len(self.regions),
-                              "region_names": self.regions}
+        self.figures: dict = {
+            "size": str(size),
+            "accounts": size.accounts,
+            "regions": len(self.regions),
+            "region_names": self.regions,
+        }
         self._clients: dict = {}
         self._lock = threading.Lock()
         self.zip = Path(args.zip).read_bytes()
@@ -178,9 +195,14 @@ class Fleet:
         def create(name, accounts):
             try:
                 op = self.client("cloudformation", self.admin, long=True).create_stack_instances(
-                    StackSetName=name, Accounts=accounts, Regions=self.regions,
-                    OperationPreferences={"FailureToleranceCount": len(accounts) * len(self.regions),
-                                          "MaxConcurrentPercentage": 100})
+                    StackSetName=name,
+                    Accounts=accounts,
+                    Regions=self.regions,
+                    OperationPreferences={
+                        "FailureToleranceCount": len(accounts) * len(self.regions),
+                        "MaxConcurrentPercentage": 100,
+                    },
+                )
                 answers[name] = f"operation {op['OperationId']}"
             except ClientError as e:
                 answers[name] = f"error: {e.response['Error'].get('Message', e)}"
@@ -204,7 +226,7 @@ class Fleet:
             time.sleep(1)
             with ThreadPoolExecutor(8) as pool:
                 done = list(pool.map(lambda i: self.poll(i, deleting), pending))
-            pending = [i for i, d in zip(pending, done) if not d]
+            pending = [i for i, d in zip(pending, done, strict=True) if not d]
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(self.read_events, instances))
         if not deleting:
@@ -238,7 +260,8 @@ class Fleet:
             if not token:
                 break
         instance.events = sorted(
-            (e["Timestamp"], e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason", "")) for e in raw
+            (e["Timestamp"], e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason", ""))
+            for e in raw
         )
 
     def delete(self, names: list[str], instances: list[Instance]) -> None:
@@ -250,7 +273,9 @@ class Fleet:
 
         def remove(name):
             try:
-                cfn.delete_stack_instances(StackSetName=name, Accounts=sorted(by_set[name]), Regions=self.regions, RetainStacks=False)
+                cfn.delete_stack_instances(
+                    StackSetName=name, Accounts=sorted(by_set[name]), Regions=self.regions, RetainStacks=False
+                )
                 cfn.delete_stack_set(StackSetName=name)
             except ClientError as e:
                 errors.append(f"{name}: {e}")
@@ -324,31 +349,35 @@ class Fleet:
         narrow_body, narrow_params = self.function_template(self.narrow_services)
         hook_body, hook_params = self.function_template("*", hook=True)
         others = [a for a in self.accounts if a not in (self.narrow, self.hooked)]
-        return self.deploy([
-            (FUNCTION_SET, body, params, ["CAPABILITY_IAM"], others),
-            (NARROW_SET, narrow_body, narrow_params, ["CAPABILITY_IAM"], [self.narrow]),
-            (HOOK_SET, hook_body, hook_params, ["CAPABILITY_IAM"], [self.hooked]),
-        ])
+        return self.deploy(
+            [
+                (FUNCTION_SET, body, params, ["CAPABILITY_IAM"], others),
+                (NARROW_SET, narrow_body, narrow_params, ["CAPABILITY_IAM"], [self.narrow]),
+                (HOOK_SET, hook_body, hook_params, ["CAPABILITY_IAM"], [self.hooked]),
+            ]
+        )
 
     def baseline_phase(self) -> list[Instance]:
         body, params = self.baseline_template("Retain")
         delete_body, delete_params = self.baseline_template("Delete")
         others = [a for a in self.accounts if a != self.long_ago]
         old = self.seeded[self.long_ago]["CreateDate"]
-        age = (dt.datetime.now(dt.timezone.utc) - old).total_seconds()
+        age = (dt.datetime.now(dt.UTC) - old).total_seconds()
         if age <= PROPAGATION_WAIT + 1:
             time.sleep(PROPAGATION_WAIT + 1 - age)
         # A second before the deploy.
         self.seed(self.just_made)
         time.sleep(1)
         self.figures["seeded_ages"] = {
-            "long ago": (dt.datetime.now(dt.timezone.utc) - old).total_seconds(),
-            "just made": (dt.datetime.now(dt.timezone.utc) - self.seeded[self.just_made]["CreateDate"]).total_seconds(),
+            "long ago": (dt.datetime.now(dt.UTC) - old).total_seconds(),
+            "just made": (dt.datetime.now(dt.UTC) - self.seeded[self.just_made]["CreateDate"]).total_seconds(),
         }
-        return self.deploy([
-            (BASELINE_SET, body, params, [], others),
-            (DELETE_SET, delete_body, delete_params, [], [self.long_ago]),
-        ])
+        return self.deploy(
+            [
+                (BASELINE_SET, body, params, [], others),
+                (DELETE_SET, delete_body, delete_params, [], [self.long_ago]),
+            ]
+        )
 
     def hook_phase(self) -> list[Instance]:
         """A plain template (a Redshift cluster: no role, no transform) deployed as a stack of
@@ -365,7 +394,7 @@ class Fleet:
         self.wait(instances, deleting=False, timeout=600)
         with ThreadPoolExecutor(len(instances)) as pool:
             hooks = list(pool.map(self.hook_events, instances))
-        for i, events in zip(instances, hooks):
+        for i, events in zip(instances, hooks, strict=True):
             i.hooks = events
         for i in instances:
             self.client("cloudformation", i.account, i.region).delete_stack(StackName=i.stack_id)
@@ -376,4 +405,6 @@ class Fleet:
         """(logical id, hook status, its reason) of the stack's hook events, oldest first."""
         cfn = self.client("cloudformation", instance.account, instance.region)
         raw = cfn.describe_stack_events(StackName=instance.stack_id)["StackEvents"][::-1]
-        return [(e["LogicalResourceId"], e["HookStatus"], e.get("HookStatusReason", "")) for e in raw if e.get("HookType")]
+        return [
+            (e["LogicalResourceId"], e["HookStatus"], e.get("HookStatusReason", "")) for e in raw if e.get("HookType")
+        ]

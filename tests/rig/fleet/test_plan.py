@@ -33,20 +33,23 @@ def test_what_plan_prints_is_what_the_driver_reads():
         assert parse_sizes(",".join(str(s) for s in sizes)) == sizes
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"FLEET_ACCOUNTS": "abc"}, "FLEET_ACCOUNTS=abc: give a number of accounts, 3 or more"),
-    ({"FLEET_ACCOUNTS": "2"}, "FLEET_ACCOUNTS=2: give a number of accounts, 3 or more"),
-    ({"FLEET_REGIONS": "7"}, "FLEET_REGIONS=7: a count of regions is 1 to 6"),
-    ({"FLEET_REGIONS": "0"}, "FLEET_REGIONS=0: a count of regions is 1 to 6"),
-    ({"FLEET_REGIONS": "us-east-1,eu-west-9"}, "eu-west-9 is not a region CloudFormation has"),
-    ({"FLEET_REGIONS": "us-east-1,us-east-1"}, "each region once"),
-    ({"FLEET_REGIONS": ","}, "give a number of regions or their names"),
-    ({"FLEET_SIZES": "3x2", "FLEET_REGIONS": "1"}, "set it alone, or FLEET_ACCOUNTS and FLEET_REGIONS"),
-    ({"FLEET_SIZES": "3"}, "FLEET_SIZES=3: 3 is not ACCOUNTSxREGIONS"),
-    ({"FLEET_SIZES": "3xus-east-1,eu-west-1"}, "eu-west-1 is not ACCOUNTSxREGIONS"),
-    ({"FLEET_SIZES": "2x2"}, "in 2x2, ACCOUNTS=2: give a number of accounts, 3 or more"),
-    ({"FLEET_SIZES": ","}, "FLEET_SIZES=,: give ACCOUNTSxREGIONS"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"FLEET_ACCOUNTS": "abc"}, "FLEET_ACCOUNTS=abc: give a number of accounts, 3 or more"),
+        ({"FLEET_ACCOUNTS": "2"}, "FLEET_ACCOUNTS=2: give a number of accounts, 3 or more"),
+        ({"FLEET_REGIONS": "7"}, "FLEET_REGIONS=7: a count of regions is 1 to 6"),
+        ({"FLEET_REGIONS": "0"}, "FLEET_REGIONS=0: a count of regions is 1 to 6"),
+        ({"FLEET_REGIONS": "us-east-1,eu-west-9"}, "eu-west-9 is not a region CloudFormation has"),
+        ({"FLEET_REGIONS": "us-east-1,us-east-1"}, "each region once"),
+        ({"FLEET_REGIONS": ","}, "give a number of regions or their names"),
+        ({"FLEET_SIZES": "3x2", "FLEET_REGIONS": "1"}, "set it alone, or FLEET_ACCOUNTS and FLEET_REGIONS"),
+        ({"FLEET_SIZES": "3"}, "FLEET_SIZES=3: 3 is not ACCOUNTSxREGIONS"),
+        ({"FLEET_SIZES": "3xus-east-1,eu-west-1"}, "eu-west-1 is not ACCOUNTSxREGIONS"),
+        ({"FLEET_SIZES": "2x2"}, "in 2x2, ACCOUNTS=2: give a number of accounts, 3 or more"),
+        ({"FLEET_SIZES": ","}, "FLEET_SIZES=,: give ACCOUNTSxREGIONS"),
+    ],
+)
 def test_refused_in_words(env, words):
     assert words in refusal(**env)
 
