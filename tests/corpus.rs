@@ -10,14 +10,9 @@
 //! character c n times. Whatever the case, the process must neither panic, hang nor die, and
 //! no answer may exceed 4096 bytes.
 
-#[path = "support/evidence.rs"]
-mod evidence;
-#[path = "support/iam_gate.rs"]
-mod iam_gate;
-#[path = "support/localstack.rs"]
-mod localstack;
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
+mod support;
+
+use support::{evidence, iam_gate, localstack, runtime_api};
 
 use runtime_api::{Function, Outcome, RuntimeApi};
 use serde_json::Value;

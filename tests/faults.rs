@@ -2,16 +2,9 @@
 //! plays IAM (exact wire answers, delays) and the presigned ResponseURL (errors, hangs), and
 //! every invocation has a short deadline so that the guard is in play.
 
-#[path = "support/cfn.rs"]
-mod cfn;
-#[path = "support/evidence.rs"]
-mod evidence;
-#[path = "support/fault_rig.rs"]
-mod fault_rig;
-#[path = "support/iam_wire.rs"]
-mod iam_wire;
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
+mod support;
+
+use support::{cfn, fault_rig, iam_wire, runtime_api};
 
 use cfn::assert_answer;
 use fault_rig::{Rig, SECOND, closed_port_url, held};

@@ -3,8 +3,9 @@
 //! the callbackContext this function gave, check mode, AllowedServices and malformed input.
 //! Every answer is the invocation's result, echoing clientRequestToken.
 
-#[path = "support/iam_wire.rs"]
-mod iam_wire;
+mod support;
+
+use support::iam_wire;
 
 use iam_wire::*;
 use lambda_runtime::{Context, LambdaEvent};

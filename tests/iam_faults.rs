@@ -4,16 +4,9 @@
 //! processes against an account-wide rate limit, ListRoles answering in pages, and a role IAM
 //! calls taken before GetRole can see it.
 
-#[path = "support/cfn.rs"]
-mod cfn;
-#[path = "support/evidence.rs"]
-mod evidence;
-#[path = "support/fault_rig.rs"]
-mod fault_rig;
-#[path = "support/iam_wire.rs"]
-mod iam_wire;
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
+mod support;
+
+use support::{cfn, fault_rig, iam_wire, runtime_api};
 
 use cfn::{ECS, ECS_ROLE, STACK};
 use fault_rig::{Rig, SECOND, held};

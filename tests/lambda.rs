@@ -5,18 +5,9 @@
 //!
 //! Needs LocalStack (`make test` starts it); fails, never skips, without it.
 
-#[path = "support/cfn.rs"]
-mod cfn;
-#[path = "support/evidence.rs"]
-mod evidence;
-#[path = "support/iam_gate.rs"]
-mod iam_gate;
-#[path = "support/iam_wire.rs"]
-mod iam_wire;
-#[path = "support/localstack.rs"]
-mod localstack;
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
+mod support;
+
+use support::{cfn, evidence, iam_gate, iam_wire, localstack, runtime_api};
 
 use cfn::assert_answer;
 use iam_gate::{Gate, Policy};

@@ -3,8 +3,9 @@
 //! refuses, for the default AllowedServices and for a restricted one. The gate judges the binary
 //! suites by these same rules, so each refusal here is one a deploy would meet.
 
-#[path = "support/iam_gate.rs"]
-mod iam_gate;
+mod support;
+
+use support::iam_gate;
 
 use iam_gate::{Call, Policy};
 use std::collections::HashMap;

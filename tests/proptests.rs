@@ -2,8 +2,9 @@
 //! panics and always explains a refusal; request parsing never panics; every answer is valid
 //! JSON within CloudFormation's limits, with a Reason on FAILED and a stable physical id.
 
-#[path = "support/evidence.rs"]
-mod evidence;
+mod support;
+
+use support::evidence;
 
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;

@@ -3,12 +3,9 @@
 //! `SSL_CERT_FILE`; given the CA there, both calls go through TLS, and without it the server's
 //! certificate is refused and nothing is sent in the clear.
 
-#[path = "support/cfn.rs"]
-mod cfn;
-#[path = "support/iam_wire.rs"]
-mod iam_wire;
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
+mod support;
+
+use support::{cfn, iam_wire, runtime_api};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};

@@ -2,9 +2,6 @@
 //! the resource `EcsRole` of one stack, the bucket behind its ResponseURL (played by wiremock),
 //! and the checks on the answer it reads back.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -68,3 +65,9 @@ pub fn assert_answer(answer: &Value, status: &str, reason: &str) {
     assert_eq!(answer["Status"], status, "{answer}");
     assert_eq!(answer["Reason"], reason, "{answer}");
 }
+
+/// OpenSearch's role, and the legacy Elasticsearch one that serves instead of it.
+pub const OPENSEARCH: &str = "opensearchservice.amazonaws.com";
+pub const OPENSEARCH_ROLE: &str = "AWSServiceRoleForAmazonOpenSearchService";
+pub const ELASTICSEARCH: &str = "es.amazonaws.com";
+pub const ELASTICSEARCH_ROLE: &str = "AWSServiceRoleForAmazonElasticsearchService";

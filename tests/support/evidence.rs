@@ -2,9 +2,6 @@
 //! `RELIABILITY_LOG` (set by `make reliability`, which renders RELIABILITY.md from it). A test
 //! records only after its assertions passed, so a line is evidence, not a claim.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use serde_json::json;
 use std::io::Write;
 

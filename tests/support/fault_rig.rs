@@ -2,9 +2,6 @@
 //! answers, delays, errors), with the production retry settings, and what a fault test
 //! records as evidence.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use super::cfn;
 use super::evidence;
 use super::iam_wire::*;

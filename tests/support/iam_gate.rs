@@ -7,9 +7,6 @@
 //! policy does not allow gets IAM's own AccessDenied; any other goes on to LocalStack as it came.
 //! So a narrowed statement fails a test here instead of a deploy.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};

@@ -1,8 +1,5 @@
 //! IAM's answers as they come over the wire (query protocol, XML), for replay with wiremock.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use std::time::{SystemTime, UNIX_EPOCH};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};

@@ -6,9 +6,6 @@
 //! whose signature covers the Content-Type) and LocalStack is started with signature checks
 //! on, so a PUT with the wrong headers is refused here as it would be by S3.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine;
 use ring::hmac;

@@ -2,17 +2,15 @@
 //! played by one wiremock server (their exact wire answers: `iam_wire`) and a second one standing
 //! in for the presigned ResponseURL. Shared by the replay suites.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
-use super::cfn::{self, FUNCTION_ARN, STACK};
+use super::cfn::{self, ECS, ECS_ROLE, FUNCTION_ARN, STACK};
 use super::iam_wire::*;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use upsert_slr::KnownNames;
 use upsert_slr::{Deps, handle};
-use wiremock::MockServer;
+use wiremock::matchers::body_string_contains;
+use wiremock::{MockServer, ResponseTemplate};
 
 pub struct Harness {
     pub iam: MockServer,
@@ -126,4 +124,125 @@ pub fn is_complete_event(request: &Value, on_event: &Value) -> Value {
         event[k] = v.clone();
     }
     event
+}
+
+// The IAM and CloudFormation answers the replay suites mount most.
+
+/// CloudFormation deleting the stack: what confirms a Delete.
+pub async fn mount_stack_deleting(h: &Harness) {
+    mount(
+        &h.iam,
+        "DescribeStacks",
+        stack_in(STACK, "DELETE_IN_PROGRESS"),
+    )
+    .await;
+}
+
+/// IAM holding this resource's role, deleting it as task `task_id`, and answering the status
+/// polls with `statuses` in turn (the last one from then on), in a stack being deleted.
+pub async fn mount_owned_role_deletion(h: &Harness, task_id: &str, statuses: &[ResponseTemplate]) {
+    mount_stack_deleting(h).await;
+    mount(
+        &h.iam,
+        "GetRole",
+        ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())),
+    )
+    .await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok(
+            "DeleteServiceLinkedRole",
+            &format!("<DeletionTaskId>{task_id}</DeletionTaskId>"),
+        ))
+        .expect(1)
+        .mount(&h.iam)
+        .await;
+    for (i, status) in statuses.iter().enumerate() {
+        let mock = action("GetServiceLinkedRoleDeletionStatus").respond_with(status.clone());
+        let mock = if i + 1 < statuses.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(&h.iam).await;
+    }
+}
+
+pub fn delete_event(h: &Harness, policy: &str) -> Value {
+    h.event(
+        "Delete",
+        json!({"AWSServiceName": ECS, "RemovalPolicy": policy}),
+    )
+}
+
+pub const FRAMEWORK_ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:app-ProviderframeworkonEvent-1X";
+
+/// A Harness behind CDK's Provider with this function as isComplete handler too.
+pub async fn behind_is_complete() -> Harness {
+    let mut h = Harness::new().await;
+    h.settings.push(("UPSERT_SLR_WAIT", "is-complete".into()));
+    h
+}
+
+/// IAM creates the ECS role.
+pub async fn mount_ecs_created(iam: &MockServer) {
+    let role = role_xml(ECS, ECS_ROLE, &[]);
+    mount(
+        iam,
+        "CreateServiceLinkedRole",
+        ok("CreateServiceLinkedRole", &role),
+    )
+    .await;
+}
+
+/// IAM saying the ECS role "has been taken", and GetRole showing it as `role` (its XML).
+pub async fn mount_taken(h: &Harness, role: &str) {
+    mount(&h.iam, "CreateServiceLinkedRole", taken(ECS_ROLE)).await;
+    action("GetRole")
+        .and(body_string_contains("RoleName=AWSServiceRoleForECS"))
+        .respond_with(ok("GetRole", role))
+        .mount(&h.iam)
+        .await;
+}
+
+/// IAM no longer knows the deletion task; GetRole then shows the role as `after`.
+pub async fn mount_vanished_deletion_task(h: &Harness, after: ResponseTemplate) {
+    mount_stack_deleting(h).await;
+    action("GetRole")
+        .respond_with(ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags())))
+        .up_to_n_times(1)
+        .mount(&h.iam)
+        .await;
+    action("GetRole").respond_with(after).mount(&h.iam).await;
+    action("DeleteServiceLinkedRole")
+        .respond_with(ok(
+            "DeleteServiceLinkedRole",
+            "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/77aa</DeletionTaskId>",
+        ))
+        .mount(&h.iam)
+        .await;
+    action("GetServiceLinkedRoleDeletionStatus")
+        .respond_with(error(
+            404,
+            "NoSuchEntity",
+            "Deletion task task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/77aa not found.",
+        ))
+        .mount(&h.iam)
+        .await;
+}
+
+pub fn created_by_this_resource() -> ResponseTemplate {
+    ok("GetRole", &role_xml(ECS, ECS_ROLE, &owned_tags()))
+}
+
+pub fn reason(answer: &Value) -> &str {
+    answer["Reason"].as_str().unwrap()
+}
+
+pub async fn bodies_of(h: &Harness, action: &str) -> Vec<String> {
+    bodies(&h.iam)
+        .await
+        .into_iter()
+        .filter(|b| action_of(b) == Some(action))
+        .collect()
 }

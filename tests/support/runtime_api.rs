@@ -4,9 +4,6 @@
 //! Being the Runtime API lets a test set each invocation's deadline and invoked ARN, send
 //! payloads that are not JSON, and see whether the process survives.
 
-// Shared by several test crates, each using a part.
-#![allow(dead_code)]
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
