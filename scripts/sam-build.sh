@@ -2,7 +2,7 @@
 # `sam build` of the SAM app (template.yaml, samconfig.toml), then checks what it produced:
 # .aws-sam/build/Function/bootstrap is an executable ELF for the architecture built, needs no
 # glibc newer than provided.al2023's, and passes the LocalStack integration tests
-# (tests/lambda.rs) in place of the binary cargo builds for them: natively, or arm64 under
+# (tests/lambda/) in place of the binary cargo builds for them: natively, or arm64 under
 # qemu-user. arm64 unless ARCH=x86_64, as scripts/build.sh.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

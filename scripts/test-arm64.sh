@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The binary-level LocalStack suites, the ones `make test` runs against the built function
-# (tests/lambda.rs and tests/corpus.rs: the binary under a Lambda Runtime API), against an arm64
+# (tests/lambda/ and tests/corpus.rs: the binary under a Lambda Runtime API), against an arm64
 # bootstrap run by qemu-user, as Lambda would run it on Graviton:
 #   scripts/test-arm64.sh                       the release zip in dist/ (make dist first)
 #   scripts/test-arm64.sh BOOTSTRAP_OR_ZIP [cargo test arguments]

@@ -64,7 +64,7 @@ def main(evidence_path, log_dir, out_path, require_logs):
         "# Reliability",
         "",
         "What upsert-slr was put through and what held. Every row is written by a test after its",
-        "assertions passed (tests/faults.rs, tests/iam_faults.rs, tests/corpus.rs, tests/proptests.rs, tests/lambda.rs),",
+        "assertions passed (tests/faults.rs, tests/iam_faults.rs, tests/corpus.rs, tests/proptests.rs, tests/lambda/),",
         "so a missing row means a check did not pass. Regenerate with `make reliability`.",
         "",
         f"Generated {datetime.date.today().isoformat()} at commit `{commit or 'unknown'}`.".replace("``", ""),
