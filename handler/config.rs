@@ -5,8 +5,12 @@
 //! `problem` and every event is answered FAILED with it.
 
 use crate::adapters::sender::ResponseUrlPrefix;
-use crate::role::properties::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
 use std::time::Duration;
+
+/// The propagation wait when none is asked for, and the longest one that may be: for a custom
+/// resource's `PropagationWaitSeconds` and the hook's setting alike.
+pub const DEFAULT_WAIT_SECONDS: u64 = 60;
+pub const MAX_WAIT_SECONDS: u64 = 900;
 
 /// How the answer reaches CloudFormation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

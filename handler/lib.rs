@@ -14,10 +14,13 @@
 //! - `role`: what a custom resource request does to a role: `decide` reads the `properties`,
 //!   does the `work` on IAM, and comes to a `waiting::Step`: an `answer`, or one still waiting
 //!   for IAM; `progress` tells the guard what was being done when time ran out; `ensure` does
-//!   the same work for a Lambda Hook's target, whose roles come from the `needs` table.
-//! - `template`: what the macro does to a template, pure: the roles its resources need (the
-//!   `needs` table in `slr-needs.json`), the ones it declares, the options, the wiring. `role`
-//!   reads that table too, for the roles that serve instead of a service's own.
+//!   the same work for a Lambda Hook's target, whose roles come from the `needs` table, and
+//!   `hook_decide` the hook's decisions (what a target needs, how its wait is spent).
+//! - `template`: what the macro does to a template, pure: the roles its resources need, the
+//!   ones it declares, the options, the wiring.
+//! - `needs`: the table in `slr-needs.json` (which resources need which role, and its condition
+//!   language), read by `template`, and by `role` for the hook's targets and the roles that
+//!   serve instead of a service's own.
 //! - `adapters`: the outside world: `iam` (the only module that speaks IAM), `sender` (the
 //!   answer's PUT to a presigned URL), `clients` (the HTTP client and the SDK's configuration).
 //! - Across the layers: `config` (the settings, read once), `error` (the invocation errors
@@ -47,6 +50,7 @@ pub mod config;
 pub mod error;
 mod invocation;
 pub mod logging;
+pub mod needs;
 pub mod protocol;
 mod reason;
 pub mod role;

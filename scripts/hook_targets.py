@@ -1,5 +1,5 @@
 """The hook's TargetFilters.TargetNames, generated from slr-needs.json: every resource type a
-row names, or lists as a dependent (the types handler/template/needs.rs's roles_needed_by can
+row names, or lists as a dependent (the types handler/needs.rs's roles_needed_by can
 name a role for).
 
     python3 scripts/hook_targets.py            prints the list, one YAML item a line

@@ -6,8 +6,8 @@
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use upsert_slr::config::Settings;
+use upsert_slr::needs::{self, Verdict};
 use upsert_slr::template::Itself;
-use upsert_slr::template::needs::{self, Verdict};
 use upsert_slr::transform;
 
 const INVOKED_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";

@@ -5,9 +5,9 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use upsert_slr::config::Settings;
+use upsert_slr::needs::{self, Clause, Test, Tier};
 use upsert_slr::protocol::macro_event;
 use upsert_slr::template::Itself;
-use upsert_slr::template::needs::{self, Clause, Test, Tier};
 use upsert_slr::transform;
 
 /// Invoked through an alias: the roles' ServiceToken is the function itself, unqualified.

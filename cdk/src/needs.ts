@@ -1,6 +1,6 @@
 // The table of which resources need which service-linked role (slr-needs.json, copied into the
 // package at build time) and its condition language, as the function's macro reads them
-// (handler/template/needs.rs): both must agree on every case of the repository's
+// (handler/needs.rs): both must agree on every case of the repository's
 // tests/needs-cases.json, and refuse a table that breaks the same rules.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -62,7 +62,7 @@ export function rows(): Row[] {
   return table;
 }
 
-/** Reads the table, refusing a row that breaks its rules (the rules handler/template/needs.rs checks). */
+/** Reads the table, refusing a row that breaks its rules (the rules handler/needs.rs checks). */
 export function parseTable(text: string): Row[] {
   const file = JSON.parse(text) as { rows?: unknown };
   if (!isPlainObject(file) || !Array.isArray(file.rows) || Object.keys(file).some((k) => k !== '$comment' && k !== 'rows')) {

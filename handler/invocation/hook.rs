@@ -17,11 +17,11 @@ use crate::protocol::hook::{
     self, ErrorCode, HookAnswer, HookEvent, HookStatus, MAX_IN_PROGRESS, Waiting,
 };
 use crate::role::ensure::{Ensured, ensure};
+use crate::role::hook_decide::{self, Needs, Pace, whole_seconds};
 use crate::role::progress::Progress;
 use crate::role::work::Owner;
-use crate::template::needs;
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 /// CloudFormation waits at most this long for one invocation.
@@ -32,10 +32,6 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(3);
 /// The outer guard, which only a panic or a hang past the inner one reaches, comes this long
 /// after the inner one, still within the answer margin.
 const PANIC_MARGIN: Duration = Duration::from_secs(1);
-
-/// A wait this short is slept rather than answered IN_PROGRESS: callbackDelaySeconds is whole
-/// seconds, and each IN_PROGRESS spends one of three.
-const SLEEP_AT_MOST: Duration = Duration::from_secs(2);
 
 /// The logical id a role created by the hook is tagged with: no resource can have it.
 const OWNER_PREFIX: &str = "hook:";
@@ -98,38 +94,19 @@ async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated
     if let Some(problem) = &deps.settings.problem {
         return internal(format!("upsert-slr is misconfigured: {problem}"));
     }
-    // A delete needs no role: nothing is created.
-    if event.action == hook::Action::Delete {
-        return (
-            HookStatus::Success,
-            format!(
-                "{}: a delete needs no service-linked role",
-                event.target_name
-            ),
-            Vec::new(),
-        );
-    }
-    let rows = match needs::table() {
-        Ok(rows) => rows,
-        Err(why) => return internal(format!("upsert-slr's table cannot be read: {why}")),
+    let is_delete = event.action == hook::Action::Delete;
+    let needed = match hook_decide::roles_needed(is_delete, &event.target_name, &event.properties) {
+        Ok(Needs::Roles(needed)) => needed,
+        Ok(Needs::Nothing(why)) => return (HookStatus::Success, why, Vec::new()),
+        Err(why) => return internal(why),
     };
-    let needed = needs::roles_needed_by(rows, &event.target_name, Some(&event.properties));
-    if needed.is_empty() {
-        return (
-            HookStatus::Success,
-            format!("{} needs no service-linked role here", event.target_name),
-            Vec::new(),
-        );
-    }
-    let now = SystemTime::now();
-    // Asked again after an IN_PROGRESS: the roles exist, only the wait is left. A context can
-    // never make the wait longer than the setting from now.
+    // Asked again after an IN_PROGRESS: the roles exist, only the wait is left.
     if let Some(waiting) = &event.context {
-        let longest = now + deps.settings.hook_wait;
-        // checked: the context is input, and a time past SystemTime's range must not panic.
-        let until = UNIX_EPOCH
-            .checked_add(Duration::from_secs(waiting.propagated_at))
-            .map_or(longest, |at| at.min(longest));
+        let until = hook_decide::wait_until(
+            waiting.propagated_at,
+            SystemTime::now(),
+            deps.settings.hook_wait,
+        );
         return wait(&event, waiting.roles.clone(), until, "", guard_at).await;
     }
     let progress = Progress::default();
@@ -190,54 +167,51 @@ async fn wait(
     };
     let left = until.duration_since(SystemTime::now()).unwrap_or_default();
     let allowed = guard_at.saturating_duration_since(Instant::now());
-    let secs = |d: Duration| d.as_secs_f64().ceil() as u64;
-    if left.is_zero() {
-        let message = format!("{subject}; {} may proceed", event.target_name);
-        return (HookStatus::Success, message, roles);
+    let may_ask_again = event.invocation <= MAX_IN_PROGRESS;
+    let target = &event.target_name;
+    match hook_decide::pace(left, allowed, may_ask_again, until) {
+        Pace::Proceed => {
+            let message = format!("{subject}; {target} may proceed");
+            (HookStatus::Success, message, roles)
+        }
+        Pace::SleepThenProceed(sleep) => {
+            tokio::time::sleep(sleep).await;
+            let message = format!(
+                "{subject}; waited {} s for IAM propagation; {target} may proceed",
+                whole_seconds(sleep)
+            );
+            (HookStatus::Success, message, roles)
+        }
+        Pace::AskAgain {
+            delay_seconds,
+            propagated_at,
+        } => {
+            let message =
+                format!("{subject}; {target} waits {delay_seconds} s more for IAM propagation");
+            let status = HookStatus::InProgress {
+                delay_seconds,
+                context: Waiting {
+                    propagated_at,
+                    roles: roles.clone(),
+                },
+            };
+            (status, message, roles)
+        }
+        Pace::CutShort { sleep, short_by } => {
+            tokio::time::sleep(sleep).await;
+            tracing::warn!(
+                waited_s = whole_seconds(sleep),
+                left_s = whole_seconds(left),
+                "the hook's propagation wait did not fit in the invocations CloudFormation allows"
+            );
+            let message = format!(
+                "{subject}; {target} may proceed, {} s before the propagation wait is over: \
+                 CloudFormation allows {MAX_IN_PROGRESS} IN_PROGRESS answers and they are spent",
+                whole_seconds(short_by)
+            );
+            (HookStatus::Success, message, roles)
+        }
     }
-    if left <= SLEEP_AT_MOST.min(allowed) {
-        tokio::time::sleep(left).await;
-        let message = format!(
-            "{subject}; waited {} s for IAM propagation; {} may proceed",
-            secs(left),
-            event.target_name
-        );
-        return (HookStatus::Success, message, roles);
-    }
-    if event.invocation <= MAX_IN_PROGRESS {
-        let propagated_at = until
-            .duration_since(UNIX_EPOCH)
-            .map(secs)
-            .unwrap_or_default();
-        let message = format!(
-            "{subject}; {} waits {} s more for IAM propagation",
-            event.target_name,
-            secs(left)
-        );
-        let status = HookStatus::InProgress {
-            delay_seconds: secs(left),
-            context: Waiting {
-                propagated_at,
-                roles: roles.clone(),
-            },
-        };
-        return (status, message, roles);
-    }
-    // No IN_PROGRESS left: the role exists, so the target proceeds, told the wait fell short.
-    tokio::time::sleep(allowed).await;
-    tracing::warn!(
-        waited_s = secs(allowed),
-        left_s = secs(left),
-        "the hook's propagation wait did not fit in the invocations CloudFormation allows"
-    );
-    let message = format!(
-        "{subject}; {} may proceed, {} s before the propagation wait is over: CloudFormation \
-         allows {} IN_PROGRESS answers and they are spent",
-        event.target_name,
-        secs(left.saturating_sub(allowed)),
-        MAX_IN_PROGRESS
-    );
-    (HookStatus::Success, message, roles)
 }
 
 fn log(answer: &HookAnswer, target: &str, roles: &[String], started: Instant) {

@@ -10,7 +10,7 @@ use super::properties::{RemovalPolicy, RoleProperties};
 use super::waiting;
 use super::work::{Upserted, Work};
 use crate::config::{ALLOWED_SERVICES_VAR, HOOK_MODE_VAR, HookMode, Settings};
-use crate::template::needs::NeededRole;
+use crate::needs::NeededRole;
 use std::time::SystemTime;
 
 /// Where the target's roles stand.

@@ -12,7 +12,7 @@ use super::properties::RoleProperties;
 use super::work::Work;
 use crate::adapters::api_error::ApiError;
 use crate::adapters::iam::{self, Listed, Role};
-use crate::template::needs;
+use crate::needs;
 
 impl Work<'_> {
     /// The role named `name`, or `None` when IAM has none. `service` is whose path the role

@@ -6,11 +6,14 @@
 //! step is carried to its `answer` by `waiting`, in the invocation or across isComplete checks.
 //! `progress` is what the deadline guard reads when time runs out. `ensure` is the same work
 //! for a Lambda Hook: the roles a resource about to be created needs, created or adopted (or,
-//! in check mode, only looked for), and when they will have propagated.
+//! in check mode, only looked for), and when they will have propagated; `hook_decide` is the
+//! hook's `decide`: which roles a target needs, and how the wait is spent (proceed, sleep,
+//! IN_PROGRESS, or cut short).
 
 pub mod answer;
 pub(crate) mod decide;
 pub mod ensure;
+pub mod hook_decide;
 mod known_names;
 mod lookup;
 mod patience;

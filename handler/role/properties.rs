@@ -53,8 +53,7 @@ const DESCRIPTION: [&str; 2] = ["Description", "description"];
 const WAIT: [&str; 2] = ["PropagationWaitSeconds", "waitTimeSeconds"];
 const REMOVAL: [&str; 1] = ["RemovalPolicy"];
 
-pub const DEFAULT_WAIT_SECONDS: u64 = 60;
-pub const MAX_WAIT_SECONDS: u64 = 900;
+pub use crate::config::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
 
 /// Reads all properties. The error lists every problem found, separated by "; ".
 pub fn parse(raw: Option<&Value>) -> Result<RoleProperties, String> {

@@ -14,7 +14,7 @@ use super::progress::Progress;
 use super::properties::{RemovalPolicy, RoleProperties};
 use crate::adapters::cloudformation::CloudFormation;
 use crate::adapters::iam::{self, CreateOutcome, Role};
-use crate::template::needs;
+use crate::needs;
 use aws_sdk_iam::Client;
 use std::time::Duration;
 

@@ -7,12 +7,12 @@
 //! `plan` reads the template, `options` what it asks of the macro, `wiring` writes the roles
 //! and the dependencies.
 
-pub mod needs;
 mod options;
 mod plan;
 mod wiring;
 
 use crate::config::{LambdaArn, Settings};
+use crate::needs;
 use crate::reason::{json_type, quoted};
 use options::{Options, read_options};
 use plan::{declared_roles, plan};

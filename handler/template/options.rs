@@ -1,7 +1,7 @@
 //! What a template asks of the macro: its options, from the macro's params and from the
 //! template's metadata.
 
-use super::needs::Row;
+use crate::needs::Row;
 use crate::reason::{cut, json_type, quoted};
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,7 +1,7 @@
 //! Reading the template: which resources need which service's role, and which roles it
 //! declares already.
 
-use super::needs::{self, Row, Verdict};
+use crate::needs::{self, Row, Verdict};
 use crate::reason::json_type;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,6 +3,7 @@
 //! implements the same language; `tests/needs-cases.json` holds the cases both must agree on,
 //! and `docs/macro.md` describes it.
 
+use super::intrinsic::{intrinsic, is_no_value};
 use super::text::{Text, canonical};
 use serde_json::{Map, Value};
 
@@ -256,17 +257,6 @@ enum Seen<'a> {
     Absent,
     Known(&'a Value),
     Unknown,
-}
-
-/// `{"Ref": ..}` or `{"Fn::X": ..}`: the function's name and argument.
-pub fn intrinsic(value: &Value) -> Option<(&str, &Value)> {
-    let object = value.as_object().filter(|o| o.len() == 1)?;
-    let (key, argument) = object.iter().next()?;
-    (key == "Ref" || key.starts_with("Fn::")).then_some((key.as_str(), argument))
-}
-
-pub(super) fn is_no_value(value: &Value) -> bool {
-    matches!(intrinsic(value), Some(("Ref", Value::String(target))) if target == "AWS::NoValue")
 }
 
 /// A value with a `Ref` to a known parameter read (once: a parameter's value is taken as it is).

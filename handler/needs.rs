@@ -6,16 +6,18 @@
 //! refuse a table that breaks the rules `parse_table` checks.
 
 mod condition;
+mod intrinsic;
 mod text;
 
-pub use condition::{Clause, Test, Verdict, intrinsic};
+pub use condition::{Clause, Test, Verdict};
+pub use intrinsic::intrinsic;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// The table as shipped.
-pub const TABLE_JSON: &str = include_str!("../../slr-needs.json");
+pub const TABLE_JSON: &str = include_str!("../slr-needs.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

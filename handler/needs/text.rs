@@ -1,7 +1,7 @@
 //! Values as a condition compares them: a scalar's canonical string, and the text a
 //! `contains` searches, with `Fn::Sub` and `Fn::Join` read as far as the template tells them.
 
-use super::condition::{intrinsic, is_no_value};
+use super::intrinsic::{intrinsic, is_no_value};
 use serde_json::{Map, Value};
 
 /// The largest integer both readers represent exactly (JavaScript's Number.MAX_SAFE_INTEGER).
