@@ -2,9 +2,7 @@
 //! wiremock: input refused before any IAM call, hangs and deadlines, the presigned ResponseURL
 //! refusing, failing or expired, and the CDK Provider's onEvent and isComplete.
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::{ECS, ECS_ROLE, assert_answer, ecs_props};
 use iam_wire::*;

@@ -3,9 +3,7 @@
 //! a TagRole applied though unanswered is confirmed from the role's tags, and an adopter learns
 //! whose role it is.
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::*;
 use iam_wire::*;

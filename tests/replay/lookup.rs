@@ -3,9 +3,7 @@
 //! adopted young (counted from its CreateDate), and the roles that serve instead of a service's
 //! own (OpenSearch and the legacy Elasticsearch role).
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::{
     ECS, ECS_ROLE, ELASTICSEARCH, ELASTICSEARCH_ROLE, FUNCTION_ARN, OPENSEARCH, OPENSEARCH_ROLE,

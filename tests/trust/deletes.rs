@@ -3,9 +3,7 @@
 //! stack still holds it (renames, adopters, deletes sent by hand keep it), never a role the hook
 //! created, and never against the removal policy the owner recorded.
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::*;
 use iam_wire::*;

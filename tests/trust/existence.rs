@@ -3,9 +3,7 @@
 //! has no path, checked against ListRoles), on every path that asks; and owners no event can
 //! forge (a logical id CloudFormation cannot send is refused before any IAM call).
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::*;
 use iam_wire::*;

@@ -2,9 +2,7 @@
 //! a role gone meanwhile, the resources still using a role, roles this resource did not create
 //! and deletes that make no IAM call, deletion tasks IAM no longer knows.
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::{ECS, ECS_ROLE, STACK, assert_answer};
 use iam_wire::*;

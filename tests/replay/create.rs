@@ -3,9 +3,7 @@
 //! of a taken name, IAM's errors and the retries of throttling and server errors, a redelivered
 //! Create, descriptions on Update. Covers what LocalStack cannot produce.
 
-mod support;
-
-use support::{cfn, iam_wire, replay_harness};
+use crate::support::{cfn, iam_wire, replay_harness};
 
 use cfn::{ECS, ECS_ROLE, STACK, assert_answer, ecs_props};
 use iam_wire::*;
