@@ -9,7 +9,7 @@
 # LocalStack runs on Python 3.13 here (its Step Functions, which the CDK Provider's waiter
 # needs, does not run on 3.11; `make demo` covers 3.11). Installs LocalStack with the
 # project's plugins, cdklocal and the CDK app's npm packages (all pinned) on first use.
-# The rig's own unit tests (tests/rig) run first. Arguments go to pytest.
+# The rig's own unit tests (tests/rig, bench/fleet) run first. Arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -46,13 +46,13 @@ endpoint=$(LOCALSTACK_PYTHON=3.13 LOCAL_PROCESS_EXECUTOR_NODE_PATH="$ROOT/exampl
     scripts/localstack.sh start cfn)
 state="$ROOT/.localstack-cfn-py313"
 
-say "pytest tests/rig tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
+say "pytest tests/rig bench/fleet tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
 start=$SECONDS
 # Deploying needs no Rust: what the tests deploy was built above.
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
 PATH=$no_cargo_path LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
     UPSERT_SLR_RELEASE_DIR="$work/release" CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
-    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/rig tests/cloudformation "$@"
+    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/rig bench/fleet tests/cloudformation "$@"
 say "deployment tests took $((SECONDS - start)) s"
 
 if [ $# -gt 0 ]; then

@@ -7,7 +7,7 @@ CHECKOV_VENV="$ROOT/.venv-checkov"
 # Whatever Python a script runs, in whichever venv, imports the test rig and the checkers by
 # their package names (tests/rig, tests/checks), and the release tools the checkers hold to
 # account by theirs (scripts/release_template.py): this is the one place that says where.
-export PYTHONPATH="$ROOT/tests:$ROOT/scripts"
+export PYTHONPATH="$ROOT/tests:$ROOT/scripts:$ROOT/bench"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

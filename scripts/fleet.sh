@@ -4,7 +4,7 @@
 # LocalStack's self-managed StackSets into FLEET_ACCOUNTS accounts x FLEET_REGIONS regions
 # (default 10 x 2; the regions a count or their names), with seeded accounts (a role made long
 # ago, one made a second before, a function that refuses one service) and one account whose
-# function is also its Lambda Hook, deploying a plain template; what must hold is checked, the fleet torn down, and the cost printed (tests/rig/fleet/__init__.py says what
+# function is also its Lambda Hook, deploying a plain template; what must hold is checked, the fleet torn down, and the cost printed (bench/fleet/__init__.py says what
 # LocalStack leaves out and how the rig stands in).
 #
 #   FLEET_ACCOUNTS=3 scripts/fleet.sh                        one small fleet
@@ -23,7 +23,7 @@ require_cargo
 # The fleets from FLEET_SIZES, or FLEET_ACCOUNTS and FLEET_REGIONS, and FLEET_MARKDOWN checked:
 # an input the rig cannot run with is refused now, not after the build.
 install_localstack
-sizes=$("$LOCALSTACK_VENV/bin/python" -m rig.fleet.plan)
+sizes=$("$LOCALSTACK_VENV/bin/python" -m fleet.plan)
 
 work=$(mktemp -d)
 state="$ROOT/.localstack-cfn"
@@ -43,7 +43,7 @@ args=(--endpoint "$endpoint" --state "$state" --release-template "$work/upsert-s
     --about "LocalStack $("$LOCALSTACK_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))'), on Python 3.11"
     --about "upsert-slr $version, the x86_64 release zip ($(stat -c %s target/fleet-lambda/upsert-slr/bootstrap.zip) bytes), built with $RUST_TOOLCHAIN")
 [ -n "${FLEET_MARKDOWN:-}" ] && args+=(--markdown "$FLEET_MARKDOWN")
-"$LOCALSTACK_VENV/bin/python" -m rig.fleet "${args[@]}"
+"$LOCALSTACK_VENV/bin/python" -m fleet "${args[@]}"
 say "fleets took $((SECONDS - start)) s"
 
 scripts/localstack.sh stop cfn

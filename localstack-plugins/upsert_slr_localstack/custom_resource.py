@@ -42,7 +42,6 @@ import uuid
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from localstack import config
 from localstack.aws.api.cloudformation import ResourceStatus, StackStatus
 from localstack.aws.connect import connect_to
 from localstack.services.cloudformation.resource_provider import (
@@ -51,6 +50,8 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceProvider,
     ResourceRequest,
 )
+
+from localstack import config
 
 from .cleanup_phase import installed, running_executor
 from .gateway import gateway_url

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from cfnlint.decode import decode_str
-from release_template import translate
 
 from checks.policies import Resolver, as_list, function_policy_problems
+from release_template import translate
 
 NO_VALUE = object()
 

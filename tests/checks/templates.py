@@ -16,10 +16,10 @@ from pathlib import Path
 
 import botocore.session
 from cfnlint.decode import cfn_yaml
-from release_template import CODE_PARAMETERS, SAM_BUILD_METADATA, translate
 
 from checks import policies
 from checks.policies import Resolver, inline_policies
+from release_template import CODE_PARAMETERS, SAM_BUILD_METADATA, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where what creates, tags, changes or deletes a role may act: every service-linked role, or

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from rig.localstack_cfn import FALLBACK, LocalCloud
 
 ACCOUNTS: list[LocalCloud] = []

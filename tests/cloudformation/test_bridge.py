@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+
 from rig.scripted_runtime import create_scripted_function
 
 FAILED = "Received response status [FAILED] from custom resource. Message returned: "

@@ -17,6 +17,7 @@ import subprocess
 import time
 
 import pytest
+
 from rig.localstack_cfn import ROOT
 
 APP = ROOT / "examples/cdk"

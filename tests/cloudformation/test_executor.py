@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+
 from rig.localstack_cfn import ROOT
 from rig.scripted_runtime import create_scripted_function, create_zip_function
 

@@ -10,6 +10,7 @@ import json
 import time
 
 import pytest
+
 from rig.scripted_runtime import create_scripted_function
 
 PARAMETER = "AWS::SSM::Parameter"

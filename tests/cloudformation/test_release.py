@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rig.localstack_cfn import EXPORT, fallbacks, template
 
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]

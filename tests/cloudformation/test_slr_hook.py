@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+
 from rig.localstack_cfn import fallbacks
 
 REDSHIFT = "AWSServiceRoleForRedshift"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rig.fleet.plan import MARKDOWN_END, MARKDOWN_START, Refused, Size, check_markdown, from_environment, parse_sizes
+from fleet.plan import MARKDOWN_END, MARKDOWN_START, Refused, Size, check_markdown, from_environment, parse_sizes
 
 
 def fleets(**env) -> list[str]:

@@ -7,7 +7,7 @@ the build (minutes later, as a traceback) is refused first, in a sentence naming
   FLEET_REGIONS    its regions: a count (default 2) or names, comma-separated
   FLEET_MARKDOWN   the file the figures go into
 
-    python -m rig.fleet.plan    prints the fleets as FLEET_SIZES would give them
+    python -m fleet.plan    prints the fleets as FLEET_SIZES would give them
 """
 
 import os
@@ -21,7 +21,7 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-
 # One account per seeded case: a role made long ago, one made just before, a narrow function.
 MIN_ACCOUNTS = 3
 # What the rig rewrites of FLEET_MARKDOWN: the lines between these two.
-MARKDOWN_START, MARKDOWN_END = "<!-- tests/rig/fleet writes from here -->", "<!-- to here -->"
+MARKDOWN_START, MARKDOWN_END = "<!-- bench/fleet writes from here -->", "<!-- to here -->"
 
 
 class Refused(Exception):

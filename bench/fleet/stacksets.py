@@ -15,9 +15,9 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from rig.fleet import Breach, say
-from rig.fleet.plan import Size
-from rig.fleet.sampler import Sampler
+from fleet import Breach, say
+from fleet.plan import Size
+from fleet.sampler import Sampler
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "examples/cloudformation/slr-baseline.yaml"

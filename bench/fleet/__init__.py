@@ -3,7 +3,7 @@ self-managed StackSets (CreateStackSet, then CreateStackInstances over Accounts 
 many accounts and regions at once; what must hold is checked, the fleet torn down, and the cost
 measured. Run by scripts/fleet.sh (`make fleet`), with the LocalStack venv's Python (boto3):
 
-    python -m rig.fleet --endpoint URL --state DIR --release-template T --zip Z --version V
+    python -m fleet --endpoint URL --state DIR --release-template T --zip Z --version V
                         --sizes 3x2,10x2 [--markdown FLEET.md]
 
 plan.py reads which fleets to run from FLEET_SIZES, FLEET_ACCOUNTS and FLEET_REGIONS (region

@@ -6,8 +6,8 @@ import platform
 import statistics
 from pathlib import Path
 
-from rig.fleet.plan import MARKDOWN_END, MARKDOWN_START
-from rig.fleet.stacksets import PROPAGATION_WAIT, SERVICES, Fleet, Instance
+from fleet.plan import MARKDOWN_END, MARKDOWN_START
+from fleet.stacksets import PROPAGATION_WAIT, SERVICES, Fleet, Instance
 
 
 def measure(fleet: Fleet, functions: list[Instance], baseline: list[Instance]) -> None:

@@ -6,8 +6,8 @@ import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from rig.fleet import Breach, say
-from rig.fleet.stacksets import HOOKED_ROLE, HOOKED_SERVICE, PROPAGATION_WAIT, REFUSED, SERVICES, Fleet, Instance
+from fleet import Breach, say
+from fleet.stacksets import HOOKED_ROLE, HOOKED_SERVICE, PROPAGATION_WAIT, REFUSED, SERVICES, Fleet, Instance
 from rig.localstack_cfn import FALLBACK
 
 

@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rig.fleet import Breach, plan, say
-from rig.fleet.checks import (
+from fleet import Breach, plan, say
+from fleet.checks import (
     check_baseline,
     check_fallbacks,
     check_functions,
@@ -13,9 +13,9 @@ from rig.fleet.checks import (
     check_no_function_left,
     check_teardown,
 )
-from rig.fleet.report import markdown, measure, table
-from rig.fleet.sampler import Sampler
-from rig.fleet.stacksets import BASELINE_SET, DELETE_SET, FUNCTION_SET, HOOK_SET, NARROW_SET, Fleet
+from fleet.report import markdown, measure, table
+from fleet.sampler import Sampler
+from fleet.stacksets import BASELINE_SET, DELETE_SET, FUNCTION_SET, HOOK_SET, NARROW_SET, Fleet
 
 
 def run(fleet: Fleet) -> dict:
@@ -37,7 +37,7 @@ def run(fleet: Fleet) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m rig.fleet")
+    parser = argparse.ArgumentParser(prog="python -m fleet")
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--state", required=True, help="LocalStack's state directory (its tmp/ holds the code)")
     parser.add_argument("--release-template", required=True)
