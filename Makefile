@@ -1,5 +1,5 @@
 # Every target installs what it needs (pinned) on first use.
-.PHONY: build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
+.PHONY: setup build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
 
 test:  ## every test: unit, IAM wire replays, the binary against LocalStack
 	scripts/test.sh
@@ -22,6 +22,9 @@ demo-events:  ## the function under cargo lambda watch, sent sample events: what
 
 cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor, stacks, the CDK app
 	scripts/cfn-test.sh
+
+setup:  ## the pinned tools and LocalStack with the plugins, once: then any suite runs alone (CONTRIBUTING.md)
+	scripts/setup.sh
 
 lint:  ## every language linted, as CI runs it: rustfmt and clippy, shellcheck, ruff (lint and format)
 	scripts/lint.sh

@@ -1,19 +1,23 @@
-"""Deployments to LocalStack's CloudFormation engine, with the project's plugins: run by
-scripts/cfn-test.sh (`make cfn-test`), which starts that LocalStack and builds the function.
+"""Deployments to LocalStack's CloudFormation engine, with the project's plugins. Run alone
+(`pytest tests/cloudformation -k hook`, after `make setup`) the fixtures start that LocalStack
+and build what the tests deploy (rig/prepared.py); `make cfn-test` prepares them once and names
+them in the environment:
 
   LOCALSTACK_CFN_ENDPOINT   the LocalStack (scripts/localstack.sh start cfn)
   UPSERT_SLR_BOOTSTRAP      the function's binary
+  UPSERT_SLR_RELEASE_DIR    the release template and this host's zip
+  CDKLOCAL                  the cdklocal binary
 
 Each module works in accounts of its own. After the session every stack of every account the
 tests used is searched for resources LocalStack "deployed as a fallback" without deploying
 them: one fails the run, whatever the tests asserted.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
+from rig import prepared
 from rig.localstack_cfn import FALLBACK, LocalCloud
 
 ACCOUNTS: list[LocalCloud] = []
@@ -21,19 +25,24 @@ ACCOUNTS: list[LocalCloud] = []
 EXPECTED_FALLBACK_STACK = "canary-fallback"
 
 
-def _endpoint() -> str:
-    endpoint = os.environ.get("LOCALSTACK_CFN_ENDPOINT")
-    if not endpoint:
-        pytest.fail("LOCALSTACK_CFN_ENDPOINT is not set: run scripts/cfn-test.sh")
-    return endpoint
+@pytest.fixture(scope="session")
+def localstack_cfn():
+    """The LocalStack the tests deploy to: the one named, or one started for the session. Before
+    it stops, the canary searches every account the tests used."""
+    localstack = prepared.LocalStackCfn()
+    yield localstack.endpoint
+    found = fallbacks_reported()
+    localstack.stop()
+    if found:
+        pytest.fail("canary: NOT DEPLOYED, reported as deployed:\n  " + "\n  ".join(found))
 
 
 @pytest.fixture(scope="module")
-def new_cloud():
+def new_cloud(localstack_cfn):
     """A fresh LocalStack account per call."""
 
     def make() -> LocalCloud:
-        cloud = LocalCloud(_endpoint())
+        cloud = LocalCloud(localstack_cfn)
         ACCOUNTS.append(cloud)
         return cloud
 
@@ -46,12 +55,32 @@ def cloud(new_cloud) -> LocalCloud:
     return new_cloud()
 
 
-@pytest.fixture(scope="module")
-def bootstrap() -> Path:
-    path = Path(os.environ.get("UPSERT_SLR_BOOTSTRAP", ""))
+@pytest.fixture(scope="session")
+def bootstrap(tmp_path_factory) -> Path:
+    """The function's binary."""
+    path = prepared.function_binary(tmp_path_factory.mktemp("function"))
     if not path.is_file():
-        pytest.fail("UPSERT_SLR_BOOTSTRAP does not name the function's binary: run scripts/cfn-test.sh")
+        pytest.fail(f"{path} is not the function's binary")
     return path
+
+
+@pytest.fixture(scope="session")
+def release_dir(tmp_path_factory) -> Path:
+    """The release template and this host's zip, as make dist writes them."""
+    return prepared.release_dir(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture(scope="session")
+def cdk_library() -> Path:
+    """The construct library with its bundled release functions (make cdk-lib); its lambda/."""
+    prepared.cdk_library()
+    return prepared.ROOT / "cdk/lambda"
+
+
+@pytest.fixture(scope="session")
+def cdklocal_cli() -> Path:
+    """cdklocal, with the example app it deploys installed."""
+    return prepared.cdklocal()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +94,8 @@ def app(new_cloud, bootstrap):
     return cloud, deployment
 
 
-def pytest_sessionfinish(session, exitstatus):
+def fallbacks_reported() -> list[str]:
+    """Every resource of the tests' stacks that LocalStack reported "deployed as a fallback"."""
     found = []
     for cloud in ACCOUNTS:
         for summary in cloud.cfn.list_stacks()["StackSummaries"]:
@@ -78,6 +108,4 @@ def pytest_sessionfinish(session, exitstatus):
                 if FALLBACK in e.get("ResourceStatusReason", "")
             ]
     print(f"\ncanary: searched the stacks of {len(ACCOUNTS)} accounts for resources {FALLBACK!r}")
-    if found:
-        print("canary: NOT DEPLOYED, reported as deployed:\n  " + "\n  ".join(found))
-        session.exitstatus = 1
+    return found

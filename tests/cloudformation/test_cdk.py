@@ -35,7 +35,7 @@ REDSHIFT = "AWSServiceRoleForRedshift"
 
 
 @pytest.fixture(scope="module")
-def assembly(tmp_path_factory):
+def assembly(tmp_path_factory, cdklocal_cli):
     """The example app compiled and synthesized (as local-app.js builds it); its cloud assembly."""
     done = subprocess.run(["npm", "run", "--silent", "build"], cwd=APP, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"the example app does not compile:\n{done.stdout}\n{done.stderr}"
@@ -52,11 +52,9 @@ def assembly(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cdklocal(new_cloud, assembly):
+def cdklocal(new_cloud, assembly, cdklocal_cli):
     """Runs cdklocal on the example app against a fresh, bootstrapped account; returns (cloud, run)."""
-    cli = os.environ.get("CDKLOCAL")
-    if not cli:
-        pytest.fail("CDKLOCAL does not name the cdklocal binary: run scripts/cfn-test.sh")
+    cli = str(cdklocal_cli)
     cloud = new_cloud()
     env = {
         **os.environ,

@@ -13,8 +13,6 @@ from rig.localstack_cfn import ROOT
 from rig.scripted_runtime import create_scripted_function, create_zip_function
 
 PREFIXES = "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES"
-# The release build for arm64, as `make cdk-lib` (run by scripts/cfn-test.sh) bundles it.
-ARM64_ZIP = ROOT / "cdk/lambda/arm64/bootstrap.zip"
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +28,15 @@ def invoke(cloud, function, event):
     return answer.get("FunctionError"), json.loads(answer["Payload"].read()), log, elapsed
 
 
-def test_answer_and_environment(cloud, scripted):
+def test_answer_and_environment(cloud, scripted, localstack_cfn):
     error, payload, log, _ = invoke(cloud, scripted, {"do": "echo", "n": 1})
     assert error is None
     assert payload["echo"] == {"do": "echo", "n": 1}
-    assert payload["env"]["AWS_ENDPOINT_URL"] == os.environ["LOCALSTACK_CFN_ENDPOINT"]
+    assert payload["env"]["AWS_ENDPOINT_URL"] == localstack_cfn
     assert payload["env"]["_HANDLER"] == "bootstrap"
     assert os.path.isfile(os.path.join(payload["env"]["LAMBDA_TASK_ROOT"], "bootstrap"))
     # LocalStack's ResponseURLs are on its gateway: a provided.* function may PUT there.
-    assert payload["env"][PREFIXES] == f"{os.environ['LOCALSTACK_CFN_ENDPOINT']}/"
+    assert payload["env"][PREFIXES] == f"{localstack_cfn}/"
     assert "START RequestId:" in log and "END RequestId:" in log and "REPORT RequestId:" in log
 
 
@@ -108,22 +106,21 @@ def test_logs_reach_cloudwatch(cloud, scripted):
     pytest.fail(f"the function's output did not reach {group}: {messages[-2000:]}")
 
 
-def test_the_gateway_is_added_to_the_functions_own_response_url_prefixes(cloud):
+def test_the_gateway_is_added_to_the_functions_own_response_url_prefixes(cloud, localstack_cfn):
     own = "https://a.example/,http://b.example:8080/"
     name = create_scripted_function(cloud, "own-prefixes", env={PREFIXES: own})
     error, payload, _, _ = invoke(cloud, name, {"do": "echo"})
     assert error is None, payload
-    assert payload["env"][PREFIXES] == f"{own},{os.environ['LOCALSTACK_CFN_ENDPOINT']}/"
+    assert payload["env"][PREFIXES] == f"{own},{localstack_cfn}/"
     config = cloud.lambda_.get_function_configuration(FunctionName=name)
     assert config["Environment"]["Variables"][PREFIXES] == own, "only the process sees the gateway"
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="arm64 runs natively on an arm64 host")
-def test_an_arm64_bootstrap_runs_under_qemu(cloud):
+def test_an_arm64_bootstrap_runs_under_qemu(cloud, cdk_library):
     """The release function for arm64 (the construct's default) answers a macro event here."""
-    if not ARM64_ZIP.is_file():
-        pytest.fail(f"{ARM64_ZIP} is missing: run scripts/cfn-test.sh, which builds it (make cdk-lib)")
-    name = create_zip_function(cloud, "arm64", ARM64_ZIP.read_bytes(), architecture="arm64", timeout=10)
+    arm64_zip = cdk_library / "arm64/bootstrap.zip"
+    name = create_zip_function(cloud, "arm64", arm64_zip.read_bytes(), architecture="arm64", timeout=10)
     event = json.loads((ROOT / "events/macro.json").read_text())
     error, payload, log, _ = invoke(cloud, name, event)
     assert error is None, payload

@@ -22,12 +22,12 @@ ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
 
 
 @pytest.fixture(scope="module")
-def release() -> tuple[str, Path]:
+def release(release_dir) -> tuple[str, Path]:
     """The release template's text and the zip of this host's architecture."""
-    directory = Path(os.environ.get("UPSERT_SLR_RELEASE_DIR", ""))
+    directory = release_dir
     templates = sorted(directory.glob("upsert-slr-*.template.yaml")) if directory.is_dir() else []
     if len(templates) != 1:
-        pytest.fail("UPSERT_SLR_RELEASE_DIR holds no release template: run scripts/cfn-test.sh")
+        pytest.fail(f"{directory} holds no release template")
     version = templates[0].name.removeprefix("upsert-slr-").removesuffix(".template.yaml")
     return templates[0].read_text(), directory / f"upsert-slr-{version}-{ARCH}.zip"
 
