@@ -9,4 +9,4 @@ require_cargo
 use_tools
 install_localstack_plugins "$LOCALSTACK_VENV" "$(python311)"
 install_localstack_plugins "$ROOT/.venv-localstack-py313" "$(python313)"
-say "ready: one suite runs with, for example, .venv-localstack-py313/bin/pytest tests/cloudformation -k hook"
+say "ready: one suite runs with, for example, source .venv-localstack-py313/bin/activate; pytest tests/cloudformation -k hook"

@@ -75,6 +75,7 @@ TOOLS = {
     "cfn-lint",
     "zip",
     "bash",
+    "pytest",
 }
 CHECKED = {"yaml", "yml", "json", "ts", "typescript", "python", "py", "sh", "bash", "shell"}
 # Mermaid diagrams are parsed by tests/checks/mermaid/check.mjs (`mermaid` below), not here.
