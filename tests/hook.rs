@@ -249,17 +249,24 @@ async fn a_target_needing_no_role_succeeds_with_no_iam_call() {
     assert!(h.iam_actions().await.is_empty());
 }
 
+/// A Redshift cluster's create, the Redshift role missing (as `absent` says), with `settings`
+/// that do not let the hook create it: FAILED NonCompliant. The harness and the message.
+async fn refused(settings: &[(&'static str, &'static str)], absent: Absent) -> (Harness, String) {
+    let h = Harness::new(settings).await;
+    mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
+    let answer = h.invoke(redshift_create()).await;
+    assert_status(&answer, "FAILED");
+    assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
+    let message = answer["message"].as_str().unwrap().to_string();
+    (h, message)
+}
+
 #[tokio::test]
 async fn check_mode_names_the_missing_role_and_how_to_create_it() {
     // However IAM says the role is missing: NoSuchEntity, or AccessDenied on a name that has no
     // path, which ListRoles then shows to be missing.
     for absent in ABSENT {
-        let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
-        mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
-        let answer = h.invoke(redshift_create()).await;
-        assert_status(&answer, "FAILED");
-        assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
-        let message = answer["message"].as_str().unwrap();
+        let (h, message) = refused(&[("UPSERT_SLR_HOOK_MODE", "check")], absent).await;
         assert!(
             message.contains("AWSServiceRoleForRedshift (redshift.amazonaws.com)"),
             "{message}"
@@ -325,12 +332,11 @@ async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_doma
 #[tokio::test]
 async fn allowed_services_still_bound_what_the_hook_creates() {
     for absent in ABSENT {
-        let h = Harness::new(&[("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com")]).await;
-        mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
-        let answer = h.invoke(redshift_create()).await;
-        assert_status(&answer, "FAILED");
-        assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
-        let message = answer["message"].as_str().unwrap();
+        let (h, message) = refused(
+            &[("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com")],
+            absent,
+        )
+        .await;
         assert!(
             message.contains("UPSERT_SLR_ALLOWED_SERVICES does not let it create"),
             "{message}"

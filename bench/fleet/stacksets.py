@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from fleet import Breach, say
 from fleet.plan import Size
 from fleet.sampler import Sampler
+from rig import templates
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "examples/cloudformation/slr-baseline.yaml"
@@ -37,22 +38,7 @@ REFUSED = "spot.amazonaws.com"
 PROPAGATION_WAIT = 5
 SEEDED_DESCRIPTION = "Made in the console, before the baseline existed"
 # What the hooked account deploys: a template that names no role and no transform.
-WAREHOUSE = json.dumps(
-    {
-        "Resources": {
-            "Warehouse": {
-                "Type": "AWS::Redshift::Cluster",
-                "Properties": {
-                    "ClusterType": "single-node",
-                    "NodeType": "dc2.large",
-                    "DBName": "dev",
-                    "MasterUsername": "admin",
-                    "MasterUserPassword": "Example-Passw0rd",
-                },
-            }
-        }
-    }
-)
+WAREHOUSE = templates.warehouse()
 HOOKED_SERVICE, HOOKED_ROLE = "redshift.amazonaws.com", "AWSServiceRoleForRedshift"
 FUNCTION_SET, NARROW_SET, HOOK_SET = "upsert-slr", "upsert-slr-narrow", "upsert-slr-hook"
 BASELINE_SET, DELETE_SET = "upsert-slr-baseline", "upsert-slr-baseline-delete"

@@ -3,30 +3,16 @@ with `Transform: UpsertSlr` and a Redshift cluster, gets the role and the order 
 
 import json
 
+from rig import templates
 from rig.localstack_cfn import fallbacks
 
 REDSHIFT = "AWSServiceRoleForRedshift"
 
 
 def warehouse(**top) -> str:
-    """A template with one Redshift cluster and no role."""
-    return json.dumps(
-        {
-            **top,
-            "Resources": {
-                "Warehouse": {
-                    "Type": "AWS::Redshift::Cluster",
-                    "Properties": {
-                        "ClusterType": "single-node",
-                        "NodeType": "dc2.large",
-                        "DBName": "dev",
-                        "MasterUsername": "admin",
-                        "MasterUserPassword": "Example-Passw0rd",
-                    },
-                },
-            },
-            "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["Warehouse", "Endpoint.Address"]}}},
-        }
+    """A template with one Redshift cluster and no role, its endpoint as an output."""
+    return templates.warehouse(
+        Outputs={"Endpoint": {"Value": {"Fn::GetAtt": ["Warehouse", "Endpoint.Address"]}}}, **top
     )
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from rig import templates
 from rig.localstack_cfn import fallbacks
 
 REDSHIFT = "AWSServiceRoleForRedshift"
@@ -22,23 +23,7 @@ WAIT = 4
 
 def warehouse(**resources) -> str:
     """A plain template with one Redshift cluster: no role, no transform."""
-    return json.dumps(
-        {
-            "Resources": {
-                "Warehouse": {
-                    "Type": "AWS::Redshift::Cluster",
-                    "Properties": {
-                        "ClusterType": "single-node",
-                        "NodeType": "dc2.large",
-                        "DBName": "dev",
-                        "MasterUsername": "admin",
-                        "MasterUserPassword": "Example-Passw0rd",
-                    },
-                },
-                **resources,
-            },
-        }
-    )
+    return templates.warehouse(resources)
 
 
 def with_hook(new_cloud, bootstrap, **parameters):

@@ -189,15 +189,7 @@ async fn a_new_suffix_replaces_the_role_and_the_old_one_is_deleted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn removal_policy_delete_removes_only_roles_this_resource_created() {
     let lambda = Lambda::start().await;
-    let create = fast(
-        with(
-            sample("create.json"),
-            "req-1",
-            json!({"RemovalPolicy": "Delete"}),
-        ),
-        "req-1",
-    );
-    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    lambda.create_deletable().await;
 
     // The same role declared by another stack: adopted, and that stack's Delete spares it.
     let mut foreign = with(sample("delete-remove.json"), "req-2", json!({}));
@@ -309,15 +301,7 @@ async fn a_role_survives_the_rollback_of_a_failed_create() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_cloudformation_did_not_send_keeps_the_role() {
     let lambda = Lambda::start().await;
-    let create = fast(
-        with(
-            sample("create.json"),
-            "req-1",
-            json!({"RemovalPolicy": "Delete"}),
-        ),
-        "req-1",
-    );
-    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    lambda.create_deletable().await;
     let kept = lambda.answer(sample("delete-remove.json")).await;
     assert_answer(
         &kept,
@@ -366,15 +350,7 @@ async fn a_delete_cloudformation_did_not_send_keeps_the_role() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_stack_reads_a_delete_keeps_the_role_naming_the_permission() {
     let lambda = Lambda::start().await;
-    let create = fast(
-        with(
-            sample("create.json"),
-            "req-1",
-            json!({"RemovalPolicy": "Delete"}),
-        ),
-        "req-1",
-    );
-    assert_eq!(lambda.answer(create).await["Data"]["Created"], "true");
+    lambda.create_deletable().await;
     let _cloudformation = lambda.cloudformation_shows("DELETE_IN_PROGRESS", &[]).await;
     lambda
         .gate

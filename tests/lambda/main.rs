@@ -100,6 +100,19 @@ impl Lambda {
         server
     }
 
+    /// The sample Create with RemovalPolicy Delete, answered: this resource creates the ECS role.
+    async fn create_deletable(&self) {
+        let create = fast(
+            with(
+                sample("create.json"),
+                "req-1",
+                json!({"RemovalPolicy": "Delete"}),
+            ),
+            "req-1",
+        );
+        assert_eq!(self.answer(create).await["Data"]["Created"], "true");
+    }
+
     /// Invokes with `event` answering to a fresh presigned URL; returns the invocation outcome
     /// and what the function PUT there (if anything).
     async fn send(&self, mut event: Value) -> (Outcome, Option<Value>) {

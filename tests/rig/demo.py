@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from rig import templates
 from rig.localstack_cfn import LocalCloud, fallbacks, template
 
 BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
@@ -18,24 +19,7 @@ ROLE = "service-linked-role.yaml"
 ECS = "AWSServiceRoleForECS"
 AUTOSCALING = "AWSServiceRoleForAutoScaling_demo"
 # A template that names no role: the SAM app's macro adds the one its cluster needs.
-MACRO_TEMPLATE = json.dumps(
-    {
-        "Transform": "UpsertSlr",
-        "Metadata": {"UpsertSlr": {"PropagationWaitSeconds": 2}},
-        "Resources": {
-            "Warehouse": {
-                "Type": "AWS::Redshift::Cluster",
-                "Properties": {
-                    "ClusterType": "single-node",
-                    "NodeType": "dc2.large",
-                    "DBName": "dev",
-                    "MasterUsername": "admin",
-                    "MasterUserPassword": "Example-Passw0rd",
-                },
-            }
-        },
-    }
-)
+MACRO_TEMPLATE = templates.warehouse(Transform="UpsertSlr", Metadata={"UpsertSlr": {"PropagationWaitSeconds": 2}})
 
 
 def show(title, deployment, expected):

@@ -10,7 +10,6 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -232,21 +231,7 @@ impl Gate {
             decisions: Mutex::new(Vec::new()),
             http: upsert_slr::adapters::clients::http_client().unwrap(),
         });
-        let server = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let shared = server.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| serve(shared.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        super::http_server::serve(listener, shared.clone(), serve);
         Gate { url, shared }
     }
 

@@ -4,6 +4,7 @@
 //! - `cfn`: CloudFormation's side of a request (its events, the bucket behind ResponseURL).
 //! - `evidence`: the reliability evidence the suites record for RELIABILITY.md.
 //! - `fault_rig`: the binary behind a fault-injecting IAM, for the fault suites.
+//! - `http_server`: the loopback HTTP server the stand-ins below run on.
 //! - `iam_gate`: the shipped policy judged as IAM judges it, in front of LocalStack.
 //! - `iam_wire`: IAM's and CloudFormation's exact wire answers, for replays.
 //! - `localstack`: LocalStack's IAM and S3, fresh accounts, presigned URLs.
@@ -16,6 +17,7 @@
 pub mod cfn;
 pub mod evidence;
 pub mod fault_rig;
+pub mod http_server;
 pub mod iam_gate;
 pub mod iam_wire;
 pub mod localstack;

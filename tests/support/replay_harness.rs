@@ -246,3 +246,45 @@ pub async fn bodies_of(h: &Harness, action: &str) -> Vec<String> {
         .filter(|b| action_of(b) == Some(action))
         .collect()
 }
+
+/// IAM deleting the ECS role as a task ending in `task`, and that task SUCCEEDED when asked.
+pub async fn mount_deletion_succeeds(h: &Harness, task: &str) {
+    let id = format!(
+        "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/{task}</DeletionTaskId>"
+    );
+    mount(
+        &h.iam,
+        "DeleteServiceLinkedRole",
+        ok("DeleteServiceLinkedRole", &id),
+    )
+    .await;
+    mount(
+        &h.iam,
+        "GetServiceLinkedRoleDeletionStatus",
+        deletion_status("SUCCEEDED", ""),
+    )
+    .await;
+}
+
+impl Harness {
+    /// The ECS role's Create, answered within the harness's deadline: the answer.
+    pub async fn create_within_the_deadline(&self) -> Value {
+        let started = std::time::Instant::now();
+        self.create(cfn::ecs_props()).await;
+        assert!(
+            started.elapsed() < self.deadline,
+            "answered after the deadline"
+        );
+        self.answer().await
+    }
+
+    /// An Update of the ECS role's resource changing only its Description, old words to new.
+    pub fn description_update(&self) -> Value {
+        let mut event = self.event(
+            "Update",
+            json!({"AWSServiceName": ECS, "Description": "new words"}),
+        );
+        event["OldResourceProperties"] = json!({"AWSServiceName": ECS, "Description": "old words"});
+        event
+    }
+}

@@ -7,7 +7,6 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,21 +69,7 @@ impl RuntimeApi {
             polling: AtomicUsize::new(0),
             init_errors: Mutex::new(Vec::new()),
         });
-        let server = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let shared = server.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| route(shared.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        super::http_server::serve(listener, shared.clone(), route);
         Arc::new(RuntimeApi {
             addr,
             queue: tx,

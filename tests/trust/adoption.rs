@@ -156,19 +156,7 @@ async fn iams_conflict_answers_are_retried_like_throttling() {
         .up_to_n_times(1)
         .mount(&h.iam)
         .await;
-    let task = "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/9</DeletionTaskId>";
-    mount(
-        &h.iam,
-        "DeleteServiceLinkedRole",
-        ok("DeleteServiceLinkedRole", task),
-    )
-    .await;
-    mount(
-        &h.iam,
-        "GetServiceLinkedRoleDeletionStatus",
-        deletion_status("SUCCEEDED", ""),
-    )
-    .await;
+    mount_deletion_succeeds(&h, "9").await;
     h.invoke(delete_event(&h, "Delete")).await.unwrap();
     assert_answer(&h.answer().await, "SUCCESS", "deleted AWSServiceRoleForECS");
 }

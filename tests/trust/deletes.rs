@@ -26,23 +26,21 @@ async fn delete_while_cloudformation_shows(
     describe: ResponseTemplate,
     listing: ResponseTemplate,
 ) -> (bool, Value, Vec<String>) {
+    delete_of(created_by_this_resource(), describe, listing).await
+}
+
+/// A Delete (RemovalPolicy Delete) of the role GetRole answers with `role`, CloudFormation
+/// answering with `describe` and `listing`: whether the role was deleted, the answer, the calls.
+async fn delete_of(
+    role: ResponseTemplate,
+    describe: ResponseTemplate,
+    listing: ResponseTemplate,
+) -> (bool, Value, Vec<String>) {
     let h = Harness::new().await;
-    mount(&h.iam, "GetRole", created_by_this_resource()).await;
+    mount(&h.iam, "GetRole", role).await;
     mount(&h.iam, "DescribeStacks", describe).await;
     mount(&h.iam, "ListStackResources", listing).await;
-    let task = "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/5e1</DeletionTaskId>";
-    mount(
-        &h.iam,
-        "DeleteServiceLinkedRole",
-        ok("DeleteServiceLinkedRole", task),
-    )
-    .await;
-    mount(
-        &h.iam,
-        "GetServiceLinkedRoleDeletionStatus",
-        deletion_status("SUCCEEDED", ""),
-    )
-    .await;
+    mount_deletion_succeeds(&h, "5e1").await;
 
     h.invoke(delete_event(&h, "Delete")).await.unwrap();
 
@@ -306,41 +304,16 @@ async fn a_delete_cannot_overrule_the_removal_policy_the_owner_recorded() {
         (Some("Delete"), true),
         (None, true),
     ] {
-        let h = Harness::new().await;
         let mut tags = owned_tags();
         if let Some(policy) = recorded {
             tags.push(("upsert-slr:removal-policy", policy));
         }
-        mount(
-            &h.iam,
-            "GetRole",
+        let (_, answer, calls) = delete_of(
             ok("GetRole", &role_xml(ECS, ECS_ROLE, &tags)),
-        )
-        .await;
-        mount(
-            &h.iam,
-            "DescribeStacks",
             stack_in(STACK, "DELETE_IN_PROGRESS"),
+            stack_resources(&[]),
         )
         .await;
-        let task = "<DeletionTaskId>task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/5e2</DeletionTaskId>";
-        mount(
-            &h.iam,
-            "DeleteServiceLinkedRole",
-            ok("DeleteServiceLinkedRole", task),
-        )
-        .await;
-        mount(
-            &h.iam,
-            "GetServiceLinkedRoleDeletionStatus",
-            deletion_status("SUCCEEDED", ""),
-        )
-        .await;
-
-        h.invoke(delete_event(&h, "Delete")).await.unwrap();
-
-        let calls = h.iam_actions().await;
-        let answer = h.answer().await;
         assert_eq!(
             calls.contains(&"DeleteServiceLinkedRole".to_string()),
             deleted,
