@@ -28,6 +28,14 @@ struct Harness {
 }
 
 impl Harness {
+    /// Whether IAM was never asked to create a role.
+    async fn created_nothing(&self) -> bool {
+        !self
+            .iam_actions()
+            .await
+            .contains(&"CreateServiceLinkedRole".to_string())
+    }
+
     async fn new(settings: &[(&'static str, &'static str)]) -> Self {
         Harness {
             iam: MockServer::start().await,
@@ -322,11 +330,7 @@ async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_doma
         answer["message"].as_str().unwrap().contains(legacy),
         "{answer}"
     );
-    assert!(
-        !h.iam_actions()
-            .await
-            .contains(&"CreateServiceLinkedRole".to_string())
-    );
+    assert!(h.created_nothing().await, "no role created");
 }
 
 #[tokio::test]
@@ -341,11 +345,7 @@ async fn allowed_services_still_bound_what_the_hook_creates() {
             message.contains("UPSERT_SLR_ALLOWED_SERVICES does not let it create"),
             "{message}"
         );
-        assert!(
-            !h.iam_actions()
-                .await
-                .contains(&"CreateServiceLinkedRole".to_string())
-        );
+        assert!(h.created_nothing().await, "no role created");
     }
 }
 

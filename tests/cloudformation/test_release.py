@@ -32,6 +32,21 @@ def release(release_dir) -> tuple[str, Path]:
     return templates[0].read_text(), directory / f"upsert-slr-{version}-{ARCH}.zip"
 
 
+def deploy_the_ecs_role(cloud) -> None:
+    """A stack of the example template, using the function through its export: the ECS role
+    created, its outputs IAM's."""
+    deployment = cloud.deploy(
+        "ecs-role",
+        template("service-linked-role.yaml"),
+        {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1},
+    )
+    assert deployment.status == "CREATE_COMPLETE", deployment
+    assert not fallbacks(deployment.events)
+    role = cloud.role("AWSServiceRoleForECS")
+    assert role, "the stack reported a role IAM does not have"
+    assert deployment.outputs == {"RoleName": "AWSServiceRoleForECS", "RoleArn": role["Arn"], "Created": "true"}
+
+
 def upload(cloud, zip_path: Path, key: str) -> str:
     bucket = f"upsert-slr-releases-{cloud.account}"
     cloud.s3.create_bucket(Bucket=bucket)
@@ -65,16 +80,7 @@ def test_release_zip_and_template_deploy_the_function(new_cloud, release):
     # The function runs the very zip that was uploaded.
     assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
 
-    deployment = cloud.deploy(
-        "ecs-role",
-        template("service-linked-role.yaml"),
-        {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1},
-    )
-    assert deployment.status == "CREATE_COMPLETE", deployment
-    assert not fallbacks(deployment.events)
-    role = cloud.role("AWSServiceRoleForECS")
-    assert role, "the stack reported a role IAM does not have"
-    assert deployment.outputs == {"RoleName": "AWSServiceRoleForECS", "RoleArn": role["Arn"], "Created": "true"}
+    deploy_the_ecs_role(cloud)
 
 
 def test_a_key_of_ones_own_and_no_local_parameters(new_cloud, release):
@@ -165,13 +171,4 @@ def test_a_role_of_ones_own_creates_no_role_and_still_creates_a_service_linked_r
     config = cloud.lambda_.get_function_configuration(FunctionName=function.outputs["ServiceToken"])
     assert config["Role"] == platform["Arn"]
 
-    deployment = cloud.deploy(
-        "ecs-role",
-        template("service-linked-role.yaml"),
-        {"AWSServiceName": "ecs.amazonaws.com", "PropagationWaitSeconds": 1},
-    )
-    assert deployment.status == "CREATE_COMPLETE", deployment
-    assert not fallbacks(deployment.events)
-    role = cloud.role("AWSServiceRoleForECS")
-    assert role, "the stack reported a role IAM does not have"
-    assert deployment.outputs == {"RoleName": "AWSServiceRoleForECS", "RoleArn": role["Arn"], "Created": "true"}
+    deploy_the_ecs_role(cloud)

@@ -10,6 +10,7 @@ use iam_wire::*;
 use replay_harness::*;
 use serde_json::json;
 use std::time::Duration;
+use wiremock::ResponseTemplate;
 use wiremock::matchers::body_string_contains;
 
 #[tokio::test]
@@ -154,6 +155,20 @@ async fn other_iam_errors_fail_with_iams_code_and_message() {
     }
 }
 
+/// IAM refusing the ECS role's creation `times` times with `refusal`, then creating and tagging
+/// it: the Create, answered SUCCESS.
+async fn create_refused_first(h: &Harness, refusal: ResponseTemplate, times: u64) {
+    action("CreateServiceLinkedRole")
+        .respond_with(refusal)
+        .up_to_n_times(times)
+        .mount(&h.iam)
+        .await;
+    mount_ecs_created(&h.iam).await;
+    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
+    h.create(ecs_props()).await;
+    assert_eq!(h.answer().await["Status"], "SUCCESS");
+}
+
 #[tokio::test]
 async fn throttling_and_server_errors_are_retried() {
     for first in [
@@ -161,17 +176,7 @@ async fn throttling_and_server_errors_are_retried() {
         error(500, "ServiceFailure", "Internal failure"),
     ] {
         let h = Harness::new().await;
-        action("CreateServiceLinkedRole")
-            .respond_with(first)
-            .up_to_n_times(2)
-            .mount(&h.iam)
-            .await;
-        mount_ecs_created(&h.iam).await;
-        mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
-
-        h.create(ecs_props()).await;
-
-        assert_eq!(h.answer().await["Status"], "SUCCESS");
+        create_refused_first(&h, first, 2).await;
         assert_eq!(
             h.iam_actions().await,
             ["CreateServiceLinkedRole"; 3]
@@ -186,17 +191,7 @@ async fn throttling_and_server_errors_are_retried() {
 #[tokio::test]
 async fn throttling_is_retried_past_three_attempts_and_until_the_deadline() {
     let h = Harness::new().await;
-    action("CreateServiceLinkedRole")
-        .respond_with(error(400, "Throttling", "Rate exceeded"))
-        .up_to_n_times(5)
-        .mount(&h.iam)
-        .await;
-    mount_ecs_created(&h.iam).await;
-    mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
-
-    h.create(ecs_props()).await;
-
-    assert_eq!(h.answer().await["Status"], "SUCCESS");
+    create_refused_first(&h, error(400, "Throttling", "Rate exceeded"), 5).await;
     let creates = h.iam_actions().await;
     assert_eq!(
         creates
