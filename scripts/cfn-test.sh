@@ -46,13 +46,13 @@ endpoint=$(LOCALSTACK_PYTHON=3.13 LOCAL_PROCESS_EXECUTOR_NODE_PATH="$ROOT/exampl
     scripts/localstack.sh start cfn)
 state="$ROOT/.localstack-cfn-py313"
 
-say "pytest tests/rig bench/fleet tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
+say "pytest tests/rig bench/fleet localstack-plugins/tests tests/cloudformation (LocalStack at $endpoint), with no cargo on PATH"
 start=$SECONDS
 # Deploying needs no Rust: what the tests deploy was built above.
 no_cargo_path=$(tr : '\n' <<<"$PATH" | grep -v -e '\.cargo' -e "$TOOLS_VENV" | paste -sd:)
 PATH=$no_cargo_path LOCALSTACK_CFN_ENDPOINT=$endpoint UPSERT_SLR_BOOTSTRAP="$work/bootstrap" \
     UPSERT_SLR_RELEASE_DIR="$work/release" CDKLOCAL="$ROOT/tests/cloudformation/cdk/node_modules/.bin/cdklocal" \
-    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/rig bench/fleet tests/cloudformation "$@"
+    "$ROOT/.venv-localstack-py313/bin/python" -m pytest -p no:cacheprovider -v tests/rig bench/fleet localstack-plugins/tests tests/cloudformation "$@"
 say "deployment tests took $((SECONDS - start)) s"
 
 if [ $# -gt 0 ]; then

@@ -20,7 +20,7 @@ from fleet.plan import Size
 from fleet.sampler import Sampler
 from rig import templates
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "examples/cloudformation/slr-baseline.yaml"
 # The baseline's resources and the service of each, in the template's order.
 SERVICES = {

@@ -14,7 +14,6 @@ properties say: `install` gives that answer without resolving them.
 """
 
 import threading
-from functools import wraps
 
 from localstack.runtime import hooks
 from localstack.services.cloudformation.engine.v2.change_set_model import Nothing, is_nothing
@@ -22,32 +21,32 @@ from localstack.services.cloudformation.engine.v2.change_set_model_preproc impor
     ChangeSetModelPreproc,
     PreprocEntityDelta,
 )
+from localstack.utils.patch import Patch
 
 _lock = threading.Lock()
-_installed = False
+_patch: Patch | None = None
 
 
 def _absent(condition) -> bool:
     return is_nothing(condition) or condition is False
 
 
+def _visit_node_resource(original, self, node_resource):
+    """A resource whose condition is false before and after is no change at all."""
+    if not is_nothing(node_resource.condition_reference):
+        condition = self._resolve_resource_condition_reference(node_resource.condition_reference)
+        if _absent(condition.before) and _absent(condition.after):
+            return PreprocEntityDelta(before=Nothing, after=Nothing)
+    return original(self, node_resource)
+
+
 def install() -> None:
-    global _installed
+    """Patches the engine's resource visit (LocalStack's patch utility), once per process."""
+    global _patch
     with _lock:
-        if _installed:
-            return
-        original = ChangeSetModelPreproc.visit_node_resource
-
-        @wraps(original)
-        def visit_node_resource(self, node_resource):
-            if not is_nothing(node_resource.condition_reference):
-                condition = self._resolve_resource_condition_reference(node_resource.condition_reference)
-                if _absent(condition.before) and _absent(condition.after):
-                    return PreprocEntityDelta(before=Nothing, after=Nothing)
-            return original(self, node_resource)
-
-        ChangeSetModelPreproc.visit_node_resource = visit_node_resource
-        _installed = True
+        if _patch is None:
+            _patch = Patch.function(ChangeSetModelPreproc.visit_node_resource, _visit_node_resource)
+            _patch.apply()
 
 
 @hooks.on_infra_start()

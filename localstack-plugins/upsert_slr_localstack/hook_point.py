@@ -22,7 +22,6 @@ HookFailureMode. The delete of a replaced resource (CloudFormation's cleanup) is
 import logging
 import threading
 from datetime import UTC, datetime
-from functools import wraps
 
 from localstack.aws.api.cloudformation import ChangeAction, ResourceStatus, StackEvent
 from localstack.services.cloudformation.engine.v2.change_set_model import is_nothing
@@ -33,6 +32,7 @@ from localstack.services.cloudformation.engine.v2.change_set_model_executor impo
 from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
 from localstack.services.cloudformation.stores import get_cloudformation_store
 from localstack.services.cloudformation.v2.entities import ResolvedResource
+from localstack.utils.patch import Patch
 from localstack.utils.strings import long_uid
 
 from . import hooks
@@ -41,53 +41,55 @@ LOG = logging.getLogger(__name__)
 # Where the executor keeps each resource's (before, after) for the hooks.
 STATES = "_upsert_slr_hook_states"
 
-_install_lock = threading.Lock()
-_installed = False
+_lock = threading.Lock()
+_patches: list[Patch] = []
+
+
+def _execute_resource_change(original, self, name, before, after):
+    """Keeps each resource's (before, after) where the hooks read it."""
+    self.__dict__.setdefault(STATES, {})[name] = (before, after)
+    return original(self, name=name, before=before, after=after)
+
+
+def _execute_resource_action(
+    original,
+    self,
+    action,
+    logical_resource_id,
+    resource_type,
+    before_properties,
+    after_properties,
+    part_of_replacement=False,
+):
+    """Asks the hooks before the resource's create, update or delete; a refusal fails it."""
+    if not part_of_replacement:
+        refusal = _ask_hooks(self, action, logical_resource_id, resource_type, before_properties, after_properties)
+        if refusal:
+            return _refuse(self, action, logical_resource_id, resource_type, refusal)
+    return original(
+        self,
+        action=action,
+        logical_resource_id=logical_resource_id,
+        resource_type=resource_type,
+        before_properties=before_properties,
+        after_properties=after_properties,
+        part_of_replacement=part_of_replacement,
+    )
 
 
 def install() -> None:
-    """Wraps the engine's two methods, once per process."""
-    global _installed
-    with _install_lock:
-        if _installed:
+    """Patches the engine's two methods (LocalStack's patch utility), once per process."""
+    with _lock:
+        if _patches:
             return
-        original_change = ChangeSetModelExecutor._execute_resource_change
-        original_action = ChangeSetModelExecutor._execute_resource_action
-
-        @wraps(original_change)
-        def _execute_resource_change(self, name, before, after):
-            self.__dict__.setdefault(STATES, {})[name] = (before, after)
-            return original_change(self, name=name, before=before, after=after)
-
-        @wraps(original_action)
-        def _execute_resource_action(
-            self,
-            action,
-            logical_resource_id,
-            resource_type,
-            before_properties,
-            after_properties,
-            part_of_replacement=False,
-        ):
-            if not part_of_replacement:
-                refusal = _ask_hooks(
-                    self, action, logical_resource_id, resource_type, before_properties, after_properties
-                )
-                if refusal:
-                    return _refuse(self, action, logical_resource_id, resource_type, refusal)
-            return original_action(
-                self,
-                action=action,
-                logical_resource_id=logical_resource_id,
-                resource_type=resource_type,
-                before_properties=before_properties,
-                after_properties=after_properties,
-                part_of_replacement=part_of_replacement,
-            )
-
-        ChangeSetModelExecutor._execute_resource_change = _execute_resource_change
-        ChangeSetModelExecutor._execute_resource_action = _execute_resource_action
-        _installed = True
+        _patches.extend(
+            [
+                Patch.function(ChangeSetModelExecutor._execute_resource_change, _execute_resource_change),
+                Patch.function(ChangeSetModelExecutor._execute_resource_action, _execute_resource_action),
+            ]
+        )
+        for patch in _patches:
+            patch.apply()
         LOG.info("CloudFormation Lambda Hooks: resource operations are hooked")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rig import prepared
 from rig.localstack_cfn import EXPORT, fallbacks, template
 
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
@@ -52,6 +53,15 @@ def upload(cloud, zip_path: Path, key: str) -> str:
     cloud.s3.create_bucket(Bucket=bucket)
     cloud.s3.put_object(Bucket=bucket, Key=key, Body=zip_path.read_bytes())
     return bucket
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_rust(release):
+    """What this module deploys was built before it: from here on, no Rust on PATH, as a user
+    of the release has none (make cfn-test takes it off before pytest starts)."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setenv("PATH", prepared.without_rust(os.environ.get("PATH", "")))
+        yield
 
 
 def test_nothing_here_needs_rust():

@@ -18,10 +18,19 @@ from rig.localstack_cfn import ROOT
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
 # LocalStack's Step Functions, which the CDK Provider's waiter needs, runs on Python 3.13.
 CFN_LOCALSTACK = {"LOCALSTACK_PYTHON": "3.13"}
+# The PATH the session started with: what is built here is built with it, whatever a test
+# takes off PATH meanwhile.
+BUILD_PATH = os.environ.get("PATH", "")
 
 
-def run(args: list[str], **kwargs) -> str:
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, **kwargs)
+def without_rust(path: str) -> str:
+    """`path` without cargo's and rustup's directories: what a user without Rust has."""
+    return os.pathsep.join(p for p in path.split(os.pathsep) if "/.cargo" not in p and "/.rustup" not in p)
+
+
+def run(args: list[str], env: dict | None = None, **kwargs) -> str:
+    env = {**(env if env is not None else os.environ), "PATH": BUILD_PATH}
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, **kwargs)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     return done.stdout

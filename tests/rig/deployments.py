@@ -1,6 +1,8 @@
-"""Deployments to LocalStack's CloudFormation engine, with the project's plugins. Run alone
-(`pytest tests/cloudformation -k hook`, after `make setup`) the fixtures start that LocalStack
-and build what the tests deploy (rig/prepared.py); `make cfn-test` prepares them once and names
+"""The fixtures of the deployment tests, a pytest plugin (conftest.py at the root loads it) for
+every suite that deploys to LocalStack's CloudFormation with the project's plugins: the
+product's (tests/cloudformation) and the plugins' own (localstack-plugins/tests). Run alone
+(`pytest tests/cloudformation -k hook`, after `make setup`) they start that LocalStack and
+build what the tests deploy (rig/prepared.py); `make cfn-test` prepares them once and names
 them in the environment:
 
   LOCALSTACK_CFN_ENDPOINT   the LocalStack (scripts/localstack.sh start cfn)
@@ -8,8 +10,8 @@ them in the environment:
   UPSERT_SLR_RELEASE_DIR    the release template and this host's zip
   CDKLOCAL                  the cdklocal binary
 
-Each module works in accounts of its own. After the session every stack of every account the
-tests used is searched for resources LocalStack "deployed as a fallback" without deploying
+Each module works in accounts of its own. Before LocalStack stops, every stack of every account
+the tests used is searched for resources LocalStack "deployed as a fallback" without deploying
 them: one fails the run, whatever the tests asserted.
 """
 
