@@ -7,7 +7,8 @@
 //! IN_PROGRESS three times for one target. A wait is spent in callbackDelaySeconds, which
 //! costs no Lambda time, not in the function; only the last couple of seconds (less than a
 //! callback would round up to) are slept here. On the fourth invocation no IN_PROGRESS is left: the function
-//! waits what the invocation allows and answers SUCCESS, saying the wait was cut short (the role
+//! sleeps the rest when it fits, else what the invocation allows, and answers SUCCESS, saying
+//! the wait was cut short (the role
 //! exists; a service may still refuse it for a few seconds). CloudFormation re-invokes after
 //! the delay it was given, so that only happens when it re-invokes early.
 
@@ -165,11 +166,10 @@ async fn wait(
     } else {
         done.to_string()
     };
-    let left = until.duration_since(SystemTime::now()).unwrap_or_default();
     let allowed = guard_at.saturating_duration_since(Instant::now());
     let may_ask_again = event.invocation <= MAX_IN_PROGRESS;
     let target = &event.target_name;
-    match hook_decide::pace(left, allowed, may_ask_again, until) {
+    match hook_decide::pace(until, SystemTime::now(), allowed, may_ask_again) {
         Pace::Proceed => {
             let message = format!("{subject}; {target} may proceed");
             (HookStatus::Success, message, roles)
@@ -201,7 +201,7 @@ async fn wait(
             tokio::time::sleep(sleep).await;
             tracing::warn!(
                 waited_s = whole_seconds(sleep),
-                left_s = whole_seconds(left),
+                left_s = whole_seconds(sleep + short_by),
                 "the hook's propagation wait did not fit in the invocations CloudFormation allows"
             );
             let message = format!(

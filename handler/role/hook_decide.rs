@@ -64,18 +64,27 @@ pub enum Pace {
         delay_seconds: u64,
         propagated_at: u64,
     },
-    /// No IN_PROGRESS is left: sleep what the invocation allows, then SUCCESS, `short_by`
-    /// before the wait is over (the role exists; a service may refuse it for a moment).
+    /// No IN_PROGRESS is left and the rest does not fit: sleep what the invocation allows,
+    /// then SUCCESS, `short_by` before the wait is over (the role exists; a service may
+    /// refuse it for a moment).
     CutShort { sleep: Duration, short_by: Duration },
 }
 
-/// `left` of the wait (until `until`), `allowed` of the invocation, and whether CloudFormation
-/// still accepts an IN_PROGRESS answer.
-pub fn pace(left: Duration, allowed: Duration, may_ask_again: bool, until: SystemTime) -> Pace {
+/// The wait until `until`, seen at `now`, with `allowed` left of the invocation and whether
+/// CloudFormation still accepts an IN_PROGRESS answer.
+pub fn pace(until: SystemTime, now: SystemTime, allowed: Duration, may_ask_again: bool) -> Pace {
+    let left = until.duration_since(now).unwrap_or_default();
     if left.is_zero() {
         return Pace::Proceed;
     }
-    if left <= SLEEP_AT_MOST.min(allowed) {
+    // With no IN_PROGRESS left, all the invocation allows may be slept; before, only a wait
+    // too short for a callback.
+    let sleep_at_most = if may_ask_again {
+        SLEEP_AT_MOST.min(allowed)
+    } else {
+        allowed
+    };
+    if left <= sleep_at_most {
         return Pace::SleepThenProceed(left);
     }
     if may_ask_again {
@@ -89,7 +98,7 @@ pub fn pace(left: Duration, allowed: Duration, may_ask_again: bool, until: Syste
     }
     Pace::CutShort {
         sleep: allowed,
-        short_by: left.saturating_sub(allowed),
+        short_by: left - allowed,
     }
 }
 
@@ -140,28 +149,36 @@ mod tests {
     #[test]
     fn the_wait_is_proceeded_slept_asked_again_or_cut_short() {
         let until = UNIX_EPOCH + S(2_000);
-        assert_eq!(pace(Duration::ZERO, S(25), true, until), Pace::Proceed);
         assert_eq!(
-            pace(Duration::from_millis(1500), S(25), true, until),
+            pace(until, until - Duration::ZERO, S(25), true),
+            Pace::Proceed
+        );
+        assert_eq!(
+            pace(until, until - Duration::from_millis(1500), S(25), true),
             Pace::SleepThenProceed(Duration::from_millis(1500))
         );
         // Not slept when the invocation has less time than the wait left.
         assert_eq!(
-            pace(Duration::from_millis(1500), S(1), true, until),
+            pace(until, until - Duration::from_millis(1500), S(1), true),
             Pace::AskAgain {
                 delay_seconds: 2,
                 propagated_at: 2_000
             }
         );
         assert_eq!(
-            pace(Duration::from_millis(40_200), S(25), true, until),
+            pace(until, until - Duration::from_millis(40_200), S(25), true),
             Pace::AskAgain {
                 delay_seconds: 41,
                 propagated_at: 2_000
             }
         );
+        // The last invocation sleeps what is left when it fits, and no longer.
         assert_eq!(
-            pace(S(40), S(25), false, until),
+            pace(until, until - S(10), S(25), false),
+            Pace::SleepThenProceed(S(10))
+        );
+        assert_eq!(
+            pace(until, until - S(40), S(25), false),
             Pace::CutShort {
                 sleep: S(25),
                 short_by: S(15)
