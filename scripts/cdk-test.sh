@@ -106,7 +106,7 @@ say "starting it under cargo lambda watch (account $ACCOUNT) with the synthesize
 # itself behind the Provider.
 # CloudFormation is the test's stand-in (LocalStack cannot hold a stack in the phase that
 # deletes), which the function asks before a RemovalPolicy Delete removes anything.
-CFN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CFN_PORT=$(free_port)
 start_watch "$work/watch.log" "${environment[@]}" AWS_ENDPOINT_URL_CLOUDFORMATION="http://127.0.0.1:$CFN_PORT"
 
 say "end-to-end: the Provider framework runtime in front of the function"

@@ -202,6 +202,22 @@ qemu_aarch64() {
 # LocalStack at LOCALSTACK_ENDPOINT, or start one; a fresh LocalStack account (its access key
 # is the account id, so no role exists there yet) in ACCOUNT; a free loopback port in
 # WATCH_PORT. `stop_watch_and_localstack` undoes what was started.
+# A free port on loopback: $1 when it is free, else any (no argument: any).
+free_port() {
+    python3 - "${1:-0}" <<'PY'
+import socket, sys
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); return s.getsockname()[1]
+    except OSError:
+        return None
+    finally:
+        s.close()
+print(free(int(sys.argv[1])) or free(0))
+PY
+}
+
 prepare_watch() {
     if [ -z "${LOCALSTACK_ENDPOINT:-}" ]; then
         STARTED_LOCALSTACK=1
@@ -209,7 +225,7 @@ prepare_watch() {
     fi
     export LOCALSTACK_ENDPOINT
     ACCOUNT=$(python3 -c 'import random; print(random.randrange(10**11, 10**12))')
-    WATCH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    WATCH_PORT=$(free_port)
 }
 
 # Runs the function under `cargo lambda watch` on 127.0.0.1:WATCH_PORT as ACCOUNT, with the

@@ -30,21 +30,6 @@ cfn)
 *) die "usage: $0 start|stop [cfn]" ;;
 esac
 
-free_port() {
-    python3 - "$@" <<'PY'
-import socket, sys
-def free(port):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port)); return s.getsockname()[1]
-    except OSError:
-        return None
-    finally:
-        s.close()
-print(free(int(sys.argv[1])) or free(0))
-PY
-}
-
 start() {
     # Checked before anything is installed or stopped.
     [ -z "${LOCALSTACK_PORT:-}" ] || LOCALSTACK_PORT=$(whole_number LOCALSTACK_PORT "" 1 65535)
