@@ -58,8 +58,6 @@ class LocalStackCfn:
             }
             self.endpoint = run(["scripts/localstack.sh", "start", "cfn"], env=env).strip().splitlines()[-1]
             self.started = True
-            # The tests and what they start (cdklocal, the executor's functions) read it there.
-            os.environ["LOCALSTACK_CFN_ENDPOINT"] = self.endpoint
 
     def stop(self) -> None:
         if self.started:
