@@ -150,12 +150,9 @@ def sbom(metadata: dict, target: str) -> dict:
             key=lambda d: d["ref"],
         ),
     }
-    content = json.dumps(document, sort_keys=True)
-    document = {"serialNumber": f"urn:uuid:{uuid.uuid5(SERIAL_NAMESPACE, content)}", **document}
-    return {
-        k: document[k]
-        for k in ("bomFormat", "specVersion", "serialNumber", "version", "metadata", "components", "dependencies")
-    }
+    # Derived from everything else, so the same build gives the same serial number.
+    document["serialNumber"] = f"urn:uuid:{uuid.uuid5(SERIAL_NAMESPACE, json.dumps(document, sort_keys=True))}"
+    return document
 
 
 def validate(text: str) -> None:
