@@ -5,72 +5,37 @@
 
 mod support;
 
-use support::iam_wire;
+use support::cfn::FUNCTION_ARN;
+use support::iam_wire::*;
+use support::replay_harness::Harness;
 
-use iam_wire::*;
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use upsert_slr::KnownNames;
-use upsert_slr::{Deps, handle};
-use wiremock::MockServer;
 use wiremock::matchers::body_string_contains;
 
-const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:upsert-slr";
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/warehouse/1";
 const REDSHIFT: &str = "redshift.amazonaws.com";
 const REDSHIFT_ROLE: &str = "AWSServiceRoleForRedshift";
 const TOKEN: &str = "4b90a7e4-b790-456b-a937-0cfdfa211dfe";
 
-struct Harness {
-    iam: MockServer,
-    settings: Vec<(&'static str, &'static str)>,
+/// The function with `settings`, given Lambda's longest timeout so that no wait is cut short by
+/// the invocation's deadline unless a test says so.
+async fn hook_harness(settings: &[(&'static str, &str)]) -> Harness {
+    let mut h = Harness::with_settings(settings).await;
+    h.deadline = Duration::from_secs(300);
+    h
 }
 
-impl Harness {
-    /// Whether IAM was never asked to create a role.
-    async fn created_nothing(&self) -> bool {
-        !self
-            .iam_actions()
-            .await
-            .contains(&"CreateServiceLinkedRole".to_string())
-    }
+/// IAM holding the Redshift role, as GetRole shows it.
+async fn mount_redshift_role(h: &Harness) {
+    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
+    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+}
 
-    async fn new(settings: &[(&'static str, &'static str)]) -> Self {
-        Harness {
-            iam: MockServer::start().await,
-            settings: settings.to_vec(),
-        }
-    }
-
-    fn deps(&self) -> Deps {
-        let vars = self
-            .settings
-            .iter()
-            .map(|(k, v)| (*k, v.to_string()))
-            .collect();
-        wire_deps(&self.iam.uri(), vars, KnownNames::default())
-    }
-
-    async fn invoke(&self, event: Value) -> Value {
-        let mut ctx = Context::default();
-        ctx.invoked_function_arn = FUNCTION_ARN.into();
-        ctx.deadline = (SystemTime::now() + Duration::from_secs(300))
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        handle(self.deps(), LambdaEvent::new(event, ctx))
-            .await
-            .expect("a hook is always answered with a result, never a function error")
-    }
-
-    async fn iam_actions(&self) -> Vec<String> {
-        bodies(&self.iam)
-            .await
-            .iter()
-            .filter_map(|b| action_of(b).map(String::from))
-            .collect()
-    }
+/// IAM saying the Redshift role "has been taken", and GetRole showing it.
+async fn mount_redshift_taken(h: &Harness) {
+    mount(&h.iam, "CreateServiceLinkedRole", taken(REDSHIFT_ROLE)).await;
+    mount_redshift_role(h).await;
 }
 
 /// The input CloudFormation sends for a resource target, as the Hooks User Guide documents it.
@@ -102,6 +67,15 @@ fn redshift_create() -> Value {
     event
 }
 
+/// The Redshift create's re-invocation number `invocation`, with the callbackContext this
+/// function gave: the Redshift role created, its propagation over `left_s` seconds from now.
+fn re_invocation(invocation: u64, left_s: u64) -> Value {
+    let mut event = redshift_create();
+    event["requestContext"] = json!({"invocation": invocation, "callbackContext":
+        {"upsertSlr": {"propagatedAt": now_s() + left_s, "roles": [REDSHIFT_ROLE]}}});
+    event
+}
+
 fn assert_status(answer: &Value, status: &str) {
     assert_eq!(answer["clientRequestToken"], TOKEN, "{answer}");
     assert_eq!(answer["hookStatus"], status, "{answer}");
@@ -109,6 +83,12 @@ fn assert_status(answer: &Value, status: &str) {
         answer["message"].as_str().unwrap().len() <= 4096,
         "{answer}"
     );
+}
+
+/// The answer's message names `text`.
+fn assert_says(answer: &Value, text: &str) {
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains(text), "{answer}");
 }
 
 fn now_s() -> u64 {
@@ -120,7 +100,7 @@ fn now_s() -> u64 {
 
 #[tokio::test]
 async fn a_create_creates_the_role_and_asks_to_be_called_back_after_the_wait() {
-    let h = Harness::new(&[]).await;
+    let h = hook_harness(&[]).await;
     let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
     mount(
         &h.iam,
@@ -129,7 +109,7 @@ async fn a_create_creates_the_role_and_asks_to_be_called_back_after_the_wait() {
     )
     .await;
     mount(&h.iam, "TagRole", ok_empty("TagRole")).await;
-    let answer = h.invoke(redshift_create()).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "IN_PROGRESS");
     let delay = answer["callbackDelaySeconds"].as_u64().unwrap();
     assert!(
@@ -140,11 +120,7 @@ async fn a_create_creates_the_role_and_asks_to_be_called_back_after_the_wait() {
     assert_eq!(context["roles"], json!([REDSHIFT_ROLE]));
     let at = context["propagatedAt"].as_u64().unwrap();
     assert!(at.abs_diff(now_s() + 60) <= 3, "{answer}");
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("created AWSServiceRoleForRedshift"),
-        "{message}"
-    );
+    assert_says(&answer, "created AWSServiceRoleForRedshift");
     assert_eq!(
         h.iam_actions().await,
         ["CreateServiceLinkedRole", "TagRole"]
@@ -158,29 +134,22 @@ async fn a_create_creates_the_role_and_asks_to_be_called_back_after_the_wait() {
 
 #[tokio::test]
 async fn the_re_invocation_with_its_context_waits_out_the_rest_without_iam() {
-    let h = Harness::new(&[]).await;
-    let mut event = redshift_create();
-    event["requestContext"] = json!({"invocation": 2, "callbackContext":
-        {"upsertSlr": {"propagatedAt": now_s() + 2, "roles": [REDSHIFT_ROLE]}}});
+    let h = hook_harness(&[]).await;
+    let mut event = re_invocation(2, 2);
     let started = std::time::Instant::now();
-    let answer = h.invoke(event.clone()).await;
+    let answer = h.result_of(event.clone()).await;
     assert_status(&answer, "SUCCESS");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "the rest was waited in the function"
     );
     assert!(answer.get("callbackContext").is_none(), "{answer}");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("AWS::Redshift::Cluster may proceed")
-    );
+    assert_says(&answer, "AWS::Redshift::Cluster may proceed");
 
     // A context cannot make the wait longer than the setting from now, even past the clock's range.
     for far in [now_s() + 100_000, u64::MAX] {
         event["requestContext"]["callbackContext"]["upsertSlr"]["propagatedAt"] = json!(far);
-        let answer = h.invoke(event.clone()).await;
+        let answer = h.result_of(event.clone()).await;
         assert_status(&answer, "IN_PROGRESS");
         assert!(
             answer["callbackDelaySeconds"].as_u64().unwrap() <= 60,
@@ -195,35 +164,22 @@ async fn the_re_invocation_with_its_context_waits_out_the_rest_without_iam() {
 
 #[tokio::test]
 async fn the_last_invocation_answers_success_when_the_wait_cannot_fit() {
-    let h = Harness::new(&[]).await;
-    let mut event = redshift_create();
+    let h = hook_harness(&[]).await;
     // The fourth invocation: no IN_PROGRESS is left, and 40 s do not fit in one invocation.
-    event["requestContext"] = json!({"invocation": 4, "callbackContext":
-        {"upsertSlr": {"propagatedAt": now_s() + 40, "roles": [REDSHIFT_ROLE]}}});
+    let event = re_invocation(4, 40);
     tokio::time::pause();
-    let answer = h.invoke(event).await;
+    let answer = h.result_of(event).await;
     assert_status(&answer, "SUCCESS");
-    let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("before the propagation wait is over"),
-        "{message}"
-    );
+    assert_says(&answer, "before the propagation wait is over");
 }
 
 #[tokio::test]
 async fn an_old_role_is_adopted_and_the_target_proceeds_at_once() {
-    let h = Harness::new(&[]).await;
-    mount(&h.iam, "CreateServiceLinkedRole", taken(REDSHIFT_ROLE)).await;
-    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
-    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
-    let answer = h.invoke(redshift_create()).await;
+    let h = hook_harness(&[]).await;
+    mount_redshift_taken(&h).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "SUCCESS");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("AWSServiceRoleForRedshift exists")
-    );
+    assert_says(&answer, "AWSServiceRoleForRedshift exists");
     assert_eq!(
         h.iam_actions().await,
         ["CreateServiceLinkedRole", "GetRole"]
@@ -232,26 +188,24 @@ async fn an_old_role_is_adopted_and_the_target_proceeds_at_once() {
 
 #[tokio::test]
 async fn an_update_is_evaluated_on_the_new_properties() {
-    let h = Harness::new(&[]).await;
-    mount(&h.iam, "CreateServiceLinkedRole", taken(REDSHIFT_ROLE)).await;
-    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
-    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
+    let h = hook_harness(&[]).await;
+    mount_redshift_taken(&h).await;
     let mut event = redshift_create();
     event["actionInvocationPoint"] = json!("UPDATE_PRE_PROVISION");
     event["requestData"]["targetModel"]["previousResourceProperties"] =
         json!({"NodeType": "dc2.large"});
-    let answer = h.invoke(event).await;
+    let answer = h.result_of(event).await;
     assert_status(&answer, "SUCCESS");
 }
 
 #[tokio::test]
 async fn a_target_needing_no_role_succeeds_with_no_iam_call() {
-    let h = Harness::new(&[]).await;
+    let h = hook_harness(&[]).await;
     for event in [
         hook_event("CREATE_PRE_PROVISION", "AWS::SNS::Topic", json!({})),
         hook_event("DELETE_PRE_PROVISION", "AWS::Redshift::Cluster", json!({})),
     ] {
-        let answer = h.invoke(event).await;
+        let answer = h.result_of(event).await;
         assert_status(&answer, "SUCCESS");
     }
     assert!(h.iam_actions().await.is_empty());
@@ -259,10 +213,10 @@ async fn a_target_needing_no_role_succeeds_with_no_iam_call() {
 
 /// A Redshift cluster's create, the Redshift role missing (as `absent` says), with `settings`
 /// that do not let the hook create it: FAILED NonCompliant. The harness and the message.
-async fn refused(settings: &[(&'static str, &'static str)], absent: Absent) -> (Harness, String) {
-    let h = Harness::new(settings).await;
+async fn refused(settings: &[(&'static str, &str)], absent: Absent) -> (Harness, String) {
+    let h = hook_harness(settings).await;
     mount_absent(&h.iam, absent, REDSHIFT_ROLE).await;
-    let answer = h.invoke(redshift_create()).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "FAILED");
     assert_eq!(answer["errorCode"], "NonCompliant", "{absent:?}: {answer}");
     let message = answer["message"].as_str().unwrap().to_string();
@@ -296,17 +250,16 @@ async fn check_mode_names_the_missing_role_and_how_to_create_it() {
 
 #[tokio::test]
 async fn check_mode_lets_a_target_whose_role_exists_proceed() {
-    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
-    let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
-    mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
-    let answer = h.invoke(redshift_create()).await;
+    let h = hook_harness(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+    mount_redshift_role(&h).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "SUCCESS");
     assert_eq!(h.iam_actions().await, ["GetRole"]);
 }
 
 #[tokio::test]
 async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_domain() {
-    let h = Harness::new(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
+    let h = hook_harness(&[("UPSERT_SLR_HOOK_MODE", "check")]).await;
     let legacy = "AWSServiceRoleForAmazonElasticsearchService";
     action("GetRole")
         .and(body_string_contains(format!("RoleName={legacy}")))
@@ -319,17 +272,14 @@ async fn check_mode_accepts_the_legacy_elasticsearch_role_for_an_opensearch_doma
         .await;
     let domain = json!({"VPCOptions": {"SubnetIds": ["subnet-0a1b2c3d"]}});
     let answer = h
-        .invoke(hook_event(
+        .result_of(hook_event(
             "CREATE_PRE_PROVISION",
             "AWS::OpenSearchService::Domain",
             domain,
         ))
         .await;
     assert_status(&answer, "SUCCESS");
-    assert!(
-        answer["message"].as_str().unwrap().contains(legacy),
-        "{answer}"
-    );
+    assert_says(&answer, legacy);
     assert!(h.created_nothing().await, "no role created");
 }
 
@@ -352,14 +302,13 @@ async fn allowed_services_still_bound_what_the_hook_creates() {
 #[tokio::test]
 async fn a_role_of_a_service_outside_allowed_services_is_used_when_it_exists() {
     for mode in ["create", "check"] {
-        let h = Harness::new(&[
+        let h = hook_harness(&[
             ("UPSERT_SLR_ALLOWED_SERVICES", "ecs.amazonaws.com"),
             ("UPSERT_SLR_HOOK_MODE", mode),
         ])
         .await;
-        let role = role_xml(REDSHIFT, REDSHIFT_ROLE, &[]);
-        mount(&h.iam, "GetRole", ok("GetRole", &role)).await;
-        let answer = h.invoke(redshift_create()).await;
+        mount_redshift_role(&h).await;
+        let answer = h.result_of(redshift_create()).await;
         assert_status(&answer, "SUCCESS");
         assert_eq!(h.iam_actions().await, ["GetRole"], "{mode}");
     }
@@ -367,7 +316,7 @@ async fn a_role_of_a_service_outside_allowed_services_is_used_when_it_exists() {
 
 #[tokio::test]
 async fn an_iam_refusal_is_an_internal_failure() {
-    let h = Harness::new(&[]).await;
+    let h = hook_harness(&[]).await;
     mount(
         &h.iam,
         "CreateServiceLinkedRole",
@@ -388,21 +337,15 @@ async fn an_iam_refusal_is_an_internal_failure() {
         ),
     )
     .await;
-    let answer = h.invoke(redshift_create()).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "FAILED");
     assert_eq!(answer["errorCode"], "InternalFailure");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("iam:CreateServiceLinkedRole"),
-        "{answer}"
-    );
+    assert_says(&answer, "iam:CreateServiceLinkedRole");
 }
 
 #[tokio::test]
 async fn malformed_input_is_an_internal_failure_that_echoes_the_token() {
-    let h = Harness::new(&[]).await;
+    let h = hook_harness(&[]).await;
     for (event, says) in [
         (
             json!({"clientRequestToken": TOKEN}),
@@ -421,7 +364,7 @@ async fn malformed_input_is_an_internal_failure_that_echoes_the_token() {
             "not one this function answered",
         ),
     ] {
-        let answer = h.invoke(event.clone()).await;
+        let answer = h.result_of(event.clone()).await;
         assert_status(&answer, "FAILED");
         assert_eq!(answer["errorCode"], "InternalFailure");
         assert!(
@@ -434,14 +377,9 @@ async fn malformed_input_is_an_internal_failure_that_echoes_the_token() {
 
 #[tokio::test]
 async fn a_misconfigured_function_says_so_to_every_target() {
-    let h = Harness::new(&[("UPSERT_SLR_HOOK_WAIT_SECONDS", "soon")]).await;
-    let answer = h.invoke(redshift_create()).await;
+    let h = hook_harness(&[("UPSERT_SLR_HOOK_WAIT_SECONDS", "soon")]).await;
+    let answer = h.result_of(redshift_create()).await;
     assert_status(&answer, "FAILED");
     assert_eq!(answer["errorCode"], "InternalFailure");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("UPSERT_SLR_HOOK_WAIT_SECONDS")
-    );
+    assert_says(&answer, "UPSERT_SLR_HOOK_WAIT_SECONDS");
 }

@@ -8,7 +8,8 @@
 //! - `iam_gate`: the shipped policy judged as IAM judges it, in front of LocalStack.
 //! - `iam_wire`: IAM's and CloudFormation's exact wire answers, for replays.
 //! - `localstack`: LocalStack's IAM and S3, fresh accounts, presigned URLs.
-//! - `replay_harness`: the handler in-process against replayed wire answers.
+//! - `replay_harness`: the handler in-process against replayed wire answers (custom resource
+//!   and hook).
 //! - `runtime_api`: the Lambda Runtime API, driving the built binary as Lambda does.
 
 // Each test crate uses a part.

@@ -1,6 +1,6 @@
 //! The handler called in-process, as the Lambda runtime calls it, with IAM and CloudFormation
 //! played by one wiremock server (their exact wire answers: `iam_wire`) and a second one standing
-//! in for the presigned ResponseURL. Shared by the replay suites.
+//! in for the presigned ResponseURL. Shared by the replay, trust and hook suites.
 
 use super::cfn::{self, ECS, ECS_ROLE, FUNCTION_ARN, STACK};
 use super::iam_wire::*;
@@ -34,6 +34,14 @@ impl Harness {
         }
     }
 
+    /// A harness whose function runs with `settings` (name, value) as its environment.
+    pub async fn with_settings(settings: &[(&'static str, &str)]) -> Self {
+        let mut h = Harness::new().await;
+        h.settings
+            .extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
+        h
+    }
+
     pub fn deps(&self) -> Deps {
         let mut vars = vec![(
             "UPSERT_SLR_EXTRA_RESPONSE_URL_PREFIXES",
@@ -65,6 +73,13 @@ impl Harness {
             .unwrap()
             .as_millis() as u64;
         handle(self.deps(), LambdaEvent::new(event, ctx)).await
+    }
+
+    /// The result of an invocation that must not end in a function error, as a hook's never does.
+    pub async fn result_of(&self, event: Value) -> Value {
+        self.invoke(event)
+            .await
+            .expect("a hook is always answered with a result, never a function error")
     }
 
     /// isComplete's answer to onEvent's result for `request`.
@@ -106,6 +121,14 @@ impl Harness {
             .iter()
             .filter_map(|b| action_of(b).map(String::from))
             .collect()
+    }
+
+    /// Whether IAM was never asked to create a role.
+    pub async fn created_nothing(&self) -> bool {
+        !self
+            .iam_actions()
+            .await
+            .contains(&"CreateServiceLinkedRole".to_string())
     }
 }
 
