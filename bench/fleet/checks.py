@@ -11,6 +11,15 @@ from fleet.stacksets import HOOKED_ROLE, HOOKED_SERVICE, PROPAGATION_WAIT, REFUS
 from rig.localstack_cfn import FALLBACK
 
 
+def conclude(fleet: Fleet, phase: str, breaches: list[str], summary: str, **figures) -> None:
+    """Raises the phase's breaches, one a line; else keeps its figures for the report and says
+    what held."""
+    if breaches:
+        raise Breach(f"{phase}:\n  " + "\n  ".join(breaches))
+    fleet.figures.update(figures)
+    say(summary)
+
+
 def check_functions(fleet: Fleet, functions: list[Instance]) -> None:
     breaches = []
     digest = base64.b64encode(hashlib.sha256(fleet.zip).digest()).decode()
@@ -29,9 +38,12 @@ def check_functions(fleet: Fleet, functions: list[Instance]) -> None:
         want = fleet.narrow_services if i.account == fleet.narrow else "*"
         if allowed != want:
             breaches.append(f"{i.name}: UPSERT_SLR_ALLOWED_SERVICES is {allowed!r}, not {want!r}")
-    if breaches:
-        raise Breach("function instances:\n  " + "\n  ".join(breaches))
-    say(f"{len(functions)} function instances CREATE_COMPLETE, each running the release zip")
+    conclude(
+        fleet,
+        "function instances",
+        breaches,
+        f"{len(functions)} function instances CREATE_COMPLETE, each running the release zip",
+    )
 
 
 def check_hook(fleet: Fleet, stacks: list[Instance]) -> None:
@@ -51,13 +63,15 @@ def check_hook(fleet: Fleet, stacks: list[Instance]) -> None:
     for account in fleet.accounts:
         if account != fleet.hooked and fleet.roles(account, HOOKED_SERVICE):
             breaches.append(f"{account}: has a {HOOKED_SERVICE} role, though no hook runs there")
-    if breaches:
-        raise Breach("the hook:\n  " + "\n  ".join(breaches))
     made = sum(1 for i in stacks for h in i.hooks if h[2].startswith("created "))
-    fleet.figures["hooked"] = {"stacks": len(stacks), "invocations": sum(len(i.hooks) for i in stacks)}
-    say(
+    invocations = sum(len(i.hooks) for i in stacks)
+    conclude(
+        fleet,
+        "the hook",
+        breaches,
         f"{fleet.hooked}: a plain Redshift template deployed in {len(stacks)} regions through the hook "
-        f"({fleet.figures['hooked']['invocations']} hook answers, {made} of them creating the one {HOOKED_ROLE})"
+        f"({invocations} hook answers, {made} of them creating the one {HOOKED_ROLE})",
+        hooked={"stacks": len(stacks), "invocations": invocations},
     )
 
 
@@ -142,13 +156,15 @@ def check_baseline(fleet: Fleet, baseline: list[Instance]) -> None:
                     or tags.get("upsert-slr:logical-id") != logical_id
                 ):
                     breaches.append(f"{account}/{service}: created in {creator.region} but tagged {tags}")
-    if breaches:
-        raise Breach("baseline:\n  " + "\n  ".join(breaches))
-    fleet.figures["roles_created"], fleet.figures["roles_adopted"] = created, adopted
-    say(
+    conclude(
+        fleet,
+        "baseline",
+        breaches,
         f"baseline: {created} roles created, {adopted} adopted; every account has one role per service, "
         f"one creator each, no answer before CreateDate + {PROPAGATION_WAIT} s; seeded roles untouched; "
-        f"{fleet.narrow} refused {REFUSED} in every region"
+        f"{fleet.narrow} refused {REFUSED} in every region",
+        roles_created=created,
+        roles_adopted=adopted,
     )
 
 
@@ -183,12 +199,14 @@ def check_teardown(fleet: Fleet, baseline: list[Instance]) -> None:
     role = fleet.client("iam", fleet.long_ago).get_role(RoleName="AWSServiceRoleForECS")["Role"]
     if role.get("Description") != seeded.get("Description") or role["CreateDate"] != seeded["CreateDate"]:
         breaches.append(f"{fleet.long_ago}: the seeded ECS role changed: {role}")
-    if breaches:
-        raise Breach("baseline teardown:\n  " + "\n  ".join(breaches))
-    fleet.figures["roles_kept"], fleet.figures["roles_deleted"] = kept, gone
-    say(
+    conclude(
+        fleet,
+        "baseline teardown",
+        breaches,
         f"baseline torn down: {kept} roles kept (Retain, and the seeded role under Delete), "
-        f"{gone} made under RemovalPolicy Delete removed"
+        f"{gone} made under RemovalPolicy Delete removed",
+        roles_kept=kept,
+        roles_deleted=gone,
     )
 
 
@@ -207,6 +225,9 @@ def check_no_function_left(fleet: Fleet) -> None:
 
 def check_fallbacks(fleet: Fleet, instances: list[Instance]) -> None:
     found = [f"{i.name}/{e[1]}: {e[3]}" for i in instances for e in i.events if FALLBACK in e[3]]
-    if found:
-        raise Breach("deployed as a fallback (not deployed at all):\n  " + "\n  ".join(found))
-    say(f"canary: no resource {FALLBACK!r} in {len(instances)} instances")
+    conclude(
+        fleet,
+        "deployed as a fallback (not deployed at all)",
+        found,
+        f"canary: no resource {FALLBACK!r} in {len(instances)} instances",
+    )
