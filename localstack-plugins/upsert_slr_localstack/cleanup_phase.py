@@ -16,19 +16,17 @@ runs in a thread of its own, so the variable names exactly the operation a provi
 
 import contextvars
 import logging
-import threading
 
 from localstack.runtime import hooks
 from localstack.services.cloudformation.engine.v2.change_set_model_executor import ChangeSetModelExecutor
-from localstack.utils.patch import Patch
+
+from .patches import Patches
 
 LOG = logging.getLogger(__name__)
 
 _running: contextvars.ContextVar[ChangeSetModelExecutor | None] = contextvars.ContextVar(
     "upsert_slr_running_executor", default=None
 )
-_lock = threading.Lock()
-_patch: Patch | None = None
 
 
 def running_executor() -> ChangeSetModelExecutor | None:
@@ -44,17 +42,16 @@ def _execute(execute, self):
         _running.reset(token)
 
 
+_PATCHES = Patches((ChangeSetModelExecutor.execute, _execute))
+
+
 def install() -> None:
-    global _patch
-    with _lock:
-        if _patch is None:
-            _patch = Patch.function(ChangeSetModelExecutor.execute, _execute)
-            _patch.apply()
-            LOG.info("CloudFormation: providers can defer work to the cleanup phase")
+    if _PATCHES.install():
+        LOG.info("CloudFormation: providers can defer work to the cleanup phase")
 
 
 def installed() -> bool:
-    return _patch is not None and _patch.is_applied
+    return _PATCHES.installed()
 
 
 @hooks.on_infra_start()

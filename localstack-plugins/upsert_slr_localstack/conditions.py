@@ -13,18 +13,14 @@ neither, and the engine's own answer for it is "nothing before, nothing after" w
 properties say: `install` gives that answer without resolving them.
 """
 
-import threading
-
 from localstack.runtime import hooks
 from localstack.services.cloudformation.engine.v2.change_set_model import Nothing, is_nothing
 from localstack.services.cloudformation.engine.v2.change_set_model_preproc import (
     ChangeSetModelPreproc,
     PreprocEntityDelta,
 )
-from localstack.utils.patch import Patch
 
-_lock = threading.Lock()
-_patch: Patch | None = None
+from .patches import Patches
 
 
 def _absent(condition) -> bool:
@@ -40,13 +36,12 @@ def _visit_node_resource(original, self, node_resource):
     return original(self, node_resource)
 
 
+_PATCHES = Patches((ChangeSetModelPreproc.visit_node_resource, _visit_node_resource))
+
+
 def install() -> None:
-    """Patches the engine's resource visit (LocalStack's patch utility), once per process."""
-    global _patch
-    with _lock:
-        if _patch is None:
-            _patch = Patch.function(ChangeSetModelPreproc.visit_node_resource, _visit_node_resource)
-            _patch.apply()
+    """Patches the engine's resource visit, once per process."""
+    _PATCHES.install()
 
 
 @hooks.on_infra_start()

@@ -20,7 +20,6 @@ HookFailureMode. The delete of a replaced resource (CloudFormation's cleanup) is
 """
 
 import logging
-import threading
 from datetime import UTC, datetime
 
 from localstack.aws.api.cloudformation import ChangeAction, ResourceStatus, StackEvent
@@ -32,17 +31,14 @@ from localstack.services.cloudformation.engine.v2.change_set_model_executor impo
 from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
 from localstack.services.cloudformation.stores import get_cloudformation_store
 from localstack.services.cloudformation.v2.entities import ResolvedResource
-from localstack.utils.patch import Patch
 from localstack.utils.strings import long_uid
 
 from . import hooks
+from .patches import Patches
 
 LOG = logging.getLogger(__name__)
 # Where the executor keeps each resource's (before, after) for the hooks.
 STATES = "_upsert_slr_hook_states"
-
-_lock = threading.Lock()
-_patches: list[Patch] = []
 
 
 def _execute_resource_change(original, self, name, before, after):
@@ -77,19 +73,15 @@ def _execute_resource_action(
     )
 
 
+_PATCHES = Patches(
+    (ChangeSetModelExecutor._execute_resource_change, _execute_resource_change),
+    (ChangeSetModelExecutor._execute_resource_action, _execute_resource_action),
+)
+
+
 def install() -> None:
-    """Patches the engine's two methods (LocalStack's patch utility), once per process."""
-    with _lock:
-        if _patches:
-            return
-        _patches.extend(
-            [
-                Patch.function(ChangeSetModelExecutor._execute_resource_change, _execute_resource_change),
-                Patch.function(ChangeSetModelExecutor._execute_resource_action, _execute_resource_action),
-            ]
-        )
-        for patch in _patches:
-            patch.apply()
+    """Patches the engine's two methods, once per process."""
+    if _PATCHES.install():
         LOG.info("CloudFormation Lambda Hooks: resource operations are hooked")
 
 

@@ -9,15 +9,13 @@ Delete naming a stack that does not exist must hear that, as it would from Cloud
 """
 
 import logging
-import threading
 
 from localstack.runtime import hooks
 from localstack.services.cloudformation.v2 import provider
-from localstack.utils.patch import Patch
+
+from .patches import Patches
 
 LOG = logging.getLogger(__name__)
-_lock = threading.Lock()
-_patch: Patch | None = None
 
 
 def _find_stack(find, state, stack_name):
@@ -26,13 +24,12 @@ def _find_stack(find, state, stack_name):
     return find(state, stack_name)
 
 
+_PATCHES = Patches((provider.find_stack_v2, _find_stack))
+
+
 def install() -> None:
-    global _patch
-    with _lock:
-        if _patch is None:
-            _patch = Patch.function(provider.find_stack_v2, _find_stack)
-            _patch.apply()
-            LOG.info("CloudFormation: an unknown stack id is answered as CloudFormation answers it")
+    if _PATCHES.install():
+        LOG.info("CloudFormation: an unknown stack id is answered as CloudFormation answers it")
 
 
 @hooks.on_infra_start()
