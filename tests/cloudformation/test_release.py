@@ -9,6 +9,7 @@ on PATH."""
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from rig import prepared
-from rig.localstack_cfn import EXPORT, fallbacks, template
+from rig.localstack_cfn import EXPORT, Deployment, fallbacks, template
 
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
 
@@ -55,6 +56,57 @@ def upload(cloud, zip_path: Path, key: str) -> str:
     return bucket
 
 
+def local_parameters(cloud, zip_path: Path, **parameters) -> dict:
+    """The function stack's parameters for this LocalStack: the zip under its release name at
+    the bucket's top (CodeS3Key may then be left empty), the local ResponseURL prefix, and
+    `parameters`."""
+    return {
+        "CodeS3Bucket": upload(cloud, zip_path, zip_path.name),
+        "Architecture": ARCH,
+        "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
+        **parameters,
+    }
+
+
+def deploy_function(cloud, text: str, parameters: dict) -> Deployment:
+    """The release template as the stack `upsert-slr`: created, nothing in it a fallback."""
+    function = cloud.deploy("upsert-slr", text, parameters)
+    assert function.status == "CREATE_COMPLETE", function
+    assert not fallbacks(function.events)
+    return function
+
+
+def workloads_boundary(cloud) -> str:
+    """The permissions boundary an SCP requires on every role a stack creates: its ARN."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["iam:*", "logs:*"], "Resource": "*"}],
+    }
+    policy = cloud.iam.create_policy(PolicyName="workloads", Path="/boundaries/", PolicyDocument=json.dumps(document))
+    return policy["Policy"]["Arn"]
+
+
+def platform_role(cloud) -> dict:
+    """The platform team's role `platform/upsert-slr`, for Lambda, allowed what the function does."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    allowed = ["iam:CreateServiceLinkedRole", "iam:GetRole", "iam:TagRole", "iam:ListRoles"]
+    allowed += ["logs:CreateLogStream", "logs:PutLogEvents"]
+    role = cloud.iam.create_role(RoleName="upsert-slr", Path="/platform/", AssumeRolePolicyDocument=json.dumps(trust))
+    cloud.iam.put_role_policy(
+        RoleName="upsert-slr",
+        PolicyName="service-linked-roles",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}
+        ),
+    )
+    return role["Role"]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def no_rust(release):
     """What this module deploys was built before it: from here on, no Rust on PATH, as a user
@@ -76,12 +128,7 @@ def test_the_release_template_has_no_transform(release):
 def test_release_zip_and_template_deploy_the_function(new_cloud, release):
     text, zip_path = release
     cloud = new_cloud()
-    # The zip under its release name at the bucket's top: CodeS3Key may then be left empty.
-    bucket = upload(cloud, zip_path, zip_path.name)
-    parameters = {"CodeS3Bucket": bucket, "Architecture": ARCH, "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/"}
-    function = cloud.deploy("upsert-slr", text, parameters)
-    assert function.status == "CREATE_COMPLETE", function
-    assert not fallbacks(function.events)
+    function = deploy_function(cloud, text, local_parameters(cloud, zip_path))
     token = function.outputs["ServiceToken"]
     exports = {e["Name"]: e["Value"] for e in cloud.cfn.list_exports()["Exports"]}
     assert exports[EXPORT] == token
@@ -115,21 +162,9 @@ def test_a_permissions_boundary_reaches_the_function_role(new_cloud, release):
     """An SCP requiring a boundary on every role a stack creates: the role carries it."""
     text, zip_path = release
     cloud = new_cloud()
-    bucket = upload(cloud, zip_path, zip_path.name)
-    boundary = cloud.iam.create_policy(
-        PolicyName="workloads",
-        Path="/boundaries/",
-        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:*", "logs:*"], "Resource": "*"}]}',
-    )["Policy"]["Arn"]
-    parameters = {
-        "CodeS3Bucket": bucket,
-        "Architecture": ARCH,
-        "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
-        "PermissionsBoundary": boundary,
-    }
-    function = cloud.deploy("upsert-slr", text, parameters)
-    assert function.status == "CREATE_COMPLETE", function
-    assert not fallbacks(function.events)
+    boundary = workloads_boundary(cloud)
+    parameters = local_parameters(cloud, zip_path, PermissionsBoundary=boundary)
+    deploy_function(cloud, text, parameters)
     role_name = stack_resources(cloud, "upsert-slr")["FunctionRole"]["PhysicalResourceId"]
     role = cloud.iam.get_role(RoleName=role_name)["Role"]
     assert role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary, role
@@ -154,27 +189,9 @@ def test_a_role_of_ones_own_creates_no_role_and_still_creates_a_service_linked_r
     """Roles only from a platform team: the stack takes one by name, creates none, and works."""
     text, zip_path = release
     cloud = new_cloud()
-    bucket = upload(cloud, zip_path, zip_path.name)
-    platform = cloud.iam.create_role(
-        RoleName="upsert-slr",
-        Path="/platform/",
-        AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
-    )["Role"]
-    cloud.iam.put_role_policy(
-        RoleName="upsert-slr",
-        PolicyName="service-linked-roles",
-        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole", "iam:GetRole", "iam:TagRole", "iam:ListRoles", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}',
-    )
-    parameters = {
-        "CodeS3Bucket": bucket,
-        "Architecture": ARCH,
-        "ExtraResponseUrlPrefixes": f"{cloud.endpoint}/",
-        "RoleArn": "platform/upsert-slr",
-    }
+    platform = platform_role(cloud)
     roles_before = {r["RoleName"] for r in cloud.iam.list_roles()["Roles"]}
-    function = cloud.deploy("upsert-slr", text, parameters)
-    assert function.status == "CREATE_COMPLETE", function
-    assert not fallbacks(function.events)
+    function = deploy_function(cloud, text, local_parameters(cloud, zip_path, RoleArn="platform/upsert-slr"))
     kinds = {r["ResourceType"] for r in stack_resources(cloud, "upsert-slr").values()}
     assert "AWS::IAM::Role" not in kinds, kinds
     assert {r["RoleName"] for r in cloud.iam.list_roles()["Roles"]} == roles_before
