@@ -1,79 +1,93 @@
-# Every target installs what it needs (pinned) on first use.
-.PHONY: setup build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
+# The front door: each target is a nox session (noxfile.py, scripts/workshop/) that installs
+# what it needs (pinned) on first use. `make help` lists them.
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+WORKSHOP := $(ROOT).venv-workshop
+NOX := $(WORKSHOP)/bin/nox --noxfile $(ROOT)noxfile.py
+.PHONY: help setup build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
 
-test:  ## every test: unit, IAM wire replays, the binary against LocalStack
-	scripts/test.sh
+help:  ## these targets and what they do
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-test-arm64:  ## the binary-level LocalStack suites against dist/'s arm64 bootstrap, under qemu-user
-	scripts/test-arm64.sh
+# nox and uv, from hashed pins; uv makes every other venv.
+$(WORKSHOP)/.installed: $(ROOT)scripts/requirements-workshop.txt
+	rm -rf $(WORKSHOP)
+	python3 -m venv $(WORKSHOP)
+	$(WORKSHOP)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r $<
+	cp $< $@
 
-fuzz:  ## the fuzz targets (event, properties, answer bodies), FUZZ_SECONDS each (default 30)
-	scripts/fuzz.sh
+test: $(WORKSHOP)/.installed  ## every test: unit, IAM wire replays, the binary against LocalStack
+	$(NOX) -s test
 
-reliability:  ## every test, then publish what they tried and what held as RELIABILITY.md
-	scripts/test.sh
+test-arm64: $(WORKSHOP)/.installed  ## the binary-level LocalStack suites against dist/'s arm64 bootstrap, under qemu-user
+	$(NOX) -s test-arm64
+
+fuzz: $(WORKSHOP)/.installed  ## the fuzz targets (event, properties, answer bodies), FUZZ_SECONDS each (default 30)
+	$(NOX) -s fuzz
+
+reliability: $(WORKSHOP)/.installed  ## every test, then publish what they tried and what held as RELIABILITY.md
+	$(NOX) -s test
 	cp target/RELIABILITY.md RELIABILITY.md
 
-demo:  ## deploy the SAM app and stacks using it to LocalStack's CloudFormation; show events, outputs, roles
-	scripts/demo.sh
+demo: $(WORKSHOP)/.installed  ## deploy the SAM app and stacks using it to LocalStack's CloudFormation; show events, outputs, roles
+	$(NOX) -s demo
 
-demo-events:  ## the function under cargo lambda watch, sent sample events: what it answers CloudFormation
-	scripts/demo-events.sh
+demo-events: $(WORKSHOP)/.installed  ## the function under cargo lambda watch, sent sample events: what it answers CloudFormation
+	$(NOX) -s demo-events
 
-cfn-test:  ## deployments to LocalStack's CloudFormation as tests: the executor, stacks, the CDK app
-	scripts/cfn-test.sh
+cfn-test: $(WORKSHOP)/.installed  ## deployments to LocalStack's CloudFormation as tests: the executor, stacks, the CDK app
+	$(NOX) -s cfn-test
 
-setup:  ## the pinned tools and LocalStack with the plugins, once: then any suite runs alone (CONTRIBUTING.md)
-	scripts/setup.sh
+setup: $(WORKSHOP)/.installed  ## the pinned tools and LocalStack with the plugins, once: then any suite runs alone (CONTRIBUTING.md)
+	$(NOX) -s setup
 
-lint:  ## every language linted, as CI runs it: rustfmt and clippy, shellcheck, ruff (lint and format)
-	scripts/lint.sh
+lint: $(WORKSHOP)/.installed  ## every language linted, as CI runs it: rustfmt and clippy, shellcheck, ruff (lint and format)
+	$(NOX) -s lint
 
-build-Function:  ## what `sam build` runs (template.yaml's BuildMethod makefile): make build, its bootstrap into SAM's ARTIFACTS_DIR
-	scripts/build.sh
-	cp target/lambda/upsert-slr/bootstrap "$$ARTIFACTS_DIR/"
+build-Function: $(WORKSHOP)/.installed  ## what `sam build` runs (template.yaml's BuildMethod makefile): make build, its bootstrap into SAM's ARTIFACTS_DIR
+	$(NOX) -s build
+	cp $(ROOT)target/lambda/upsert-slr/bootstrap "$$ARTIFACTS_DIR/"
 
-build:  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/upsert-slr/bootstrap and bootstrap.zip
-	scripts/build.sh
+build: $(WORKSHOP)/.installed  ## the Lambda artifact, arm64 (ARCH=x86_64 for x86_64): target/lambda/upsert-slr/bootstrap and bootstrap.zip
+	$(NOX) -s build
 
-templates:  ## sam validate --lint, cfn-lint and Checkov on every template, and their agreement with the handler
-	scripts/check-templates.sh
+templates: $(WORKSHOP)/.installed  ## sam validate --lint, cfn-lint and Checkov on every template, and their agreement with the handler
+	$(NOX) -s templates
 
-docs:  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve, Mermaid diagrams parse; the TypeScript and Python ones synthesize in make cdk-test
-	scripts/check-docs.sh
+docs: $(WORKSHOP)/.installed  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve, Mermaid diagrams parse; the TypeScript and Python ones synthesize in make cdk-test
+	$(NOX) -s docs
 
-sam-build:  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
-	scripts/sam-build.sh
+sam-build: $(WORKSHOP)/.installed  ## sam build, then the bootstrap it built: its architecture, and the integration tests on it
+	$(NOX) -s sam-build
 
-cdk-lib:  ## the construct library in cdk/, with the release function inside (examples/cdk uses it)
-	scripts/cdk-lib.sh
+cdk-lib: $(WORKSHOP)/.installed  ## the construct library in cdk/, with the release function inside (examples/cdk uses it)
+	$(NOX) -s cdk-lib
 
-dist:  ## release artifacts in dist/: Lambda zips (arm64, x86_64), release template, SBOM, npm tarball, Python wheel and sdist, SHA256SUMS
-	scripts/cdk-dist.sh
+dist: $(WORKSHOP)/.installed  ## release artifacts in dist/: Lambda zips (arm64, x86_64), release template, SBOM, npm tarball, Python wheel and sdist, SHA256SUMS
+	$(NOX) -s dist
 
-verify-release:  ## rebuild the release zips from this commit in another directory and compare: with dist/SHA256SUMS, or FROM=<installed upsert-slr-cdk>
-	FROM="$(FROM)" scripts/verify-release.sh
+verify-release: $(WORKSHOP)/.installed  ## rebuild the release zips from this commit in another directory and compare: with dist/SHA256SUMS, or FROM=<installed upsert-slr-cdk>
+	FROM="$(FROM)" $(NOX) -s verify-release
 
-cdk-test:  ## the construct library: synth tests, the packed artifacts in TypeScript and Python apps, the Provider framework driving the function
-	scripts/cdk-test.sh
+cdk-test: $(WORKSHOP)/.installed  ## the construct library: synth tests, the packed artifacts in TypeScript and Python apps, the Provider framework driving the function
+	$(NOX) -s cdk-test
 
-bench:  ## this function against the npm package upsert-slr; writes BENCHMARKS.md
-	scripts/bench.sh
+bench: $(WORKSHOP)/.installed  ## this function against the npm package upsert-slr; writes BENCHMARKS.md
+	$(NOX) -s bench
 
-bench-quick:  ## the same with a few iterations, to check that it runs
-	BENCH_QUICK=1 scripts/bench.sh
+bench-quick: $(WORKSHOP)/.installed  ## the same with a few iterations, to check that it runs
+	BENCH_QUICK=1 $(NOX) -s bench
 
-fleet:  ## the function, then the role baseline, through StackSets into FLEET_ACCOUNTS x FLEET_REGIONS (10 x 2); checks, teardown, figures
-	scripts/fleet.sh
+fleet: $(WORKSHOP)/.installed  ## the function, then the role baseline, through StackSets into FLEET_ACCOUNTS x FLEET_REGIONS (10 x 2); checks, teardown, figures
+	$(NOX) -s fleet
 
-fleet-quick:  ## the same with a fleet of 3 accounts x 2 regions, as CI runs it
-	FLEET_SIZES=3x2 scripts/fleet.sh
+fleet-quick: $(WORKSHOP)/.installed  ## the same with a fleet of 3 accounts x 2 regions, as CI runs it
+	FLEET_SIZES=3x2 $(NOX) -s fleet
 
-fleet-scale:  ## fleets of 3 x 2, 10 x 2 and 25 x 2 in one run; writes FLEET.md
-	FLEET_SIZES=3x2,10x2,25x2 FLEET_MARKDOWN=FLEET.md scripts/fleet.sh
+fleet-scale: $(WORKSHOP)/.installed  ## fleets of 3 x 2, 10 x 2 and 25 x 2 in one run; writes FLEET.md
+	FLEET_SIZES=3x2,10x2,25x2 FLEET_MARKDOWN=FLEET.md $(NOX) -s fleet
 
-localstack-start:  ## a LocalStack for running single tests (prints its endpoint)
-	@scripts/localstack.sh start
+localstack-start: $(WORKSHOP)/.installed  ## a LocalStack for running single tests (prints its endpoint)
+	@$(NOX) --non-interactive -s localstack -- start
 
-localstack-stop:
-	scripts/localstack.sh stop
+localstack-stop: $(WORKSHOP)/.installed  ## the LocalStack localstack-start started
+	$(NOX) -s localstack -- stop

@@ -4,7 +4,7 @@
 
 FILE is a bootstrap or a zip holding one. provided.al2023 has glibc 2.34: a binary linked
 against a newer glibc's symbols fails to start there ("GLIBC_2.38 not found"). The release
-build pins the floor lower (common.sh's GLIBC_FLOOR); this checks the result, whatever built it.
+build pins the floor lower (GLIBC_FLOOR in scripts/workshop/rust.py); this checks the result, whatever built it.
 Reads the dynamic symbol table with `readelf`, which reads ELF files of any architecture.
 """
 

@@ -1,7 +1,7 @@
 """A fleet on one machine: the function, then the role baseline, deployed through LocalStack's
 self-managed StackSets (CreateStackSet, then CreateStackInstances over Accounts x Regions) into
 many accounts and regions at once; what must hold is checked, the fleet torn down, and the cost
-measured. Run by scripts/fleet.sh (`make fleet`), with the LocalStack venv's Python (boto3):
+measured. Run by scripts/workshop/deploy.py (`make fleet`), with the LocalStack venv's Python (boto3):
 
     python -m fleet --endpoint URL --state DIR --release-template T --zip Z --version V
                         --sizes 3x2,10x2 [--markdown FLEET.md]

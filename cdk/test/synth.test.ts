@@ -1,5 +1,5 @@
 // What the construct synthesizes, checked with aws-cdk-lib/assertions against the function this
-// package carries (lambda/, written by scripts/cdk-lib.sh). The same file runs against the
+// package carries (lambda/, written by scripts/workshop/release.py). The same file runs against the
 // newest and the lowest aws-cdk-lib the package supports.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';

@@ -4,5 +4,5 @@ handler and with each other (templates), that the CDK construct's function is th
 mermaid/, the Node.js parser of its diagrams). Offline; the release tools under scripts/ are
 imported as the code these checks hold to account.
 
-Imported as `checks`: scripts/common.sh puts tests/ (and scripts/) on PYTHONPATH.
+Imported as `checks`: scripts/workshop/rust.py puts tests/ (and scripts/) on PYTHONPATH.
 """

@@ -5,13 +5,13 @@
   python3 -m checks.doc_snippets ts OUTDIR [FILES...]
       writes the ```ts snippets as a TypeScript project; in a CDK app's directory (aws-cdk-lib,
       constructs, typescript and upsert-slr-cdk installed) `npx tsc -p OUTDIR && node
-      OUTDIR/run.js` synthesizes each (scripts/cdk-test.sh does)
+      OUTDIR/run.js` synthesizes each (scripts/workshop/cdk.py does)
   venv/bin/python -m checks.doc_snippets python [FILES...]
       synthesizes each ```python snippet (a venv with aws-cdk-lib and upsert_slr_cdk)
   ts-selftest, python-selftest    the same on tests/docs-fixtures/: bad snippets fail
   python3 -m checks.doc_snippets mermaid OUTDIR [FILES...]
       writes each ```mermaid diagram as OUTDIR/<file>_<line>.mmd, for
-      tests/checks/mermaid/check.mjs to parse (scripts/check-docs.sh does)
+      tests/checks/mermaid/check.mjs to parse (scripts/workshop/checks.py does)
 
 What a snippet may be, and what the harness gives it, is in the docstrings of `check_yaml`,
 `check_sh`, `ts_project` and `run_python` below. ```text is not checked.
@@ -53,6 +53,7 @@ TOOLS = {
     "cd",
     "export",
     "make",
+    "nox",
     "sudo",
     "apt-get",
     "curl",
@@ -712,13 +713,13 @@ GOOD = """# A title: `Transform: UpsertSlr`
 ## Duplicate
 
 [a](#a-title-transform-upsertslr) [b](#duplicate-1) [c](GOOD.md#duplicate) [d](https://example.com/)
-`make templates`, `scripts/common.sh`, `dist/upsert-slr-VERSION.zip`, `target/anything`
+`make templates`, `scripts/workshop/shell.py`, `dist/upsert-slr-VERSION.zip`, `target/anything`
 
 ```sh
 export PATH=$PWD/.venv-tools/bin:$PATH   # a comment
 AWS_DEFAULT_REGION=us-east-1 make templates && cargo test --test transform | cat
-scripts/localstack.sh start \\
-    cfn
+nox -s localstack -- \\
+    start cfn
 cat >x.txt <<'END'
 anything at all
 END

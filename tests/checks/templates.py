@@ -1,5 +1,5 @@
 """What the linters cannot know about the templates: that they agree with the handler and with
-each other. Run by scripts/check-templates.sh with the tools venv's python (cfn-lint's YAML
+each other. Run by scripts/workshop/checks.py with the tools venv's python (cfn-lint's YAML
 loader, botocore's IAM model, the SAM translator):
 
   python -m checks.templates RELEASE_TEMPLATE
@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import botocore.session
+import yaml
 from cfnlint.decode import cfn_yaml
 
 from checks import policies
@@ -564,7 +565,25 @@ def check_documented_policy(sam):
     )
 
 
+def narrow_reads(release_template: Path, copy: Path) -> None:
+    """A copy whose reads reach only the allowed services' roles, as they did before the hook
+    and OpenSearch's adoption needed any service's: the input `main` must refuse."""
+    template = yaml.safe_load(release_template.read_text())
+    [policy] = [
+        p
+        for p in template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+        if isinstance(p, dict) and p.get("PolicyName") == "service-linked-roles"
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    statements["ReadServiceLinkedRoles"]["Resource"] = statements["CreateAllowedServiceLinkedRoles"]["Resource"]
+    with open(copy, "w") as f:
+        yaml.safe_dump(template, f, sort_keys=False, width=100)
+
+
 def main():
+    if sys.argv[1] == "--narrow-reads":
+        narrow_reads(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
     release_template = Path(sys.argv[1])
     sam = load(ROOT / "template.yaml")
     check_sam_template(sam)

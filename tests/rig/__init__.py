@@ -4,5 +4,5 @@ scripted by its event (scripted_runtime), the function processes LocalStack's ex
 (function_processes) and the reliability report made from the Rust suites' evidence
 (reliability); and the rigs that run on them: the demo (demo) and the fleet (fleet).
 
-Imported as `rig`: scripts/common.sh puts tests/ on PYTHONPATH.
+Imported as `rig`: scripts/workshop/rust.py puts tests/ on PYTHONPATH.
 """

@@ -1,44 +1,35 @@
-"""What the deployment tests need, made when a suite runs on its own (`pytest tests/cloudformation
--k hook` after `make setup`): LocalStack with the project's plugins, the function's binary, the
-release template and zip, cdklocal. `make cfn-test` prepares them once itself and names them in
-the environment (LOCALSTACK_CFN_ENDPOINT, UPSERT_SLR_BOOTSTRAP, UPSERT_SLR_RELEASE_DIR,
-CDKLOCAL); a value given there is used as it is.
+"""What the deployment tests need, made when a suite first needs it, through the same machinery
+as `make` (scripts/workshop): LocalStack with the project's plugins, the function's binary, the
+release template and zip, cdklocal. `make cfn-test` builds them first, with Rust on PATH, and
+runs the tests with none: then what is built is what is deployed, as a user without Rust has it.
+LOCALSTACK_CFN_ENDPOINT names a LocalStack already running, to deploy to that one instead.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from rig.localstack_cfn import ROOT
+from workshop import localstack, release, rust
+from workshop.shell import crate_version, npm_ci, run, without_rust
+
+__all__ = ["ROOT", "without_rust"]
 
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}[os.uname().machine]
 # LocalStack's Step Functions, which the CDK Provider's waiter needs, runs on Python 3.13.
-CFN_LOCALSTACK = {"LOCALSTACK_PYTHON": "3.13"}
-# The PATH the session started with: what is built here is built with it, whatever a test
-# takes off PATH meanwhile.
-BUILD_PATH = os.environ.get("PATH", "")
+KIND = localstack.Kind(cfn=True, python="3.13")
 
 
-def without_rust(path: str) -> str:
-    """`path` without cargo's and rustup's directories: what a user without Rust has."""
-    return os.pathsep.join(p for p in path.split(os.pathsep) if "/.cargo" not in p and "/.rustup" not in p)
+def install(app: Path) -> None:
+    """The npm packages of `app`, unless installed (make cfn-test installs them first)."""
+    if not (app / "node_modules/.package-lock.json").is_file():
+        npm_ci(app)
 
 
-def run(args: list[str], env: dict | None = None, **kwargs) -> str:
-    env = {**(env if env is not None else os.environ), "PATH": BUILD_PATH}
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, **kwargs)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
-
-
-def npm_ci(directory: Path) -> None:
-    if not (directory / "node_modules/.package-lock.json").is_file():
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=directory)
+def rust_on_path() -> bool:
+    return shutil.which("cargo") is not None
 
 
 class LocalStackCfn:
@@ -50,60 +41,52 @@ class LocalStackCfn:
         if not self.endpoint:
             # The CDK Provider framework's Node functions import the AWS SDK, which Lambda's
             # Node.js runtime provides; here the example app's copy does.
-            npm_ci(ROOT / "examples/cdk")
-            env = {
-                **os.environ,
-                **CFN_LOCALSTACK,
-                "LOCAL_PROCESS_EXECUTOR_NODE_PATH": str(ROOT / "examples/cdk/node_modules"),
-            }
-            self.endpoint = run(["scripts/localstack.sh", "start", "cfn"], env=env).strip().splitlines()[-1]
+            install(ROOT / "examples/cdk")
+            node_path = {"LOCAL_PROCESS_EXECUTOR_NODE_PATH": str(ROOT / "examples/cdk/node_modules")}
+            self.endpoint = localstack.start(KIND, node_path)
             self.started = True
 
-    def stop(self) -> None:
+    def stop(self, *, some_ran: bool) -> None:
+        """Stops what was started here; no function process may outlive it."""
         if self.started:
-            run(["scripts/localstack.sh", "stop", "cfn"], env={**os.environ, **CFN_LOCALSTACK})
+            localstack.stop_outliving_nothing(KIND, some_ran=some_ran)
 
 
 def function_binary(directory: Path) -> Path:
-    """The function's binary, as CloudFormation's executor runs it: built (debug) and stripped."""
-    named = os.environ.get("UPSERT_SLR_BOOTSTRAP")
-    if named:
-        return Path(named)
-    run(["cargo", "build", "--quiet", "--bin", "upsert-slr"], timeout=1800)
+    """The function's binary, as CloudFormation's executor runs it: built (debug) and stripped;
+    with no Rust on PATH, the one built before."""
+    built = ROOT / "target/debug/upsert-slr"
+    if rust_on_path():
+        built = rust.debug_binary()
+    elif not built.is_file():
+        raise RuntimeError(f"no cargo on PATH and no {built}: build it first (make cfn-test does)")
     binary = directory / "bootstrap"
-    run(["strip", "-o", str(binary), "target/debug/upsert-slr"])
+    run(["strip", "-o", binary, built])
     return binary
 
 
 def cdk_library() -> None:
     """The construct library with its bundled release functions (make cdk-lib), once."""
     if not (ROOT / "cdk/lambda/manifest.json").is_file():
-        run(["scripts/cdk-lib.sh"], timeout=3600)
+        release.cdk_lib()
 
 
 def release_dir(directory: Path) -> Path:
     """The release as `make dist` writes it, for a user without Rust: the template and this
     host's zip."""
-    named = os.environ.get("UPSERT_SLR_RELEASE_DIR")
-    if named:
-        return Path(named)
     cdk_library()
-    version = run(["node", "-p", 'require("./cdk/package.json").version']).strip()
+    version = crate_version()
     template = directory / f"upsert-slr-{version}.template.yaml"
-    # With the SAM translator the release pins (make setup's tools venv), as make dist makes it.
+    # With the SAM translator the release pins (the tools venv), as make dist makes it.
     tools = ROOT / ".venv-tools/bin/python"
-    python = str(tools) if tools.is_file() else sys.executable
-    run([python, "scripts/release_template.py", "template.yaml", version, str(template)])
+    run([tools if tools.is_file() else "python3", "scripts/release_template.py", "template.yaml", version, template])
     shutil.copy(ROOT / f"cdk/lambda/{ARCH}/bootstrap.zip", directory / f"upsert-slr-{version}-{ARCH}.zip")
     return directory
 
 
 def cdklocal() -> Path:
     """cdklocal (tests/cloudformation/cdk), and the example app it deploys, installed."""
-    named = os.environ.get("CDKLOCAL")
-    if named:
-        return Path(named)
     cdk_library()
-    npm_ci(ROOT / "examples/cdk")
-    npm_ci(ROOT / "tests/cloudformation/cdk")
+    for app in ("examples/cdk", "tests/cloudformation/cdk"):
+        install(ROOT / app)
     return ROOT / "tests/cloudformation/cdk/node_modules/.bin/cdklocal"

@@ -1,6 +1,6 @@
 // The stack of the end-to-end test (e2e.test.ts), synthesized with upsert-slr-cdk: the function
 // runs with the environment the library gives it, and each request carries the properties the
-// library wrote into the template. Written to $CDK_OUTDIR by scripts/cdk-test.sh.
+// library wrote into the template. Written to $CDK_OUTDIR by scripts/workshop/cdk.py.
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Backing, ServiceLinkedRole } from 'upsert-slr-cdk';
 

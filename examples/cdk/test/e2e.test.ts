@@ -12,7 +12,7 @@
 // What runs is what upsert-slr-cdk synthesizes: the function has the environment of the
 // template of e2e-stack.ts, and every request carries the properties of one of its resources.
 //
-// Started by scripts/cdk-test.sh, which provides LOCALSTACK_ENDPOINT, UPSERT_SLR_FUNCTION_ENDPOINT
+// Started by scripts/workshop/cdk.py, which provides LOCALSTACK_ENDPOINT, UPSERT_SLR_FUNCTION_ENDPOINT
 // (the emulator), UPSERT_SLR_ACCOUNT (the fresh LocalStack account the function runs in) and
 // UPSERT_SLR_TEMPLATE (the synthesized template) and UPSERT_SLR_CLOUDFORMATION_PORT (where the
 // function's CloudFormation calls go: this test's stand-in, which shows the stack in the phase a
@@ -27,7 +27,7 @@ import { InvokeCommandInput, Lambda } from '@aws-sdk/client-lambda';
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run scripts/cdk-test.sh (make cdk-test)`);
+  if (!value) throw new Error(`${name} is not set: run scripts/workshop/cdk.py (make cdk-test)`);
   return value;
 }
 const LOCALSTACK = required('LOCALSTACK_ENDPOINT').replace(/\/$/, '');
