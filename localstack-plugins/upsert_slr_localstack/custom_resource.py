@@ -55,6 +55,7 @@ from localstack import config
 
 from .cleanup_phase import installed, running_executor
 from .gateway import gateway_url
+from .presign import presigned_put
 
 LOG = logging.getLogger(__name__)
 BRIDGE_KEY = "CustomResourceBridge"
@@ -283,8 +284,8 @@ def _bucket(region: str) -> str:
 
 
 def _s3(request):
-    # Path-style SigV4, as CloudFormation's ResponseURLs are signed; the gateway's address, as
-    # the function (a process on this host) reaches it.
+    # The bucket of the ResponseURLs, path style at the gateway's address as the function (a
+    # process on this host) reaches it.
     return connect_to(
         aws_access_key_id=request.account_id,
         aws_secret_access_key="test",
@@ -323,7 +324,14 @@ def _send(request, request_type, properties, old_properties, physical_id) -> dic
     except ClientError as e:
         if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
-    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=timeout + 7200)
+    url = presigned_put(
+        gateway_url(),
+        bucket,
+        key,
+        timeout + 7200,
+        access_key=request.account_id,
+        region=request.region_name,
+    )
     event = {
         "RequestType": request_type,
         "ServiceToken": token,

@@ -1,34 +1,29 @@
 #!/usr/bin/env python3
-"""Plays CloudFormation's side of a custom resource against LocalStack S3, standard library only.
+"""Plays CloudFormation's side of a custom resource against LocalStack S3, standard library only
+(the presigner is the LocalStack plugins' own, which needs nothing else either).
 
-presign KEY            a presigned PUT URL for KEY (S3 signature version 2, as CloudFormation
-                       makes them: the signature covers an empty Content-Type)
+presign KEY            a presigned PUT URL for KEY (path style, signature version 4 in the query,
+                       as CloudFormation makes them and the plugins' custom-resource bridge too)
 event IN KEY [K=V ...] IN with a fresh ResponseURL for KEY; K=V sets top-level fields, and
                        Props.K=V resource properties
 fetch KEY              what the function PUT at KEY (what CloudFormation would read)
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import sys
-import time
 import urllib.error
-import urllib.parse
 import urllib.request
+
+from upsert_slr_localstack.presign import presigned_put
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 BUCKET = "cfn-responses"
 
 
 def presign(key, valid_for=600):
-    expires = int(time.time()) + valid_for
-    to_sign = f"PUT\n\n\n{expires}\n/{BUCKET}/{key}".encode()
-    sig = base64.b64encode(hmac.new(b"test", to_sign, hashlib.sha1).digest()).decode()
-    query = urllib.parse.urlencode({"AWSAccessKeyId": "test", "Expires": expires, "Signature": sig})
-    return f"{ENDPOINT}/{BUCKET}/{key}?{query}"
+    # ENDPOINT is read here, not bound at import: a caller may point it at another LocalStack.
+    return presigned_put(ENDPOINT, BUCKET, key, valid_for)
 
 
 def ensure_bucket():
