@@ -5,23 +5,10 @@ from __future__ import annotations
 
 import os
 
-from workshop import localstack, venvs
+from workshop import localstack, shell, venvs
 from workshop.release import cdk_lib
 from workshop.rust import debug_binary, qemu_aarch64, release_build
-from workshop.shell import (
-    ROOT,
-    Refused,
-    crate_version,
-    npm_ci,
-    output,
-    require_cargo,
-    require_npm,
-    run,
-    say,
-    scratch,
-    timed,
-    without_rust,
-)
+from workshop.shell import ROOT, Refused, run, say, scratch, timed
 from workshop.watch import watching
 
 # The deployment tests' LocalStack: its Step Functions, which the CDK Provider's waiter needs,
@@ -32,7 +19,7 @@ SUITES = ["tests/rig", "bench/fleet", "localstack-plugins/tests", "tests/cloudfo
 
 def setup() -> None:
     """The pinned tools, and LocalStack with the plugins on Python 3.11 and 3.13."""
-    require_cargo()
+    shell.require_cargo()
     venvs.use_tools()
     venvs.localstack("3.11")
     venvs.localstack("3.13")
@@ -44,7 +31,7 @@ def setup() -> None:
 def demo() -> None:
     """The SAM app and stacks using Custom::ServiceLinkedRole deployed, their events, outputs
     and roles printed (tests/rig/demo.py)."""
-    require_cargo()
+    shell.require_cargo()
     kind = localstack.Kind(cfn=True)
     with scratch() as work, localstack.running(kind) as endpoint:
         bootstrap = debug_binary(work / "bootstrap")
@@ -75,7 +62,7 @@ SAMPLE_EVENTS = [
 def demo_events() -> None:
     """The function under cargo lambda watch against LocalStack's IAM and S3, sent the sample
     events of events/; prints what CloudFormation would receive."""
-    require_cargo()
+    shell.require_cargo()
     venvs.use_tools()
     with scratch() as work, localstack.running(localstack.Kind.named("")) as endpoint:
         debug_binary()
@@ -104,8 +91,8 @@ def cfn_test(pytest_args: list[str]) -> None:
     release template with the release zip as a user without Rust deploys them, the emulated
     Lambda Hooks, the CDK example app with cdklocal. The fixtures start LocalStack and stop
     it; no function process may outlive it."""
-    require_cargo()
-    require_npm()
+    shell.require_cargo()
+    shell.require_npm()
     venvs.use_tools()
     # Built here with Rust on PATH; the tests deploy them with none (rig/prepared.py takes
     # what is built when no cargo is on PATH).
@@ -117,13 +104,13 @@ def cfn_test(pytest_args: list[str]) -> None:
     if os.uname().machine == "x86_64":
         qemu_aarch64()
     for app in ("examples/cdk", "tests/cloudformation/cdk"):
-        npm_ci(ROOT / app)
+        shell.npm_ci(ROOT / app)
     python = venvs.localstack(DEPLOYMENT_TESTS.python) / "bin/python"
     say(f"pytest {' '.join(SUITES)}, with no cargo on PATH")
     with timed("the deployment tests"):
         run(
             [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", *(pytest_args or SUITES)],
-            env={"PATH": without_rust(os.environ["PATH"])},
+            env={"PATH": shell.without_rust(os.environ["PATH"])},
         )
 
 
@@ -131,16 +118,16 @@ def fleet() -> None:
     """The release template and the x86_64 release zip, then the role baseline, through
     LocalStack's self-managed StackSets into FLEET_ACCOUNTS x FLEET_REGIONS (or the fleets of
     FLEET_SIZES), checked, torn down, with their cost printed (bench/fleet/__init__.py)."""
-    require_cargo()
+    shell.require_cargo()
     if os.uname().machine != "x86_64":
         raise Refused("the fleet runs the x86_64 release bootstrap as a local process: it needs an x86_64 host")
     python = venvs.localstack("3.11") / "bin/python"
     # An input the rig cannot run with is refused now, not after the build.
-    sizes = output([python, "-m", "fleet.plan"])
+    sizes = shell.output([python, "-m", "fleet.plan"])
     venvs.use_tools()
     out = ROOT / "target/fleet-lambda"
     toolchain = release_build("x86_64", out)
-    version = crate_version()
+    version = shell.crate_version()
     kind = localstack.Kind(cfn=True)
     zipped = out / "upsert-slr/bootstrap.zip"
     with scratch() as work:
@@ -153,7 +140,7 @@ def fleet() -> None:
         endpoint = localstack.start(kind)
         try:
             say(f"fleets {sizes} (LocalStack at {endpoint})")
-            localstack_version = output(
+            localstack_version = shell.output(
                 [python, "-c", "import importlib.metadata as m; print(m.version('localstack-core'))"]
             )
             args = ["--endpoint", endpoint, "--state", kind.state, "--release-template", template]

@@ -23,9 +23,10 @@ LOCALSTACK = {"3.11": ROOT / ".venv-localstack", "3.13": ROOT / ".venv-localstac
 
 
 def uv() -> str:
-    """uv from the workshop's venv (the Makefile installs it), else one on PATH."""
-    beside = Path(sys.executable).parent / "uv"
-    found = str(beside) if beside.is_file() else shutil.which("uv")
+    """uv beside this Python, else the workshop's (the Makefile installs it; a pytest run in
+    LocalStack's venv finds it there), else one on PATH."""
+    candidates = [Path(sys.executable).parent / "uv", ROOT / ".venv-workshop/bin/uv"]
+    found = next((str(c) for c in candidates if c.is_file()), None) or shutil.which("uv")
     if not found:
         raise Refused("uv not found: run the make targets (they install it), or pip install uv")
     return found
