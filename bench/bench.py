@@ -41,7 +41,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from rig import cfn_response  # presigned SigV2 URLs for LocalStack S3
+from rig import cfn_response  # presigned ResponseURLs on LocalStack S3, as CloudFormation sends them
 
 FUNCTION_NAME = "upsert-slr"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"

@@ -111,8 +111,8 @@ outbound.startExecution = async (request: { stateMachineArn: string; input: stri
   return { executionArn: `${request.stateMachineArn}:execution-${executions.length}`, startDate: new Date() };
 };
 
-// CloudFormation's side: presigned S3 URLs (signature version 2 over an empty Content-Type,
-// as tests/rig/cfn_response.py makes them) in LocalStack.
+// CloudFormation's side: presigned S3 URLs in LocalStack (signature version 2 here, over an
+// empty Content-Type: the Content-Type the function sends is signed too).
 const BUCKET = 'cfn-responses';
 
 function presign(key: string): string {
