@@ -3,9 +3,9 @@ no transform) and the release zip in a bucket of the region, then a stack that t
 function through `!ImportValue upsert-slr-ServiceToken` and creates a role with it; with a
 permissions boundary its SCPs require, and with a role of the platform team's instead of its own.
 
-scripts/cfn-test.sh gives the release files in UPSERT_SLR_RELEASE_DIR (the template and the zip
-for this host's architecture, as `make dist` writes them) and runs these tests without cargo
-on PATH."""
+The release_dir fixture holds the release files (the template and the zip for this host's
+architecture, as `make dist` writes them); `make cfn-test` runs these tests without cargo on
+PATH."""
 
 import base64
 import hashlib
