@@ -3,7 +3,7 @@
 ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 WORKSHOP := $(ROOT).venv-workshop
 NOX := $(WORKSHOP)/bin/nox --noxfile $(ROOT)noxfile.py
-.PHONY: help setup build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop
+.PHONY: help setup build-Function test test-arm64 fuzz reliability demo demo-events cfn-test lint build templates docs sam-build cdk-lib dist verify-release cdk-test bench bench-quick fleet fleet-quick fleet-scale localstack-start localstack-stop terraform
 
 help:  ## these targets and what they do
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -52,6 +52,9 @@ build: $(WORKSHOP)/.installed  ## the Lambda artifact, arm64 (ARCH=x86_64 for x8
 
 templates: $(WORKSHOP)/.installed  ## sam validate --lint, cfn-lint and Checkov on every template, and their agreement with the handler
 	$(NOX) -s templates
+
+terraform: $(WORKSHOP)/.installed  ## the Terraform module and examples: fmt, the AWS provider's schema, broken copies that must fail, the Pulumi type-check
+	$(NOX) -s terraform
 
 docs: $(WORKSHOP)/.installed  ## every example in README.md, CONTRIBUTING.md and docs/: YAML and JSON through cfn-lint and the ServiceTimeout check, commands and make targets exist, links resolve, Mermaid diagrams parse; the TypeScript and Python ones synthesize in make cdk-test
 	$(NOX) -s docs

