@@ -13,8 +13,9 @@ use std::fmt;
 /// Why an invocation ended in a function error, with the message Lambda reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InvocationError {
-    /// The payload is no event this function can answer: not a macro event, and no usable
-    /// ResponseURL to send a custom resource answer to.
+    /// The payload is no event this function can answer: not a macro event, no usable
+    /// ResponseURL to send a custom resource answer to, or a Terraform input whose `tf` or
+    /// `Owner` is unreadable.
     InvalidEvent(String),
     /// The ResponseURL is not one this function sends to (not HTTPS to an S3 endpoint of an
     /// AWS partition, nor an allowed extra prefix).
@@ -23,8 +24,9 @@ pub enum InvocationError {
     AnswerTooLarge(String),
     /// Every attempt to PUT the answer to the ResponseURL failed.
     ResponseNotDelivered(String),
-    /// Behind CDK's Provider framework: the role work failed, and the message is the Reason
-    /// the framework gives CloudFormation. The only one that is an answer, not a refusal.
+    /// Behind CDK's Provider framework, or for a Terraform `aws_lambda_invocation`: the role
+    /// work failed, and the message is the Reason the framework gives CloudFormation, or what
+    /// `terraform apply` prints. The only one that is an answer, not a refusal.
     ServiceLinkedRoleFailed(String),
 }
 

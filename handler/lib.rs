@@ -1,6 +1,7 @@
 //! upsert-slr: a CloudFormation custom resource that creates an IAM service-linked role, or
-//! adopts it when it already exists, a macro that adds such roles to templates, and a Lambda
-//! Hook that creates them before any stack's resource that needs one.
+//! adopts it when it already exists, a macro that adds such roles to templates, a Lambda
+//! Hook that creates them before any stack's resource that needs one, and the same upsert for
+//! Terraform's `aws_lambda_invocation`.
 //!
 //! The crate in layers, each a folder; a layer uses only those below it:
 //!
@@ -10,12 +11,17 @@
 //! - `protocol`: every wire format the function is invoked with, and nothing else (no IAM
 //!   call, no waiting): the custom resource request and response (`custom_resource`), the CDK
 //!   Provider framework's onEvent results and isComplete events (`provider`), the macro's event
-//!   and answer (`macro_event`), a CloudFormation Lambda Hook's input and answer (`hook`).
+//!   and answer (`macro_event`), a CloudFormation Lambda Hook's input and answer (`hook`),
+//!   Terraform's `aws_lambda_invocation` input (its `tf` key) and result (`terraform`).
 //! - `role`: what a custom resource request does to a role: `decide` reads the `properties`,
 //!   does the `work` on IAM, and comes to a `waiting::Step`: an `answer`, or one still waiting
 //!   for IAM; `progress` tells the guard what was being done when time ran out; `ensure` does
 //!   the same work for a Lambda Hook's target, whose roles come from the `needs` table, and
-//!   `hook_decide` the hook's decisions (what a target needs, how its wait is spent).
+//!   `hook_decide` the hook's decisions (what a target needs, how its wait is spent);
+//!   `terraform` does a Terraform create, update or destroy, every wait in the invocation. The
+//!   `work::Owner` says whose roles the work may change: a stack's resource (deleting needs
+//!   CloudFormation's word), a Terraform owner (the invoke permission is the boundary), or
+//!   nobody.
 //! - `template`: what the macro does to a template, pure: the roles its resources need, the
 //!   ones it declares, the options, the wiring.
 //! - `needs`: the table in `slr-needs.json` (which resources need which role, and its condition
@@ -29,8 +35,9 @@
 //!   attempts).
 //!
 //! The error rule: a `String` error, or `role::Failure` which wraps one, is a Reason written for
-//! the CloudFormation console, complete as it stands; a typed error (`ApiError`, `BodyTooLarge`,
-//! `InvocationError`) is kept where a caller tells its cases apart. Nothing panics on input: a
+//! the CloudFormation console (or the function error Terraform prints), complete as it stands;
+//! a typed error (`ApiError`, `BodyTooLarge`, `InvocationError`) is kept where a caller tells
+//! its cases apart. Nothing panics on input: a
 //! panic is a bug, and the guard still turns it into an answer.
 
 #![forbid(unsafe_code)]

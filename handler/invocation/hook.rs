@@ -115,7 +115,7 @@ async fn evaluate(deps: &Deps, event: HookEvent, guard_at: Instant) -> Evaluated
         let (deps, event, progress) = (deps.clone(), event.clone(), progress.clone());
         async move {
             let owner_id = format!("{OWNER_PREFIX}{}", event.target_logical_id);
-            let owner = Owner {
+            let owner = Owner::Stack {
                 stack_id: &event.stack_id,
                 logical_id: &owner_id,
                 request_id: &event.token,

@@ -4,10 +4,11 @@ use crate::adapters::iam;
 use crate::config::ResponseMode;
 use crate::protocol::custom_resource::Request;
 use crate::protocol::macro_event::MacroAnswer;
+use crate::protocol::terraform::Invocation;
 use crate::role::Failure;
 use crate::role::answer::Outcome;
 use crate::role::properties;
-use crate::role::waiting::{Checked, Step};
+use crate::role::waiting::{Checked, Finished, Step};
 use std::time::SystemTime;
 use tokio::time::Instant;
 
@@ -89,16 +90,69 @@ impl LogLine {
         }
     }
 
-    pub(crate) fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
-        let service = properties::service_hint(request.properties.as_ref()).unwrap_or_default();
+    /// A Terraform invocation's answer, or its function error.
+    pub(crate) fn of_terraform(done: &Result<Finished, Failure>) -> Self {
+        match done {
+            Ok(Finished { answer, .. }) => LogLine {
+                logged: Logged::Answer(answer.outcome),
+                reason: answer.reason.clone(),
+                role_name: answer
+                    .data
+                    .as_ref()
+                    .map(|d| d.role_name.clone())
+                    .unwrap_or_else(|| answer.physical_id.clone()),
+                role_created_at: answer.data.as_ref().and_then(|d| d.created_at),
+            },
+            Err(failure) => LogLine {
+                logged: Logged::Answer(Outcome::Failed),
+                reason: failure.to_string(),
+                role_name: String::new(),
+                role_created_at: None,
+            },
+        }
+    }
+
+    fn role_age_s(&self, started: Instant) -> Option<u64> {
         // The role's age when the event arrived: what a decision to wait was based on.
         let arrived = SystemTime::now() - started.elapsed();
-        let role_age_s = self.role_created_at.map(|created| {
+        self.role_created_at.map(|created| {
             arrived
                 .duration_since(created)
                 .unwrap_or_default()
                 .as_secs()
-        });
+        })
+    }
+
+    pub(crate) fn emit_terraform(&self, invocation: &Invocation, started: Instant) {
+        let service = properties::service_hint(Some(&invocation.input)).unwrap_or_default();
+        let role_age_s = self.role_age_s(started);
+        let outcome = self.logged.as_str();
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    protocol = "terraform",
+                    action = invocation.action.as_str(),
+                    owner = invocation.owner.as_deref().unwrap_or_default(),
+                    service = %service,
+                    outcome,
+                    role_name = %self.role_name,
+                    role_age_s,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    reason = %self.reason,
+                    "event handled"
+                )
+            };
+        }
+        if self.logged == Logged::Answer(Outcome::Failed) {
+            line!(warn);
+        } else {
+            line!(info);
+        }
+    }
+
+    pub(crate) fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
+        let service = properties::service_hint(request.properties.as_ref()).unwrap_or_default();
+        let role_age_s = self.role_age_s(started);
         let outcome = self.logged.as_str();
         macro_rules! line {
             ($level:ident) => {

@@ -1,5 +1,6 @@
 //! One invocation from start to finish. The payload says which protocol it speaks: a Lambda
-//! Hook's input (`hook`), a macro event (`transform`), an isComplete check from CDK's Provider framework, or a custom resource
+//! Hook's input (`hook`), a macro event (`transform`), a Terraform `aws_lambda_invocation`'s
+//! input (`terraform`), an isComplete check from CDK's Provider framework, or a custom resource
 //! request (`custom_resource`), sent by CloudFormation or passed on by the framework. Each ends
 //! in an answer and one log line (`logline`); `guard` keeps the role work from outliving the
 //! time to answer.
@@ -8,6 +9,7 @@ mod custom_resource;
 mod guard;
 mod hook;
 mod logline;
+mod terraform;
 mod transform;
 
 pub use transform::transform;
@@ -17,7 +19,7 @@ use crate::adapters::cloudformation::CloudFormation;
 use crate::config::{self, ResponseMode, Settings};
 use crate::error::InvocationError;
 use crate::protocol::custom_resource::{Request, parse_request};
-use crate::protocol::{self, macro_event, provider};
+use crate::protocol::{self, macro_event, provider, terraform as tf};
 use crate::role::progress::Progress;
 use crate::role::work::{KnownNames, Owner, Work};
 use crate::template::Itself;
@@ -68,7 +70,7 @@ impl Deps {
 
     /// The role work of one custom resource request.
     fn request_work<'a>(&'a self, request: &'a Request, progress: &'a Progress) -> Work<'a> {
-        let owner = Owner {
+        let owner = Owner::Stack {
             stack_id: &request.stack_id,
             logical_id: &request.logical_resource_id,
             request_id: &request.request_id,
@@ -93,6 +95,10 @@ pub async fn handle(deps: Deps, invocation: LambdaEvent<Value>) -> Result<Value,
         let answer = transform(&payload, itself);
         LogLine::of_transform(&answer, started);
         return Ok(answer.to_json());
+    }
+    if tf::is_terraform_input(&payload) {
+        let guard_at = guard::guard_time(guard::deadline_instant(lambda.deadline));
+        return Ok(terraform::run(&deps, payload, &lambda.request_id, guard_at, started).await?);
     }
     let is_complete = provider::is_complete_request(&payload);
     let request =

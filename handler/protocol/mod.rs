@@ -9,8 +9,11 @@
 //! - `macro_event`: a CloudFormation macro's event (a template fragment) and its answer.
 //! - `hook`: a CloudFormation Lambda Hook's input for a resource about to be provisioned, and
 //!   its answer (SUCCESS, FAILED or IN_PROGRESS).
+//! - `terraform`: the input of Terraform's `aws_lambda_invocation` (CRUD lifecycle scope), and
+//!   the result it stores.
 
 pub mod custom_resource;
 pub mod hook;
 pub mod macro_event;
 pub mod provider;
+pub mod terraform;

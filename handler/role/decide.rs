@@ -4,7 +4,7 @@
 
 use super::Failure;
 use super::answer::Answer;
-use super::properties::{self, RoleProperties};
+use super::properties::{self, RemovalPolicy, RoleProperties};
 use super::removal::Removal;
 use super::waiting::{self, Step};
 use super::work::{Updated, Upserted, Work};
@@ -86,6 +86,15 @@ async fn delete(
         return Ok(Step::Answered(Answer::deleted(physical_id, reason)));
     }
     let policy = properties::parse_removal_policy(properties).map_err(Failure::new)?;
+    removal_step(physical_id, policy, work).await
+}
+
+/// The role named `physical_id` removed as `policy` says, if this resource may remove it.
+pub(super) async fn removal_step(
+    physical_id: &str,
+    policy: RemovalPolicy,
+    work: Work<'_>,
+) -> Result<Step, Failure> {
     Ok(match work.begin_delete(physical_id, policy).await? {
         Removal::Retained(why) => Step::Answered(Answer::retained(
             physical_id,
@@ -103,7 +112,7 @@ async fn delete(
     })
 }
 
-fn requested_properties(
+pub(super) fn requested_properties(
     settings: &Settings,
     properties: Option<&Value>,
 ) -> Result<RoleProperties, Failure> {

@@ -8,7 +8,9 @@
 //! for a Lambda Hook: the roles a resource about to be created needs, created or adopted (or,
 //! in check mode, only looked for), and when they will have propagated; `hook_decide` is the
 //! hook's `decide`: which roles a target needs, and how the wait is spent (proceed, sleep,
-//! IN_PROGRESS, or cut short).
+//! IN_PROGRESS, or cut short). `terraform` is the same work for a Terraform
+//! `aws_lambda_invocation`, whose owner has no physical id and whose waits are all spent in the
+//! invocation.
 
 pub mod answer;
 pub(crate) mod decide;
@@ -20,6 +22,7 @@ mod patience;
 pub mod progress;
 pub mod properties;
 pub mod removal;
+pub mod terraform;
 pub mod waiting;
 pub mod work;
 

@@ -1,5 +1,6 @@
 //! A Delete: the role goes only when the policy asks for it, this resource created it, and
-//! CloudFormation itself confirms that nothing in the stack still holds it.
+//! CloudFormation itself confirms that nothing in the stack still holds it. A Terraform owner's
+//! destroy has nobody to confirm it: the permission to invoke the function is the boundary.
 //!
 //! The event alone proves nothing: whoever may invoke the function can send a Delete, and a
 //! rename makes CloudFormation create the new resource (which adopts the role) before it deletes
@@ -79,7 +80,12 @@ impl Work<'_> {
                  Delete cannot overrule"
             )));
         }
-        if let Confirmation::Unconfirmed(why) = self.cloudformation_confirms(&role.name).await? {
+        // A stack's resource goes on CloudFormation's word; a Terraform owner's on the
+        // invocation's, since nobody else can confirm a destroy.
+        if let Some(stack) = self.owner.stack_id()
+            && let Confirmation::Unconfirmed(why) =
+                self.cloudformation_confirms(stack, &role.name).await?
+        {
             return Ok(Removal::Retained(why));
         }
         let doing = format!("calling iam:DeleteServiceLinkedRole for {}", role.name);
@@ -100,8 +106,11 @@ impl Work<'_> {
 
     /// Whether CloudFormation is deleting this resource and nothing else in its stack holds
     /// `role`.
-    async fn cloudformation_confirms(&self, role: &str) -> Result<Confirmation, Failure> {
-        let stack = self.owner.stack_id;
+    async fn cloudformation_confirms(
+        &self,
+        stack: &str,
+        role: &str,
+    ) -> Result<Confirmation, Failure> {
         let unconfirmed = |why: String| Ok(Confirmation::Unconfirmed(why));
         if StackArn::parse(stack).is_none() {
             return unconfirmed(format!(

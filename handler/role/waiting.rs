@@ -95,9 +95,23 @@ pub fn age_text(created_at: Option<SystemTime>, now: SystemTime) -> String {
     }
 }
 
+/// A step carried to its answer: `propagated` is false when the deadline cut the propagation
+/// wait short.
+#[derive(Debug)]
+pub struct Finished {
+    pub answer: Answer,
+    pub propagated: bool,
+}
+
 /// Carries a step to its answer inside this invocation, before `guard_at`.
 pub async fn finish(work: Work<'_>, step: Step, guard_at: Instant) -> Answer {
-    match step {
+    finish_within(work, step, guard_at).await.answer
+}
+
+/// `finish`, telling whether the propagation wait was waited out.
+pub async fn finish_within(work: Work<'_>, step: Step, guard_at: Instant) -> Finished {
+    let mut propagated = true;
+    let answer = match step {
         Step::Answered(answer) => answer,
         Step::Propagate { mut answer, until } => {
             let wanted = until.duration_since(SystemTime::now()).unwrap_or_default();
@@ -108,6 +122,7 @@ pub async fn finish(work: Work<'_>, step: Step, guard_at: Instant) -> Answer {
             tokio::time::sleep(wanted.min(allowed)).await;
             let secs = |d: Duration| d.as_secs_f64().round();
             if wanted > allowed {
+                propagated = false;
                 // SUCCESS all the same (the role exists), but a role used this early may still
                 // be refused: the operator should hear of it.
                 tracing::warn!(
@@ -138,7 +153,8 @@ pub async fn finish(work: Work<'_>, step: Step, guard_at: Instant) -> Answer {
                 Err(failure) => break Answer::failed(answer.physical_id, failure.into_reason()),
             }
         },
-    }
+    };
+    Finished { answer, propagated }
 }
 
 /// One isComplete invocation: whether `wait` is over. `Err` fails the resource (a deletion IAM

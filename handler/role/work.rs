@@ -34,22 +34,72 @@ const FIND_RETRY_PAUSES: [Duration; 4] = [
     Duration::from_secs(4),
 ];
 
-/// The resource on whose behalf the work is done.
+/// The `upsert-slr:stack-id` of a role created for a Terraform owner (an `aws_lambda_invocation`),
+/// whose Owner is then its `upsert-slr:logical-id`. No stack's id is this word, so neither
+/// kind of owner can claim the other's roles.
+pub const TERRAFORM_MARK: &str = "terraform";
+
+/// The resource on whose behalf the work is done, and so whose roles it may change or delete.
 #[derive(Clone, Copy, Debug)]
-pub struct Owner<'a> {
-    pub stack_id: &'a str,
-    pub logical_id: &'a str,
-    pub request_id: &'a str,
+pub enum Owner<'a> {
+    /// A CloudFormation resource (or a hook's target): its stack and logical id. Deleting
+    /// its role needs CloudFormation's confirmation.
+    Stack {
+        stack_id: &'a str,
+        logical_id: &'a str,
+        request_id: &'a str,
+    },
+    /// A Terraform resource (an `aws_lambda_invocation`), by its `Owner`. Nobody can confirm a
+    /// Terraform destroy: whoever may invoke the function speaks for it.
+    Terraform { id: &'a str, request_id: &'a str },
+    /// A Terraform resource without an `Owner`: it marks no role, so it changes and deletes
+    /// none.
+    Nobody,
 }
 
 impl Owner<'_> {
-    pub(super) fn owns(&self, role: &Role) -> bool {
-        role.tag(STACK_TAG) == Some(self.stack_id)
-            && role.tag(LOGICAL_ID_TAG) == Some(self.logical_id)
+    /// The tags that mark a role as this owner's: stack (or the Terraform mark), logical id,
+    /// request id. `None` for an owner that cannot claim a role: none given, or a stack id
+    /// that is the Terraform mark (no stack's is).
+    fn mark(&self) -> Option<[&str; 3]> {
+        match *self {
+            Owner::Stack {
+                stack_id,
+                logical_id,
+                request_id,
+            } if stack_id != TERRAFORM_MARK => Some([stack_id, logical_id, request_id]),
+            Owner::Stack { .. } | Owner::Nobody => None,
+            Owner::Terraform { id, request_id } => Some([TERRAFORM_MARK, id, request_id]),
+        }
     }
 
+    pub(super) fn owns(&self, role: &Role) -> bool {
+        self.mark().is_some_and(|[stack, logical, _]| {
+            role.tag(STACK_TAG) == Some(stack) && role.tag(LOGICAL_ID_TAG) == Some(logical)
+        })
+    }
+
+    /// Whether the role was created for this very request: a redelivered Create gets the same
+    /// answer. A Terraform owner's own role always counts: a re-applied create or a failed
+    /// update sent again is the same request to it, and no id tells one apply from another.
     fn created_in_this_request(&self, role: &Role) -> bool {
-        self.owns(role) && role.tag(REQUEST_TAG) == Some(self.request_id)
+        match self {
+            Owner::Terraform { .. } => self.owns(role),
+            _ => {
+                self.owns(role)
+                    && self
+                        .mark()
+                        .is_some_and(|[.., request]| role.tag(REQUEST_TAG) == Some(request))
+            }
+        }
+    }
+
+    /// The stack this owner is a resource of, for CloudFormation's confirmation of a delete.
+    pub(super) fn stack_id(&self) -> Option<&str> {
+        match *self {
+            Owner::Stack { stack_id, .. } => Some(stack_id),
+            Owner::Terraform { .. } | Owner::Nobody => None,
+        }
     }
 }
 
@@ -162,7 +212,18 @@ impl Work<'_> {
         }
         let stack = role.tag(STACK_TAG)?;
         let logical = role.tag(LOGICAL_ID_TAG).unwrap_or("a resource");
-        if stack == self.owner.stack_id {
+        if stack == TERRAFORM_MARK {
+            let whether = match role.tag(REMOVAL_POLICY_TAG) {
+                Some(p) if p.eq_ignore_ascii_case(RemovalPolicy::Delete.as_str()) => {
+                    "RemovalPolicy Delete: its destroy deletes the role, whatever this resource \
+                     needs"
+                }
+                Some(_) => "RemovalPolicy Retain: its destroy keeps the role",
+                None => "no RemovalPolicy recorded: its destroy may remove the role",
+            };
+            return Some(format!("created by Terraform owner {logical}, {whether}"));
+        }
+        if Some(stack) == self.owner.stack_id() {
             return Some(format!(
                 "created by {logical} of this stack, whose delete keeps it while this resource \
                  holds it"
@@ -217,10 +278,21 @@ impl Work<'_> {
         role: &Role,
         removal_policy: RemovalPolicy,
     ) -> Result<(), Failure> {
+        let Some([stack, logical, request]) = self.owner.mark() else {
+            // Nobody to mark it for: like a role created without its tags, it is kept.
+            return match removal_policy {
+                RemovalPolicy::Retain => Ok(()),
+                RemovalPolicy::Delete => Err(Failure::new(format!(
+                    "created {} but marked it as nobody's, so RemovalPolicy Delete could not \
+                     remove it later (give an Owner)",
+                    role.name
+                ))),
+            };
+        };
         let tags = [
-            (STACK_TAG, self.owner.stack_id),
-            (LOGICAL_ID_TAG, self.owner.logical_id),
-            (REQUEST_TAG, self.owner.request_id),
+            (STACK_TAG, stack),
+            (LOGICAL_ID_TAG, logical),
+            (REQUEST_TAG, request),
             (REMOVAL_POLICY_TAG, removal_policy.as_str()),
         ];
         let doing = format!("calling iam:TagRole for {}", role.name);
@@ -286,6 +358,33 @@ impl Work<'_> {
         }
     }
 
+    /// The role `props` asks for, if it exists, found without creating anything: by the name
+    /// this process saw, a role that serves instead, the name the table gives, or the
+    /// service's path.
+    pub(super) async fn find_asked(&self, props: &RoleProperties) -> Result<Option<Role>, Failure> {
+        if let Some(name) = self.known.get(props)
+            && let Some(role) = self.look_up(&name, Some(&props.service)).await?
+            && serves(props, &role)
+        {
+            return Ok(Some(role));
+        }
+        if let Some(role) = self.find_serving(props).await? {
+            return Ok(Some(role));
+        }
+        // IAM names a role from the service's template, and a suffix after a '_'.
+        if let Some(base) = needs::role_name_of(&props.service) {
+            let name = match &props.suffix {
+                Some(suffix) => format!("{base}_{suffix}"),
+                None => base.to_string(),
+            };
+            return Ok(self
+                .look_up(&name, Some(&props.service))
+                .await?
+                .filter(|role| serves(props, role)));
+        }
+        self.find_listed(props).await
+    }
+
     /// The role named `name`, if it exists: what a check that creates nothing asks.
     pub async fn find(&self, name: &str) -> Result<Option<Role>, Failure> {
         self.look_up(name, None).await
@@ -335,6 +434,17 @@ impl Work<'_> {
             // Deleted behind the stack's back: bring it back.
             return self.upsert(new).await.map(Updated::Upserted);
         };
+        self.bring_up_to_date(role, old, new).await
+    }
+
+    /// The same role under its new properties: on a role this resource created, its recorded
+    /// removal policy and its description; nothing on one it adopted.
+    pub(super) async fn bring_up_to_date(
+        &self,
+        role: Role,
+        old: Option<&RoleProperties>,
+        new: &RoleProperties,
+    ) -> Result<Updated, Failure> {
         // An adopted role belongs to whoever made it: its description and tags are theirs.
         if !self.owner.owns(&role) {
             return Ok(

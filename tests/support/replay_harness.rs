@@ -12,6 +12,9 @@ use upsert_slr::{Deps, handle};
 use wiremock::matchers::body_string_contains;
 use wiremock::{MockServer, ResponseTemplate};
 
+/// The Lambda request id of every invocation the harness makes.
+pub const LAMBDA_REQUEST_ID: &str = "5f1e0b7a-lambda-request";
+
 pub struct Harness {
     pub iam: MockServer,
     pub s3: MockServer,
@@ -68,6 +71,7 @@ impl Harness {
     pub async fn invoke(&self, event: Value) -> Result<Value, Diagnostic> {
         let mut ctx = Context::default();
         ctx.invoked_function_arn = FUNCTION_ARN.into();
+        ctx.request_id = LAMBDA_REQUEST_ID.into();
         ctx.deadline = (SystemTime::now() + self.deadline)
             .duration_since(UNIX_EPOCH)
             .unwrap()
