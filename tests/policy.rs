@@ -174,6 +174,43 @@ fn a_role_is_changed_or_deleted_only_with_a_stacks_mark() {
 }
 
 #[test]
+fn a_role_marked_for_a_terraform_owner_is_changed_and_deleted_as_a_stacks_is() {
+    let ecs_role = role("ecs.amazonaws.com", "AWSServiceRoleForECS");
+    let marked = |action: &str, mark: &'static [&'static str]| {
+        call(
+            action,
+            &ecs_role,
+            &[("aws:ResourceTag/upsert-slr:stack-id", mark)],
+        )
+    };
+    for variant in ["any-service", "ecs-only"] {
+        let policy = Policy::shipped(variant);
+        for action in ["iam:DeleteServiceLinkedRole", "iam:UpdateRoleDescription"] {
+            assert!(
+                policy.allows(&marked(action, &["terraform"]), ACCOUNT),
+                "{variant}: {action}"
+            );
+            // The mark is the word, not a pattern: nothing else passes for it.
+            for not_the_mark in [&["terraform-x"][..], &["Terraform"], &["terraformx/1"]] {
+                assert!(
+                    !policy.allows(&marked(action, not_the_mark), ACCOUNT),
+                    "{variant}: {action} {not_the_mark:?}"
+                );
+            }
+        }
+        let record = call(
+            "iam:TagRole",
+            &ecs_role,
+            &[
+                ("aws:TagKeys", &["upsert-slr:removal-policy"][..]),
+                ("aws:ResourceTag/upsert-slr:stack-id", &["terraform"]),
+            ],
+        );
+        assert!(policy.allows(&record, ACCOUNT), "{variant}: its policy tag");
+    }
+}
+
+#[test]
 fn only_this_accounts_stacks_are_read_and_never_changed() {
     let policy = Policy::shipped("any-service");
     for action in [

@@ -57,6 +57,8 @@ ROLE_READ_ACTIONS = {"iam:GetRole", "iam:GetServiceLinkedRoleDeletionStatus"}
 # The stacks of this account, as a tag's value (a stack id) and as the stacks' resources.
 STACK_IDS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*"}
 OWN_STACKS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*/*"}
+# The owners a role's stack-id tag may name: a stack of this account, or the Terraform mark.
+OWNER_TAGS = [STACK_IDS, "terraform"]
 # What the function may ever ask CloudFormation: reads. A new call there is a new review.
 STACK_READ_ACTIONS = {"cloudformation:DescribeStacks", "cloudformation:ListStackResources"}
 # The services whose calls the function's role may be granted.
@@ -158,7 +160,7 @@ def tag_role_conditions(tag_keys):
     stack_tag = f"aws:ResourceTag/{tag_keys[0]}"
     return [
         {"ForAllValues:StringEquals": {"aws:TagKeys": tag_keys}, "Null": {stack_tag: "true"}},
-        {"ForAllValues:StringEquals": {"aws:TagKeys": [tag_keys[-1]]}, "StringLike": {stack_tag: STACK_IDS}},
+        {"ForAllValues:StringEquals": {"aws:TagKeys": [tag_keys[-1]]}, "StringLike": {stack_tag: OWNER_TAGS}},
     ]
 
 
@@ -201,8 +203,8 @@ def check_role_statement(s, tag_keys, stack_actions):
         )
     if actions & CHANGING_ROLE_ACTIONS:
         check(
-            condition.get("StringLike", {}).get(stack_tag) == STACK_IDS,
-            f"{sorted(actions & CHANGING_ROLE_ACTIONS)} must require the ownership tag {tag_keys[0]} of a stack of this account: {s}",
+            condition.get("StringLike", {}).get(stack_tag) == OWNER_TAGS,
+            f"{sorted(actions & CHANGING_ROLE_ACTIONS)} must require the ownership tag {tag_keys[0]} of a stack of this account or a Terraform owner: {s}",
         )
 
 

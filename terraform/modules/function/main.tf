@@ -13,9 +13,9 @@ locals {
     for s in var.allowed_services : "arn:${local.partition}:iam::${local.account}:role/aws-service-role/${s}/*"
   ]
 
-  # The owners a role's upsert-slr:stack-id tag may name: a CloudFormation stack of this
-  # account (template.yaml's pattern), or "terraform" for a role that an aws_lambda_invocation
-  # created (the handler then puts the resource's Owner in upsert-slr:logical-id).
+  # The owners a role's upsert-slr:stack-id tag may name, as in template.yaml: a CloudFormation
+  # stack of this account, or "terraform" for a role that an aws_lambda_invocation created (the
+  # handler then puts the resource's Owner in upsert-slr:logical-id; no stack id is that word).
   owner_tags = [
     "arn:${local.partition}:cloudformation:*:${local.account}:stack/*",
     "terraform",
