@@ -217,3 +217,4 @@ fn fast(event: Value, request_id: &str) -> Value {
 
 mod lifecycle;
 mod protocols;
+mod terraform;
