@@ -54,22 +54,7 @@ pub fn is_cloud_control(event: &Value) -> bool {
 }
 
 /// What CloudFormation is about to do to the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "CREATE",
-            Action::Update => "UPDATE",
-            Action::Delete => "DELETE",
-        }
-    }
-}
+pub use super::Action;
 
 /// A resource target's input, read.
 #[derive(Clone, Debug, PartialEq)]

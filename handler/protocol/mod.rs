@@ -17,3 +17,23 @@ pub mod hook;
 pub mod macro_event;
 pub mod provider;
 pub mod terraform;
+
+/// What an event does, or is about to do, to its resource: a hook's target action (from its
+/// invocation point), a Terraform invocation's `tf.action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    /// As Terraform's `tf.action` spells it, and the log line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}

@@ -19,22 +19,7 @@ const OWNER_KEY: &str = "Owner";
 /// IAM's longest tag value: the Owner is the role's `upsert-slr:logical-id`.
 const MAX_OWNER_CHARS: usize = 256;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-}
+pub use super::Action;
 
 /// One invocation's input, read.
 #[derive(Clone, Debug)]
