@@ -64,6 +64,12 @@ function pickBuild(architecture: lambda.Architecture | undefined): BundledFuncti
 
 /** The tags by which the function marks a role as created by it (handler/role/work.rs). */
 const OWNERSHIP_TAG_KEYS = ['upsert-slr:stack-id', 'upsert-slr:logical-id', 'upsert-slr:request-id', 'upsert-slr:removal-policy'];
+/**
+ * The `upsert-slr:stack-id` of a role the function may change: a stack of this account's, or
+ * the mark of a role it created for a Terraform owner (handler/role/work.rs, TERRAFORM_MARK),
+ * whose destroy no stack confirms: the same function serves both.
+ */
+const OWNERS = (): string[] => [Fn.sub(OWN_STACK_IDS), 'terraform'];
 /** The one tag the owning resource's Updates rewrite: its RemovalPolicy. */
 const REMOVAL_POLICY_TAG = 'upsert-slr:removal-policy';
 
@@ -123,18 +129,19 @@ export function serviceLinkedRoleStatements(allowed: string[] | (() => string[])
       actions: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
       resources: roles,
       conditions: {
-        StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub(OWN_STACK_IDS) },
+        StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': OWNERS() },
       },
     }),
     // The owning resource's Update rewrites this one tag when its RemovalPolicy changes, on a
-    // role already marked by a stack of this account; IAM cannot tell which stack.
+    // role already marked by a stack of this account or for a Terraform owner; IAM cannot tell
+    // which.
     new iam.PolicyStatement({
       sid: 'RecordRemovalPolicyOfOwnServiceLinkedRoles',
       actions: ['iam:TagRole'],
       resources: roles,
       conditions: {
         'ForAllValues:StringEquals': { 'aws:TagKeys': [REMOVAL_POLICY_TAG] },
-        'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': Fn.sub(OWN_STACK_IDS) },
+        'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': OWNERS() },
       },
     }),
     // When IAM's "has been taken" message does not name the role, when IAM refuses in other

@@ -54,7 +54,7 @@ const recordRemovalPolicyStatement = (services: string[]) => ({
   Resource: rolePaths(services),
   Condition: {
     'ForAllValues:StringEquals': { 'aws:TagKeys': ['upsert-slr:removal-policy'] },
-    'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': OWN_STACK_IDS },
+    'StringLike': { 'aws:ResourceTag/upsert-slr:stack-id': [OWN_STACK_IDS, 'terraform'] },
   },
 });
 const readOwnStacksStatement = {
@@ -90,7 +90,7 @@ const serviceLinkedRoleStatements = (services: string[]) => [
     Effect: 'Allow',
     Action: ['iam:UpdateRoleDescription', 'iam:DeleteServiceLinkedRole'],
     Resource: rolePaths(services),
-    Condition: { StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': OWN_STACK_IDS } },
+    Condition: { StringLike: { 'aws:ResourceTag/upsert-slr:stack-id': [OWN_STACK_IDS, 'terraform'] } },
   },
   recordRemovalPolicyStatement(services),
   { Sid: 'FindExistingServiceLinkedRole', Effect: 'Allow', Action: 'iam:ListRoles', Resource: '*' },
