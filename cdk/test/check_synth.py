@@ -22,7 +22,9 @@ import re
 import sys
 
 ACCOUNT = "123456789012"
-STACK_IDS = {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*"}
+# The owners whose roles the function may change: a stack of this account, or a Terraform
+# owner (the mark handler/role/work.rs tags its roles with).
+STACK_IDS = [{"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/*"}, "terraform"]
 # Roles of services the apps name and do not: Elasticsearch's legacy role is what an OpenSearch
 # domain adopts, whatever the function may create.
 SAMPLE_ROLES = {
