@@ -32,6 +32,23 @@ impl Logged {
     }
 }
 
+/// The "event handled" line: the protocol's own fields, then those every protocol's line
+/// ends with; a failure at warn, anything else at info (a level must be known where the macro
+/// is written, so each has its branch).
+macro_rules! event_handled {
+    ($line:expr, $started:expr, $service:expr, $($own:tt)*) => {{
+        let line: &LogLine = $line;
+        let outcome = line.logged.as_str();
+        let role_age_s = line.role_age_s($started);
+        let elapsed_ms = $started.elapsed().as_millis() as u64;
+        if line.logged == Logged::Answer(Outcome::Failed) {
+            tracing::warn!($($own)* service = %$service, outcome, role_name = %line.role_name, role_age_s, elapsed_ms, reason = %line.reason, "event handled")
+        } else {
+            tracing::info!($($own)* service = %$service, outcome, role_name = %line.role_name, role_age_s, elapsed_ms, reason = %line.reason, "event handled")
+        }
+    }};
+}
+
 pub(crate) struct LogLine {
     logged: Logged,
     reason: String,
@@ -125,58 +142,28 @@ impl LogLine {
 
     pub(crate) fn emit_terraform(&self, invocation: &Invocation, started: Instant) {
         let service = properties::service_hint(Some(&invocation.input)).unwrap_or_default();
-        let role_age_s = self.role_age_s(started);
-        let outcome = self.logged.as_str();
-        macro_rules! line {
-            ($level:ident) => {
-                tracing::$level!(
-                    protocol = "terraform",
-                    action = invocation.action.as_str(),
-                    owner = invocation.owner.as_deref().unwrap_or_default(),
-                    service = %service,
-                    outcome,
-                    role_name = %self.role_name,
-                    role_age_s,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    reason = %self.reason,
-                    "event handled"
-                )
-            };
-        }
-        if self.logged == Logged::Answer(Outcome::Failed) {
-            line!(warn);
-        } else {
-            line!(info);
-        }
+        event_handled!(
+            self,
+            started,
+            service,
+            protocol = "terraform",
+            action = invocation.action.as_str(),
+            owner = invocation.owner.as_deref().unwrap_or_default(),
+        );
     }
 
     pub(crate) fn emit(&self, request: &Request, mode: ResponseMode, started: Instant) {
         let service = properties::service_hint(request.properties.as_ref()).unwrap_or_default();
-        let role_age_s = self.role_age_s(started);
-        let outcome = self.logged.as_str();
-        macro_rules! line {
-            ($level:ident) => {
-                tracing::$level!(
-                    request_type = request.request_type.as_str(),
-                    request_id = %request.request_id,
-                    logical_resource_id = %request.logical_resource_id,
-                    stack_id = %request.stack_id,
-                    service = %service,
-                    outcome,
-                    role_name = %self.role_name,
-                    role_age_s,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    mode = ?mode,
-                    reason = %self.reason,
-                    "event handled"
-                )
-            };
-        }
-        if self.logged == Logged::Answer(Outcome::Failed) {
-            line!(warn);
-        } else {
-            line!(info);
-        }
+        event_handled!(
+            self,
+            started,
+            service,
+            request_type = request.request_type.as_str(),
+            request_id = %request.request_id,
+            logical_resource_id = %request.logical_resource_id,
+            stack_id = %request.stack_id,
+            mode = ?mode,
+        );
     }
 
     /// A macro event: the roles added and the resources wired to them, or why it failed.
