@@ -79,12 +79,7 @@ async fn mount_deletion_succeeds(h: &Harness, name: &str, service: &str) {
         .up_to_n_times(1)
         .mount(&h.iam)
         .await;
-    mount(
-        &h.iam,
-        "GetServiceLinkedRoleDeletionStatus",
-        deletion_status("SUCCEEDED", ""),
-    )
-    .await;
+    mount_deletion_finished(&h.iam).await;
 }
 
 #[tokio::test]

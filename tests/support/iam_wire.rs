@@ -133,6 +133,16 @@ pub fn deletion_status(status: &str, reason: &str) -> ResponseTemplate {
     )
 }
 
+/// IAM answering every deletion-status poll (not yet answered otherwise) with SUCCEEDED.
+pub async fn mount_deletion_finished(iam: &MockServer) {
+    mount(
+        iam,
+        "GetServiceLinkedRoleDeletionStatus",
+        deletion_status("SUCCEEDED", ""),
+    )
+    .await;
+}
+
 /// IAM creating the ECS role and accepting its ownership tags.
 pub async fn mount_created(iam: &MockServer) {
     let role = role_xml("ecs.amazonaws.com", "AWSServiceRoleForECS", &[]);

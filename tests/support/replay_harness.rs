@@ -285,12 +285,7 @@ pub async fn mount_deletion_succeeds(h: &Harness, task: &str) {
         ok("DeleteServiceLinkedRole", &id),
     )
     .await;
-    mount(
-        &h.iam,
-        "GetServiceLinkedRoleDeletionStatus",
-        deletion_status("SUCCEEDED", ""),
-    )
-    .await;
+    mount_deletion_finished(&h.iam).await;
 }
 
 impl Harness {
