@@ -1,11 +1,7 @@
 terraform {
-  required_version = ">= 1.3"
-
+  # The module states its own floor (Terraform 1.3, the AWS provider 5.32.0); a root
+  # configuration pins the provider's major version it was checked against.
   required_providers {
-    aws = {
-      source = "hashicorp/aws"
-      # logging_config on aws_lambda_function (JSON logs into a named group) came in 5.32.0.
-      version = ">= 5.32.0"
-    }
+    aws = { source = "hashicorp/aws", version = "~> 6.0" }
   }
 }

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATIONS = ["terraform", "examples/terraform-ecs"]
@@ -133,7 +134,9 @@ def _body_problems(where: str, body: dict, module: str, struct: str, meta: set[s
     for key, value in body.items():
         if key.startswith("__") or key in meta:
             continue
-        if key == "dynamic" and _is_block(value):
+        # A dynamic block's entries are {label: block}: the labelled block generated from its
+        # content is checked as one written out.
+        if key == "dynamic" and isinstance(value, list) and all(isinstance(v, dict) for v in value):
             for block in value:
                 for label, inner in block.items():
                     if not label.startswith("__"):
@@ -326,34 +329,50 @@ def input_problems(root: Path = ROOT) -> list[str]:
     return problems
 
 
-# Each broken copy: (file, text, replacement, what the checks must then say). All but the last
-# keep the formatting, so that the schema or the input check catches them; the last only
-# breaks formatting, and only fmt may catch it.
+# All breaks but the last keep the formatting, so that the schema or the input check catches
+# them; the last only breaks formatting, and only fmt may catch it.
+class Break(NamedTuple):
+    """A copy of `file` with `text` replaced by `by`, which the checks must refuse saying `says`."""
+
+    file: str
+    text: str
+    by: str
+    says: str
+
+
 BREAKS = [
-    ("terraform/main.tf", "lifecycle_scope", "lifecycle_scopf", "lifecycle_scopf is no argument"),
-    (
+    Break("terraform/main.tf", "lifecycle_scope", "lifecycle_scopf", says="lifecycle_scopf is no argument"),
+    Break(
         "examples/terraform-ecs/main.tf",
         "assign_public_ip",
         "assign_public_iq",
-        "network_configuration: assign_public_iq",
+        says="network_configuration: assign_public_iq",
     ),
-    (
+    Break(
         "examples/terraform-ecs/main.tf",
         '"aws_ecs_cluster" "this"',
         '"aws_ecs_clustr" "this"',
-        "aws_ecs_clustr is no resource type",
+        says="aws_ecs_clustr is no resource type",
     ),
-    (
+    Break(
         "terraform/modules/function/main.tf",
         "aws_cloudwatch_log_group.this.arn}",
         "aws_cloudwatch_log_group.this.arm}",
-        "has no attribute arm",
+        says="has no attribute arm",
     ),
-    ("terraform/modules/function/main.tf", "tracing_config {", "tracing_config = {", "tracing_config is a block"),
-    ("terraform/main.tf", "var.zip_path\n", "var.zip_pth\n", "var.zip_pth is not declared"),
-    ("examples/terraform-ecs/outputs.tf", ".role_arns[", ".role_arms[", "has no output role_arms"),
-    ("terraform/main.tf", "    RemovalPolicy          = each.value.removal_policy\n", "", "expected {"),
-    ("terraform/outputs.tf", "    name    = r.RoleName", "    name = r.RoleName", "not formatted"),
+    Break(
+        "terraform/modules/function/main.tf", "tracing_config {", "tracing_config = {", says="tracing_config is a block"
+    ),
+    Break("terraform/main.tf", "var.zip_path\n", "var.zip_pth\n", says="var.zip_pth is not declared"),
+    Break(
+        "terraform/modules/function/main.tf",
+        '      resources = ["*"]',
+        '      resourcez = ["*"]',
+        says="runtime.statement: resourcez is no argument",
+    ),
+    Break("examples/terraform-ecs/outputs.tf", ".role_arns[", ".role_arms[", says="has no output role_arms"),
+    Break("terraform/main.tf", "    RemovalPolicy          = each.value.removal_policy\n", "", says="expected {"),
+    Break("terraform/outputs.tf", "    name    = r.RoleName", "    name = r.RoleName", says="not formatted"),
 ]
 
 

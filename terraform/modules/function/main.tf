@@ -30,8 +30,6 @@ resource "aws_cloudwatch_log_group" "this" {
   tags              = var.tags
 }
 
-# Written out rather than a managed basic-execution policy, whose logging grant applies to
-# every log group.
 resource "aws_iam_role" "this" {
   # IAM names are global and the function is regional: a prefix lets each region have one.
   name_prefix          = "${var.name}-"
@@ -39,28 +37,42 @@ resource "aws_iam_role" "this" {
   permissions_boundary = var.permissions_boundary
   tags                 = var.tags
 
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
+  assume_role_policy = data.aws_iam_policy_document.lambda_assumes.json
 }
 
-resource "aws_iam_role_policy" "logs" {
-  name = "logs"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect = "Allow"
-      Action = ["logs:CreateLogStream", "logs:PutLogEvents"]
-      # The provider's arn has no ":*" (CloudFormation's has): streams need it to match.
-      Resource = "${aws_cloudwatch_log_group.this.arn}:*"
-    }]
-  })
+data "aws_iam_policy_document" "lambda_assumes" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# What the runtime itself needs: writing the function's own log streams (written out rather
+# than a managed basic-execution policy, whose logging grant applies to every log group), and
+# with active tracing X-Ray's two write calls (which take no resource).
+data "aws_iam_policy_document" "runtime" {
+  statement {
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    # The provider's arn has no ":*" (CloudFormation's has): streams need it to match.
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.tracing == "Active" ? ["xray"] : []
+    content {
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "runtime" {
+  name   = "runtime"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.runtime.json
 }
 
 # template.yaml's seven statements (docs/configuration.md): create the allowed services'
@@ -138,22 +150,6 @@ resource "aws_iam_role_policy" "service_linked_roles" {
   })
 }
 
-# What Lambda needs to send an actively traced invocation's segments; neither call takes a
-# resource.
-resource "aws_iam_role_policy" "xray" {
-  count = var.tracing == "Active" ? 1 : 0
-  name  = "xray"
-  role  = aws_iam_role.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect   = "Allow"
-      Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-      Resource = "*"
-    }]
-  })
-}
-
 resource "aws_lambda_function" "this" {
   function_name    = var.name
   description      = "Custom::ServiceLinkedRole - creates or adopts IAM service-linked roles"
@@ -186,5 +182,5 @@ resource "aws_lambda_function" "this" {
 
   # The invocations that use the function depend on it: so the grants exist before the
   # first one and outlive the last, a destroy's deletes included.
-  depends_on = [aws_iam_role_policy.logs, aws_iam_role_policy.service_linked_roles, aws_iam_role_policy.xray]
+  depends_on = [aws_iam_role_policy.runtime, aws_iam_role_policy.service_linked_roles]
 }

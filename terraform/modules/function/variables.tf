@@ -63,12 +63,8 @@ variable "permissions_boundary" {
 variable "tracing" {
   description = "X-Ray tracing: PassThrough (Lambda's default) or Active, which also grants X-Ray's two write calls."
   type        = string
-  default     = "PassThrough"
-
-  validation {
-    condition     = contains(["PassThrough", "Active"], var.tracing)
-    error_message = "tracing must be PassThrough or Active."
-  }
+  # The provider refuses any other mode at plan, naming the two.
+  default = "PassThrough"
 }
 
 variable "tags" {
