@@ -109,7 +109,8 @@ def cfn_test(pytest_args: list[str]) -> None:
     say(f"pytest {' '.join(SUITES)}, with no cargo on PATH")
     with timed("the deployment tests"):
         run(
-            [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", *(pytest_args or SUITES)],
+            # The slowest ten, so that where the suite's time goes is printed, not guessed.
+            [python, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--durations=10", *(pytest_args or SUITES)],
             env={"PATH": shell.without_rust(os.environ["PATH"])},
         )
 
