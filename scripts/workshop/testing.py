@@ -12,22 +12,30 @@ from workshop.shell import ROOT, Refused, crate_version, require_cargo, run, say
 
 
 def test(cargo_args: list[str] = (), binary: Path | None = None) -> None:
-    """Unit tests, IAM wire replays, fault injection, the bad-input corpus, generated
-    properties, and the built binary (or `binary`) under a Lambda Runtime API against
-    LocalStack (LOCALSTACK_ENDPOINT's, or one started here). Then every function log the tests
-    captured is searched for presigned-URL signatures, and the evidence the tests recorded
-    becomes target/RELIABILITY.md (`make reliability` publishes it)."""
+    """Unit tests, IAM wire replays, fault injection and generated properties as plain
+    `cargo test` runs them, with nothing started; then the bad-input corpus and the built
+    binary (or `binary`) under a Lambda Runtime API against LocalStack (LOCALSTACK_ENDPOINT's,
+    or one started here). With `cargo_args`, only `cargo test` with them, against LocalStack.
+    Then every function log the tests captured is searched for presigned-URL signatures, and
+    the evidence the tests recorded becomes target/RELIABILITY.md (`make reliability`
+    publishes it)."""
     require_cargo()
     evidence = ROOT / "target/reliability.jsonl"
     logs = ROOT / "target/tmp/function-logs"
     evidence.unlink(missing_ok=True)
     shutil.rmtree(logs, ignore_errors=True)
+    env = {"RELIABILITY_LOG": str(evidence)}
+    if binary:
+        env["UPSERT_SLR_BINARY"] = str(binary)
+    if not cargo_args:
+        # What plain `cargo test` runs, before anything is started: it must need nothing.
+        say("cargo test, with nothing running")
+        run(["cargo", "test"], env=env)
     with localstack.running(localstack.Kind.named("")) as endpoint:
-        say(f"cargo test (LocalStack at {endpoint})")
-        env = {"LOCALSTACK_ENDPOINT": endpoint, "RELIABILITY_LOG": str(evidence)}
-        if binary:
-            env["UPSERT_SLR_BINARY"] = str(binary)
-        run(["cargo", "test", "--features", "localstack", *cargo_args], env=env)
+        # The two suites plain `cargo test` leaves out, on the same build.
+        suites = cargo_args or ["--test", "lambda", "--test", "corpus"]
+        say(f"cargo test {' '.join(suites)} (LocalStack at {endpoint})")
+        run(["cargo", "test", *suites], env={**env, "LOCALSTACK_ENDPOINT": endpoint})
     say("searching the captured function logs for presigned-URL signatures")
     # Only a full run (no cargo test arguments) has every test's logs to search.
     full_run = [] if cargo_args else ["--require-logs"]
