@@ -340,6 +340,7 @@ class Break(NamedTuple):
     says: str
 
 
+FUNCTION_MAIN = "terraform/modules/function/main.tf"
 BREAKS = [
     Break("terraform/main.tf", "lifecycle_scope", "lifecycle_scopf", says="lifecycle_scopf is no argument"),
     Break(
@@ -355,21 +356,14 @@ BREAKS = [
         says="aws_ecs_clustr is no resource type",
     ),
     Break(
-        "terraform/modules/function/main.tf",
+        FUNCTION_MAIN,
         "aws_cloudwatch_log_group.this.arn}",
         "aws_cloudwatch_log_group.this.arm}",
         says="has no attribute arm",
     ),
-    Break(
-        "terraform/modules/function/main.tf", "tracing_config {", "tracing_config = {", says="tracing_config is a block"
-    ),
+    Break(FUNCTION_MAIN, "tracing_config {", "tracing_config = {", says="tracing_config is a block"),
     Break("terraform/main.tf", "var.zip_path\n", "var.zip_pth\n", says="var.zip_pth is not declared"),
-    Break(
-        "terraform/modules/function/main.tf",
-        '      resources = ["*"]',
-        '      resourcez = ["*"]',
-        says="runtime.statement: resourcez is no argument",
-    ),
+    Break(FUNCTION_MAIN, 'resources = ["*"]', 'resourcez = ["*"]', says="statement: resourcez is no argument"),
     Break("examples/terraform-ecs/outputs.tf", ".role_arns[", ".role_arms[", says="has no output role_arms"),
     Break("terraform/main.tf", "    RemovalPolicy          = each.value.removal_policy\n", "", says="expected {"),
     Break("terraform/outputs.tf", "    name    = r.RoleName", "    name = r.RoleName", says="not formatted"),
