@@ -4,7 +4,8 @@ loader, botocore's IAM model, the SAM translator):
 
   python -m checks.templates RELEASE_TEMPLATE
 
-checks.doc_snippets imports it for the same checks on the documentation's snippets.
+The rules for one Custom::ServiceLinkedRole, which the documentation's checks share, are in
+checks.slr_resource.
 """
 
 import copy
@@ -20,6 +21,7 @@ from cfnlint.decode import cfn_yaml
 
 from checks import policies
 from checks.policies import Resolver, inline_policies
+from checks.slr_resource import accepted_properties, service_timeout_problems
 from release_template import CODE_PARAMETERS, SAM_BUILD_METADATA, translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,16 +115,6 @@ def iam_actions_called_by_handler():
     snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in iam.operation_names}
     calls = set(re.findall(r"\.([a-z_]+)\(\)", (ROOT / "handler/adapters/iam.rs").read_text()))
     return {f"iam:{snake[c]}" for c in calls if c in snake}
-
-
-def accepted_properties():
-    """Property names the handler reads (handler/role/properties.rs), plus the two it ignores."""
-    source = (ROOT / "handler/role/properties.rs").read_text()
-    names = set()
-    for group in re.findall(r"const [A-Z_]+: \[&str; \d+\] = \[([^\]]*)\];", source):
-        names.update(re.findall(r'"([^"]+)"', group))
-    check("AWSServiceName" in names, f"could not read property names from properties.rs: {names}")
-    return names | {"ServiceToken", "ServiceTimeout"}
 
 
 # The ownership tags as handler/role/work.rs declares them, in that order.
@@ -468,30 +460,6 @@ def check_release_template(release, sam):
     for name, condition in expanded.get("Conditions", {}).items():
         check(release.get("Conditions", {}).get(name) == condition, f"release template condition {name} differs")
     check(release.get("Outputs") == expanded.get("Outputs"), "release template outputs differ from the SAM app's")
-
-
-# Above the longest function timeout the SAM app allows, so that the function's own deadline
-# always comes first; at most CloudFormation's limit.
-MAX_FUNCTION_TIMEOUT = 900
-MAX_SERVICE_TIMEOUT = 3600
-
-
-def service_timeout_problems(where, value, parameters):
-    """A custom resource without ServiceTimeout waits an hour for a function that never ran."""
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
-        value = parameters[value["Ref"]].get("Default")
-    if value is None:
-        return [f"{where}: ServiceTimeout is not set"]
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        return [f"{where}: ServiceTimeout {value!r} is not a number of seconds"]
-    if MAX_FUNCTION_TIMEOUT < seconds <= MAX_SERVICE_TIMEOUT:
-        return []
-    return [
-        f"{where}: ServiceTimeout {seconds} must be above the function's longest timeout "
-        f"({MAX_FUNCTION_TIMEOUT} s) and at most {MAX_SERVICE_TIMEOUT}"
-    ]
 
 
 def check_service_timeout(where, value, parameters):
