@@ -26,6 +26,9 @@ from workshop.watch import watching
 
 CDK = ROOT / "cdk"
 EXAMPLE = ROOT / "examples/cdk"
+# The compiled synth tests, run in the checkout and again inside the installed package
+# (synth-support.js is what synth.test.js and modes.test.js share).
+SYNTH_TESTS = ("synth-support.js", "synth.test.js", "modes.test.js", "aspect.test.js", "nag.test.js")
 # The roles the example app declares (examples/cdk/bin/app.ts) and the Python app's.
 EXAMPLE_ROLES = [
     {
@@ -84,7 +87,7 @@ def packed_artifacts(work: Path, version: str, arch: str) -> None:
         shutil.copy(dist / name, work)
     for zipped in dist.glob(f"upsert-slr-{version}-*.zip"):
         shutil.copy(zipped, work)
-    for check in ("check_synth.py", "synth.test.js", "aspect.test.js", "nag.test.js"):
+    for check in ("check_synth.py", *SYNTH_TESTS):
         shutil.copy(CDK / "test" / check, work)
     (work / "ts").mkdir()
     for name in ("package.json", "package-lock.json", ".npmrc", "tsconfig.json"):
@@ -138,7 +141,7 @@ def typescript_app(app: Path, version: str, arch: str, env: dict) -> None:
     say(f"synth tests against aws-cdk-lib {newest}, in the installed package")
     (installed / "test").mkdir()
     # nag.test.js runs cdk-nag 3 and the last cdk-nag 2 here (the consumer app has both).
-    for check in ("synth.test.js", "aspect.test.js", "nag.test.js"):
+    for check in SYNTH_TESTS:
         shutil.copy(app.parent / check, installed / "test")
     run(["node", "--test", "node_modules/upsert-slr-cdk/test/"], cwd=app, env=env)
     if not (installed / "API.md").is_file() or not (installed / "API.md").stat().st_size:
